@@ -1,0 +1,132 @@
+package correlate
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kspan-project/kspan/internal/owners"
+	"github.com/kspan-project/kspan/internal/rules"
+	"github.com/kspan-project/kspan/internal/span"
+)
+
+// Config tunes the engine. Zero values mean the defaults in Defaults.
+type Config struct {
+	// Window is how recent a controller or owner event must be to become a
+	// parent, and the quiet gap that ends an episode of a root object's
+	// activity.
+	Window time.Duration
+	// Hold is how long an occurrence waits for records that may still
+	// arrive out of order before its parent is chosen.
+	Hold time.Duration
+	// Linger is how long a trace stays open after its last span joined,
+	// before it is exported.
+	Linger time.Duration
+	// MaxHeld bounds occurrences waiting for their hold; beyond it the
+	// oldest is decided early (counted in Stats.ForcedDecisions).
+	MaxHeld int
+	// MaxOpenSpans bounds spans in traces not yet exported; beyond it the
+	// least recently active trace is exported early (Stats.ForcedFlushes).
+	MaxOpenSpans int
+	// MaxTracked bounds objects, mention targets and event UIDs the engine
+	// remembers activity for; the oldest are forgotten (Stats.Forgotten).
+	MaxTracked int
+	// MaxRepeats bounds spans per Event object: further occurrences (count
+	// bumps of a crash loop) are counted in Stats.Suppressed, not exported.
+	MaxRepeats int
+	// MaxDepth bounds owner walks (Stats.DeepChains counts cut walks).
+	MaxDepth int
+	// Index bounds the object index.
+	Index owners.Config
+	// Rules is the controller message table (nil: rules.Default).
+	Rules []rules.Rule
+	// Out receives each exported batch: the spans of one trace (or late
+	// spans of an exported trace). It is called synchronously from Add,
+	// Advance and Flush and must not retain the slice.
+	Out func([]span.Span)
+}
+
+// Defaults are the values used for zero fields.
+var Defaults = Config{
+	Window:       5 * time.Minute,
+	Hold:         5 * time.Second,
+	Linger:       10 * time.Second,
+	MaxHeld:      10000,
+	MaxOpenSpans: 100000,
+	MaxTracked:   200000,
+	MaxRepeats:   10,
+	MaxDepth:     10,
+}
+
+func (c Config) withDefaults() Config {
+	d := Defaults
+	if c.Window <= 0 {
+		c.Window = d.Window
+	}
+	if c.Hold <= 0 {
+		c.Hold = d.Hold
+	}
+	if c.Linger <= 0 {
+		c.Linger = d.Linger
+	}
+	if c.MaxHeld <= 0 {
+		c.MaxHeld = d.MaxHeld
+	}
+	if c.MaxOpenSpans <= 0 {
+		c.MaxOpenSpans = d.MaxOpenSpans
+	}
+	if c.MaxTracked <= 0 {
+		c.MaxTracked = d.MaxTracked
+	}
+	if c.MaxRepeats <= 0 {
+		c.MaxRepeats = d.MaxRepeats
+	}
+	if c.MaxDepth <= 0 {
+		c.MaxDepth = d.MaxDepth
+	}
+	if c.Rules == nil {
+		c.Rules = rules.Default
+	}
+	return c
+}
+
+// Validate reports settings that cannot work.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Window < 0 || c.Hold < 0 || c.Linger < 0 {
+		errs = append(errs, errors.New("window, hold and linger must not be negative"))
+	}
+	if c.Window > 0 && c.Window < time.Second {
+		errs = append(errs, fmt.Errorf("window %v is shorter than the 1s resolution of event timestamps", c.Window))
+	}
+	if c.MaxHeld < 0 || c.MaxOpenSpans < 0 || c.MaxTracked < 0 || c.MaxRepeats < 0 || c.MaxDepth < 0 {
+		errs = append(errs, errors.New("bounds must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Stats counts what the engine received, produced and dropped.
+type Stats struct {
+	Events, Objects uint64
+	// Duplicates are occurrences seen before (the same Event through both
+	// APIs, a relist) or older than one already exported: not lost.
+	Duplicates uint64
+	// Suppressed are occurrences beyond MaxRepeats for one Event object.
+	Suppressed uint64
+	// Spans were exported (event spans plus synthetic roots).
+	Spans uint64
+	// LateSpans joined a trace that had already been exported.
+	LateSpans uint64
+	// ForcedDecisions were decided before their hold because of MaxHeld.
+	ForcedDecisions uint64
+	// ForcedFlushes were traces exported early because of MaxOpenSpans.
+	ForcedFlushes uint64
+	// Forgotten counts activity records dropped because of MaxTracked.
+	Forgotten uint64
+	// Cycles counts owner walks cut by an owner-reference cycle, DeepChains
+	// those cut by MaxDepth.
+	Cycles, DeepChains uint64
+	// Held, OpenTraces and OpenSpans are current depths.
+	Held, OpenTraces, OpenSpans int
+	Index                       owners.Stats
+}

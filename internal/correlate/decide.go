@@ -1,0 +1,322 @@
+package correlate
+
+import (
+	"container/heap"
+	"time"
+
+	"github.com/kspan-project/kspan/internal/owners"
+	"github.com/kspan-project/kspan/internal/span"
+)
+
+// activity is what the engine remembers about one involved object.
+type activity struct {
+	ref  objRef
+	occs []*occ // recent occurrences on the object, in less order
+	// atts are the parents the object's events hang from, one per trace:
+	// events on one object in one trace are siblings.
+	atts     []attachment
+	topLevel *occ
+	last     time.Time
+}
+
+type attachment struct {
+	trace  span.TraceID
+	parent span.ID
+	pstart time.Time
+	root   *rootState
+	last   time.Time
+}
+
+const maxAttachments = 4
+
+func (e *Engine) activity(r objRef) *activity {
+	a := e.acts[r.key]
+	if a == nil {
+		a = &activity{ref: r}
+		e.acts[r.key] = a
+	}
+	return a
+}
+
+// attach returns the object's attachment in trace tr, making one with the
+// given parent when there is none.
+func (a *activity) attach(tr span.TraceID, parent span.ID, pstart time.Time, root *rootState, t time.Time) *attachment {
+	for i := range a.atts {
+		if at := &a.atts[i]; at.trace == tr {
+			if at.last.Before(t) {
+				at.last = t
+			}
+			return at
+		}
+	}
+	if len(a.atts) == maxAttachments {
+		copy(a.atts, a.atts[1:])
+		a.atts = a.atts[:maxAttachments-1]
+	}
+	a.atts = append(a.atts, attachment{trace: tr, parent: parent, pstart: pstart, root: root, last: t})
+	return &a.atts[len(a.atts)-1]
+}
+
+// latest is the most recently used attachment.
+func (a *activity) latest() *attachment {
+	var best *attachment
+	for i := range a.atts {
+		if best == nil || a.atts[i].last.After(best.last) {
+			best = &a.atts[i]
+		}
+	}
+	return best
+}
+
+// decide chooses o's parent and emits its span. Occurrences it depends on
+// (its parent, earlier occurrences on the same object) are decided first.
+func (e *Engine) decide(o *occ) {
+	if o.state != pending {
+		return
+	}
+	o.state = deciding
+	heap.Remove(&e.heap, o.heapIdx)
+	act := e.acts[o.obj.key]
+	for _, p := range act.occs {
+		if p == o {
+			break
+		}
+		if p.state == pending {
+			e.decide(p)
+		}
+	}
+	st := e.seen[o.ev.UID]
+	if st == nil { // forgotten while held (a bound was hit): start again
+		st = &eventState{lastSeen: e.now}
+		e.seen[o.ev.UID] = st
+	}
+	if o.ev.Count <= st.maxCount {
+		o.state = suppressed
+		e.stats.Duplicates++
+		return
+	}
+	prev := st.maxCount
+	st.maxCount = o.ev.Count
+	if int(st.spans) >= e.cfg.MaxRepeats {
+		o.state = suppressed
+		e.stats.Suppressed++
+		return
+	}
+	st.spans++
+
+	tr, parent, pstart, root := e.parentOf(o, act)
+	start := o.ev.Last
+	if prev == 0 && !o.ev.First.IsZero() {
+		start = o.ev.First
+	}
+	if start.IsZero() {
+		start = o.t
+	}
+	if start.Before(pstart) {
+		start = pstart
+	}
+	end := o.t
+	if end.Before(start) {
+		end = start
+	}
+	o.trace, o.start, o.root = tr, start, root
+	o.state = decided
+	if root != nil && root.trace == tr && root.last.Before(o.t) {
+		root.last = o.t
+	}
+	e.emit(tr, e.eventSpan(o, parent, start, end))
+}
+
+func (e *Engine) parentOf(o *occ, act *activity) (span.TraceID, span.ID, time.Time, *rootState) {
+	if o.ev.TopLevel {
+		act.topLevel = o
+		return span.TraceIDFor(o.ev.UID, int64(o.ev.Count)), span.ID{}, time.Time{}, nil
+	}
+	c := e.candidate(o)
+	if c.occ != nil {
+		a := act.attach(c.occ.trace, c.occ.id, c.occ.start, c.occ.root, o.t)
+		return a.trace, a.parent, a.pstart, a.root
+	}
+	if c.root.key != o.obj.key {
+		// No cause found for an owned object: while its own activity goes
+		// on, it stays where it was.
+		if a := act.latest(); a != nil && o.t.Sub(a.last) < e.cfg.Window {
+			a.last = maxTime(a.last, o.t)
+			return a.trace, a.parent, a.pstart, a.root
+		}
+	}
+	st := e.episode(c.root, o)
+	a := act.attach(st.trace, st.id, st.start, st, o.t)
+	return a.trace, a.parent, a.pstart, a.root
+}
+
+type cand struct {
+	occ  *occ
+	root objRef
+}
+
+// candidate walks from o's object up its owners, looking for the nearest
+// cause; it returns the root object when there is none.
+func (e *Engine) candidate(o *occ) cand {
+	cur := o.obj
+	var visited []string
+	for depth := 0; ; depth++ {
+		if depth >= e.cfg.MaxDepth {
+			e.stats.DeepChains++
+			return cand{root: cur}
+		}
+		if m := e.latestMention(cur, o); m != nil {
+			return cand{occ: m}
+		}
+		if a := e.acts[cur.key]; a != nil && a.topLevel != nil && a.topLevel != o &&
+			e.within(a.topLevel, o) && e.ready(a.topLevel) {
+			return cand{occ: a.topLevel}
+		}
+		if e.directChange(cur, o.t) {
+			return cand{root: cur}
+		}
+		inf, ok := e.index.Owner(cur.name, cur.uid)
+		if !ok || inf.UID == "" {
+			return cand{root: cur}
+		}
+		visited = append(visited, cur.key)
+		for _, v := range visited {
+			if v == inf.UID {
+				e.stats.Cycles++
+				return cand{root: cur}
+			}
+		}
+		owner := objRef{key: inf.UID, uid: inf.UID, name: owners.NameKey{Kind: inf.Kind, Namespace: cur.name.Namespace, Name: inf.Name}}
+		if ent, ok := e.index.Get(inf.UID); ok {
+			owner.name.Namespace = ent.Namespace
+		}
+		if x := e.latestOwnEvent(owner, o); x != nil {
+			return cand{occ: x}
+		}
+		cur = owner
+	}
+}
+
+// tolerance is the slack when comparing times of different resolution: a
+// whole-second timestamp t stands for [t, t+1s).
+func tolerance(a, b *occ) time.Duration {
+	if a.ev.Coarse || b.ev.Coarse {
+		return time.Second
+	}
+	return 0
+}
+
+// within reports whether x is recent enough, and not too late, to cause o.
+func (e *Engine) within(x, o *occ) bool {
+	return o.t.Sub(x.t) <= e.cfg.Window && !x.t.After(o.t.Add(tolerance(x, o)))
+}
+
+// ready decides x if it is still held and reports whether it has a span.
+func (e *Engine) ready(x *occ) bool {
+	if x.state == pending {
+		e.decide(x)
+	}
+	return x.state == decided
+}
+
+// latestMention is the newest controller event naming cur that may have
+// caused o: one at or before o's time if any, else one within the
+// timestamp tolerance after it.
+func (e *Engine) latestMention(cur objRef, o *occ) *occ {
+	list := e.mentions[cur.name]
+	var late []*occ
+	for i := len(list) - 1; i >= 0; i-- {
+		m := list[i]
+		if m == o || m.state == deciding || m.state == suppressed {
+			continue
+		}
+		if o.t.Sub(m.t) > e.cfg.Window {
+			break
+		}
+		if !e.mentionFits(m, cur) || m.t.After(o.t.Add(tolerance(m, o))) {
+			continue
+		}
+		if m.t.After(o.t) {
+			late = append(late, m)
+			continue
+		}
+		if e.ready(m) {
+			return m
+		}
+	}
+	for _, m := range late {
+		if e.ready(m) {
+			return m
+		}
+	}
+	return nil
+}
+
+// mentionFits checks a mention against what is known of the named object:
+// it must come from one of its owners, and not before the object existed
+// (an earlier object of the same name).
+func (e *Engine) mentionFits(m *occ, cur objRef) bool {
+	if cur.uid == "" {
+		return true
+	}
+	ent, ok := e.index.Get(cur.uid)
+	if !ok {
+		return true
+	}
+	if !ent.Created.IsZero() && m.t.Before(ent.Created.Truncate(time.Second)) {
+		return false
+	}
+	if len(ent.Owners) == 0 || m.ev.Regarding.UID == "" {
+		return true
+	}
+	for _, ow := range ent.Owners {
+		if ow.UID == m.ev.Regarding.UID {
+			return true
+		}
+	}
+	return false
+}
+
+// latestOwnEvent is the newest event on owner, within the window of o, that
+// is not about another object.
+func (e *Engine) latestOwnEvent(owner objRef, o *occ) *occ {
+	a := e.acts[owner.key]
+	if a == nil {
+		return nil
+	}
+	for i := len(a.occs) - 1; i >= 0; i-- {
+		x := a.occs[i]
+		if x == o || x.state == deciding || x.state == suppressed || x.mention != nil {
+			continue
+		}
+		if o.t.Sub(x.t) > e.cfg.Window {
+			break
+		}
+		if e.within(x, o) && e.ready(x) {
+			return x
+		}
+	}
+	return nil
+}
+
+// directChange reports whether the object's spec in force at t was changed
+// by someone other than its owner's controller: then it is the root of its
+// own trace for that generation.
+func (e *Engine) directChange(r objRef, t time.Time) bool {
+	if r.uid == "" {
+		return false
+	}
+	ent, ok := e.index.Get(r.uid)
+	if !ok {
+		return false
+	}
+	g, ok := ent.GenAt(t)
+	return ok && g.Direct
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,25 @@
+// Package correlate is kspan's engine: it turns the record stream (Events and
+// object metadata with the time each was observed) into finished spans joined
+// by causality. It is pure: no I/O, no clock of its own (time is passed in),
+// one goroutine. Live mode and replay feed it the same records.
+//
+// For each Event occurrence the engine chooses a parent, in this order:
+//
+//  1. a controller event that names the event's object in its message
+//     ("Created pod: P" for Pod P), the latest one within the window;
+//  2. a topLevelSpan event on the object, within the window;
+//  3. the latest event on the object's owner within the window (owners by
+//     UID, the controlling owner first, inferred from rule 1 when the owner's
+//     metadata was never seen), and then rules 1-3 again one level up;
+//  4. at an object with no owner (a root), a synthetic span for the root's
+//     current episode: a spec change (trace ID = hash of UID and
+//     generation), or activity separated by a quiet gap of at least the
+//     window, or a run started by an episode rule (CronJob "Created job").
+//
+// All events on one object in one trace share the parent chosen for the
+// first of them, so they are siblings, never chained. Occurrences are held
+// for the hold time and decided in order of their own timestamps, so any
+// arrival order within the hold gives the same traces. A trace is exported
+// once nothing has joined it for the linger time, with every parent's end
+// stretched to cover its children; exported spans never change.
+package correlate

@@ -1,0 +1,297 @@
+package correlate
+
+import (
+	"container/heap"
+	"strconv"
+	"time"
+
+	"github.com/kspan-project/kspan/internal/owners"
+	"github.com/kspan-project/kspan/internal/record"
+	"github.com/kspan-project/kspan/internal/rules"
+	"github.com/kspan-project/kspan/internal/span"
+)
+
+// occurrence states.
+const (
+	pending uint8 = iota
+	deciding
+	decided
+	suppressed
+)
+
+// occ is one occurrence of an Event: the Event in the state observed with a
+// count not seen before. It becomes one span.
+type occ struct {
+	ev      *record.Event
+	obj     objRef
+	t       time.Time // occurrence time (ev.Last)
+	arrived time.Time
+	mention *rules.Mention
+	id      span.ID
+	state   uint8
+	heapIdx int
+
+	// Set by decide.
+	trace span.TraceID
+	start time.Time // span start, clamped to the parent's
+	root  *rootState
+}
+
+// objRef identifies an object in the engine: by UID when known, else by
+// kind/namespace/name.
+type objRef struct {
+	key  string
+	uid  string
+	name owners.NameKey
+}
+
+func refOf(r record.Ref) objRef {
+	k := owners.NameKey{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
+	key := r.UID
+	if key == "" {
+		key = r.Kind + "/" + r.Namespace + "/" + r.Name
+	}
+	return objRef{key: key, uid: r.UID, name: k}
+}
+
+// Engine correlates records into spans. Not safe for concurrent use: one
+// goroutine owns it.
+type Engine struct {
+	cfg   Config
+	rules *rules.Table
+	index *owners.Index
+
+	now     time.Time
+	heap    occHeap
+	arrival []*occ // pending occurrences in arrival order (for overdue checks)
+
+	acts     map[string]*activity      // by object key
+	mentions map[owners.NameKey][]*occ // mention events by the object they name, sorted
+	seen     map[string]*eventState    // by event UID
+	roots    map[string]*rootState     // by root object key
+	open     map[span.TraceID]*openTrace
+	flushed  map[span.TraceID]time.Time // exported traces, to count late spans
+
+	openSpans int
+	nextPrune time.Time
+	nextFlush time.Time
+	stats     Stats
+}
+
+type eventState struct {
+	maxCount int32 // highest count decided
+	spans    int32 // spans exported for this Event object
+	lastSeen time.Time
+}
+
+// New makes an engine.
+func New(cfg Config) *Engine {
+	cfg = cfg.withDefaults()
+	return &Engine{
+		cfg:      cfg,
+		rules:    rules.NewTable(cfg.Rules),
+		index:    owners.New(cfg.Index),
+		acts:     map[string]*activity{},
+		mentions: map[owners.NameKey][]*occ{},
+		seen:     map[string]*eventState{},
+		roots:    map[string]*rootState{},
+		open:     map[span.TraceID]*openTrace{},
+		flushed:  map[span.TraceID]time.Time{},
+	}
+}
+
+// Stats returns the counters.
+func (e *Engine) Stats() Stats {
+	s := e.stats
+	s.Held = len(e.heap)
+	s.OpenTraces = len(e.open)
+	s.OpenSpans = e.openSpans
+	s.Index = e.index.Stats()
+	return s
+}
+
+// Add feeds one record, observed at now (the engine's clock never goes
+// backwards: an earlier now is taken as the latest one seen), and releases
+// whatever became due.
+func (e *Engine) Add(rec record.Record, now time.Time) {
+	e.tick(now)
+	switch {
+	case rec.Object != nil:
+		e.stats.Objects++
+		if rec.Op == record.Delete {
+			e.index.Delete(rec.Object, e.now)
+		} else {
+			e.index.Upsert(rec.Object)
+		}
+	case rec.Event != nil && rec.Op != record.Delete:
+		e.stats.Events++
+		e.addEvent(rec.Event)
+	}
+	e.release(false)
+	e.maintain(false)
+}
+
+// Advance moves the clock to now and releases what became due.
+func (e *Engine) Advance(now time.Time) {
+	e.tick(now)
+	e.release(false)
+	e.maintain(false)
+}
+
+// Flush decides every held occurrence and exports every open trace, as at
+// the end of a replay or on shutdown.
+func (e *Engine) Flush() {
+	e.release(true)
+	e.maintain(true)
+}
+
+func (e *Engine) tick(now time.Time) {
+	if now.After(e.now) {
+		e.now = now
+	}
+}
+
+// maintain exports due traces and, now and then, forgets old activity. It
+// runs after release, so nothing due is decided without its context.
+func (e *Engine) maintain(all bool) {
+	e.flushDue(all)
+	if !e.now.Before(e.nextPrune) {
+		e.prune()
+		e.nextPrune = e.now.Add(e.cfg.Window / 4)
+	}
+}
+
+func (e *Engine) addEvent(ev *record.Event) {
+	if ev.UID == "" {
+		return
+	}
+	if ev.Count < 1 {
+		ev.Count = 1
+	}
+	st := e.seen[ev.UID]
+	if st != nil && ev.Count <= st.maxCount {
+		e.stats.Duplicates++
+		return
+	}
+	o := &occ{ev: ev, obj: refOf(ev.Regarding), t: ev.Last, arrived: e.now}
+	if o.t.IsZero() {
+		o.t = ev.First
+	}
+	act := e.activity(o.obj)
+	for _, p := range act.occs {
+		if p.ev.UID == ev.UID && p.ev.Count == ev.Count {
+			e.stats.Duplicates++
+			return
+		}
+	}
+	if st == nil {
+		e.seen[ev.UID] = &eventState{lastSeen: e.now}
+	} else {
+		st.lastSeen = e.now
+	}
+	o.id = span.IDFor(ev.UID, strconv.Itoa(int(ev.Count)))
+	if m, ok := e.rules.Match(o.obj.name.Kind, ev.Reason, ev.Message); ok {
+		o.mention = &m
+		sub := owners.NameKey{Kind: m.SubKind, Namespace: ev.Regarding.Namespace, Name: m.Name}
+		e.mentions[sub] = insertSorted(e.mentions[sub], o)
+		if ev.Regarding.UID != "" {
+			e.index.Infer(sub, owners.Inferred{UID: ev.Regarding.UID, Kind: ev.Regarding.Kind, Name: ev.Regarding.Name, At: o.t})
+		}
+	}
+	act.occs = insertSorted(act.occs, o)
+	if act.last.Before(o.t) {
+		act.last = o.t
+	}
+	heap.Push(&e.heap, o)
+	e.arrival = append(e.arrival, o)
+}
+
+// release decides held occurrences in timestamp order: the earliest while
+// its hold has passed, or while any occurrence has waited twice the hold
+// (so a stream of old-timestamped events cannot block the rest), or all of
+// them when forced.
+func (e *Engine) release(all bool) {
+	for len(e.heap) > 0 {
+		head := e.heap[0]
+		switch {
+		case all:
+		case len(e.heap) > e.cfg.MaxHeld:
+			e.stats.ForcedDecisions++
+		case !e.now.Before(head.arrived.Add(e.cfg.Hold)):
+		case e.overdue():
+		default:
+			e.compactArrival()
+			return
+		}
+		e.decide(head)
+	}
+	e.arrival = e.arrival[:0]
+}
+
+// overdue reports whether the longest-waiting pending occurrence has waited
+// twice the hold.
+func (e *Engine) overdue() bool {
+	e.compactArrival()
+	return len(e.arrival) > 0 && !e.now.Before(e.arrival[0].arrived.Add(2*e.cfg.Hold))
+}
+
+func (e *Engine) compactArrival() {
+	i := 0
+	for i < len(e.arrival) && e.arrival[i].state != pending {
+		i++
+	}
+	if i > 0 {
+		n := copy(e.arrival, e.arrival[i:])
+		clear(e.arrival[n:])
+		e.arrival = e.arrival[:n]
+	}
+}
+
+// less orders occurrences by their own time, then identity, so the order
+// does not depend on arrival.
+func less(a, b *occ) bool {
+	if !a.t.Equal(b.t) {
+		return a.t.Before(b.t)
+	}
+	if a.ev.UID != b.ev.UID {
+		return a.ev.UID < b.ev.UID
+	}
+	return a.ev.Count < b.ev.Count
+}
+
+// insertSorted inserts o into s kept in less order (appending is the usual
+// case: records mostly arrive in time order).
+func insertSorted(s []*occ, o *occ) []*occ {
+	i := len(s)
+	for i > 0 && less(o, s[i-1]) {
+		i--
+	}
+	s = append(s, nil)
+	copy(s[i+1:], s[i:])
+	s[i] = o
+	return s
+}
+
+type occHeap []*occ
+
+func (h occHeap) Len() int           { return len(h) }
+func (h occHeap) Less(i, j int) bool { return less(h[i], h[j]) }
+func (h occHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].heapIdx = i
+	h[j].heapIdx = j
+}
+func (h *occHeap) Push(x any) {
+	o := x.(*occ)
+	o.heapIdx = len(*h)
+	*h = append(*h, o)
+}
+func (h *occHeap) Pop() any {
+	old := *h
+	n := len(old)
+	o := old[n-1]
+	old[n-1] = nil
+	o.heapIdx = -1
+	*h = old[:n-1]
+	return o
+}

@@ -1,0 +1,306 @@
+package correlate
+
+import (
+	"testing"
+	"time"
+
+	"github.com/kspan-project/kspan/internal/record"
+	"github.com/kspan-project/kspan/internal/span"
+)
+
+func rollout(s *scenario, withObjects bool) {
+	if withObjects {
+		s.obj("Deployment", "default", "web", "d1", 1, 0, nil)
+		s.obj("ReplicaSet", "default", "web-abc", "r1", 1, 0, ctl("Deployment", "web", "d1"))
+		s.obj("Pod", "default", "web-abc-1", "p1", 1, 1, ctl("ReplicaSet", "web-abc", "r1"))
+		s.obj("Pod", "default", "web-abc-2", "p2", 1, 1, ctl("ReplicaSet", "web-abc", "r1"))
+	}
+	s.ev("Deployment", "web", "d1", "ScalingReplicaSet", "Scaled up replica set web-abc from 0 to 2", 0.5)
+	s.ev("ReplicaSet", "web-abc", "r1", "SuccessfulCreate", "Created pod: web-abc-1", 1.2)
+	s.ev("ReplicaSet", "web-abc", "r1", "SuccessfulCreate", "Created pod: web-abc-2", 1.4)
+	for i, p := range []string{"p1", "p2"} {
+		name := "web-abc-" + string(rune('1'+i))
+		s.ev("Pod", name, p, "Scheduled", "Successfully assigned default/"+name+" to node-0", 1.3+float64(i)*0.2, precise)
+		s.ev("Pod", name, p, "Pulling", `Pulling image "nginx"`, 2)
+		s.ev("Pod", name, p, "Pulled", `Successfully pulled image "nginx"`, 3)
+		s.ev("Pod", name, p, "Created", "Created container: nginx", 3)
+		s.ev("Pod", name, p, "Started", "Started container nginx", 4)
+	}
+}
+
+func TestRolloutStructure(t *testing.T) {
+	for _, withObjects := range []bool{true, false} {
+		var s scenario
+		rollout(&s, withObjects)
+		spans := run(t, Config{}, s.recs)
+		mustPass(t, spans, s.events)
+		if n := traces(spans); n != 1 {
+			t.Fatalf("objects=%v: %d traces, want 1\n%s", withObjects, n, dump(spans))
+		}
+		scale := find(t, spans, "Scaled up replica set web-abc from 0 to 2")
+		root := parentOf(t, spans, scale)
+		if root.Name != "Deployment.Create" && root.Name != "Deployment.Activity" {
+			t.Errorf("root is %q", root.Name)
+		}
+		if withObjects && root.TraceID != span.TraceIDFor("d1", 1) {
+			t.Errorf("trace ID %s is not the hash of the Deployment's UID and generation", root.TraceID)
+		}
+		c1 := find(t, spans, "Created pod: web-abc-1")
+		if parentOf(t, spans, c1).SpanID != scale.SpanID {
+			t.Errorf("SuccessfulCreate not under ScalingReplicaSet")
+		}
+		for _, m := range []string{"Successfully assigned default/web-abc-1 to node-0", "Started container nginx"} {
+			if p := parentOf(t, spans, find(t, spans, m)); p.SpanID != c1.SpanID {
+				t.Errorf("%q is under %s, want Created pod: web-abc-1", m, p.Name)
+			}
+		}
+		if root.End.Before(at(4)) || scale.End.Before(at(4)) {
+			t.Errorf("parents do not cover their children: root ends %v, scale ends %v", root.End, scale.End)
+		}
+	}
+}
+
+func TestArrivalOrderDoesNotMatter(t *testing.T) {
+	for _, withObjects := range []bool{true, false} {
+		var s scenario
+		rollout(&s, withObjects)
+		permutations(t, Config{}, s.recs, 30)
+	}
+}
+
+func TestGenerationsAreSeparateTraces(t *testing.T) {
+	var s scenario
+	s.obj("Deployment", "default", "web", "d1", 1, 0, nil)
+	s.ev("Deployment", "web", "d1", "ScalingReplicaSet", "Scaled up replica set web-a from 0 to 1", 1)
+	s.ev("ReplicaSet", "web-a", "ra", "SuccessfulCreate", "Created pod: web-a-1", 1)
+	d2 := s.obj("Deployment", "default", "web", "d1", 2, 20, nil)
+	d2.SpecManager = "kubectl-set"
+	s.ev("Deployment", "web", "d1", "ScalingReplicaSet", "Scaled up replica set web-b from 0 to 1", 21)
+	s.ev("ReplicaSet", "web-b", "rb", "SuccessfulCreate", "Created pod: web-b-1", 21)
+	s.ev("Deployment", "web", "d1", "ScalingReplicaSet", "Scaled down replica set web-a from 1 to 0", 23)
+	s.ev("ReplicaSet", "web-a", "ra", "SuccessfulDelete", "Deleted pod: web-a-1", 23)
+	s.ev("Pod", "web-a-1", "pa1", "Killing", "Stopping container nginx", 23)
+	spans := run(t, Config{}, s.recs)
+	mustPass(t, spans, s.events)
+	first := find(t, spans, "Scaled up replica set web-a from 0 to 1")
+	second := find(t, spans, "Scaled up replica set web-b from 0 to 1")
+	if first.TraceID == second.TraceID {
+		t.Fatalf("second rollout joined the first:\n%s", dump(spans))
+	}
+	if second.TraceID != span.TraceIDFor("d1", 2) {
+		t.Errorf("second rollout trace %s, want hash(d1, 2)", second.TraceID)
+	}
+	if p := parentOf(t, spans, second); p.Name != "Deployment.Update" || p.Attr(span.KeyChangeManager) != "kubectl-set" {
+		t.Errorf("second root %q manager %q", p.Name, p.Attr(span.KeyChangeManager))
+	}
+	del := find(t, spans, "Deleted pod: web-a-1")
+	if p := parentOf(t, spans, del); p.Attr(span.KeyEventMessage) != "Scaled down replica set web-a from 1 to 0" {
+		t.Errorf("Deleted pod under %q", p.Name)
+	}
+	if p := parentOf(t, spans, find(t, spans, "Stopping container nginx")); p.SpanID != del.SpanID {
+		t.Errorf("Killing under %q, want Deleted pod", p.Name)
+	}
+	permutations(t, Config{}, s.recs, 20)
+}
+
+func TestParentArrivingLaterWithinHold(t *testing.T) {
+	// kspan-v0: "Deleted pod" arrives 18ms before the "Scaled down" that caused it.
+	var s scenario
+	s.ev("Deployment", "px", "d1", "ScalingReplicaSet", "Scaled up replica set px-new to 1", 0)
+	s.ev("ReplicaSet", "px-old", "r0", "SuccessfulDelete", "Deleted pod: px-old-1", 6)
+	s.ev("Deployment", "px", "d1", "ScalingReplicaSet", "Scaled down replica set px-old to 1", 6)
+	// Swap the arrival of the last two.
+	n := len(s.recs)
+	s.recs[n-1], s.recs[n-2] = s.recs[n-2], s.recs[n-1]
+	spans := run(t, Config{}, s.recs)
+	mustPass(t, spans, s.events)
+	if p := parentOf(t, spans, find(t, spans, "Deleted pod: px-old-1")); p.Attr(span.KeyEventMessage) != "Scaled down replica set px-old to 1" {
+		t.Errorf("Deleted pod is under %q", p.Name)
+	}
+}
+
+func TestBarePodEventsAreSiblings(t *testing.T) {
+	var s scenario
+	s.obj("Pod", "default", "solo", "p1", 1, 0, nil)
+	s.ev("Pod", "solo", "p1", "Scheduled", "Successfully assigned default/solo to n0", 0.5, precise)
+	s.ev("Pod", "solo", "p1", "Pulling", "Pulling image", 1)
+	s.ev("Pod", "solo", "p1", "Started", "Started container c", 2)
+	spans := run(t, Config{}, s.recs)
+	mustPass(t, spans, s.events)
+	root := parentOf(t, spans, find(t, spans, "Pulling image"))
+	if root.Name != "Pod.Create" || !root.Parent.IsZero() {
+		t.Errorf("root %q", root.Name)
+	}
+	if len(spans) != 4 {
+		t.Errorf("%d spans, want 3 events + root", len(spans))
+	}
+}
+
+func TestCronJobRunsAreSeparateTraces(t *testing.T) {
+	var s scenario
+	s.obj("CronJob", "default", "tick", "c1", 1, 0, nil)
+	for i, sec := range []float64{60, 120, 180} {
+		job := "tick-" + string(rune('a'+i))
+		s.ev("CronJob", "tick", "c1", "SuccessfulCreate", "Created job "+job, sec)
+		s.ev("Job", job, "j"+job, "SuccessfulCreate", "Created pod: "+job+"-x", sec+1)
+		s.ev("Pod", job+"-x", "p"+job, "Started", "Started container c", sec+3)
+		s.ev("Job", job, "j"+job, "Completed", "Job completed", sec+8)
+		s.ev("CronJob", "tick", "c1", "SawCompletedJob", "Saw completed job: "+job+", status: Complete", sec+9)
+	}
+	spans := run(t, Config{}, s.recs)
+	mustPass(t, spans, s.events)
+	if n := traces(spans); n != 3 {
+		t.Fatalf("%d traces, want one per run\n%s", n, dump(spans))
+	}
+	saw := find(t, spans, "Saw completed job: tick-b, status: Complete")
+	created := find(t, spans, "Created job tick-b")
+	if saw.TraceID != created.TraceID {
+		t.Errorf("SawCompletedJob not in its run's trace")
+	}
+	if p := parentOf(t, spans, created); p.Name != "CronJob.Run" {
+		t.Errorf("run root is %q", p.Name)
+	}
+	permutations(t, Config{}, s.recs, 10)
+}
+
+func TestRepeatsGetDistinctSpansAndABound(t *testing.T) {
+	var s scenario
+	s.obj("Pod", "default", "crash", "p1", 1, 0, nil)
+	e := s.ev("Pod", "crash", "p1", "BackOff", "Back-off restarting failed container", 1, warning)
+	for c := int32(2); c <= 15; c++ {
+		e2 := *e
+		e2.Count = c
+		e2.Last = at(float64(c * 10))
+		s.recs = append(s.recs, record.Record{Observed: e2.Last, Event: &e2})
+	}
+	cfg := Config{MaxRepeats: 5}
+	var out []span.Span
+	cfg.Out = func(b []span.Span) { out = append(out, b...) }
+	eng := New(cfg)
+	for _, r := range s.recs {
+		eng.Add(r, r.Observed)
+	}
+	eng.Flush()
+	mustPass(t, out, s.events)
+	ids := map[span.ID]bool{}
+	n := 0
+	for _, sp := range out {
+		if sp.Attr(span.KeyEventUID) != "" {
+			n++
+			ids[sp.SpanID] = true
+			if !sp.Error {
+				t.Errorf("Warning not ERROR")
+			}
+		}
+	}
+	if n != 5 || len(ids) != 5 {
+		t.Errorf("%d spans with %d IDs, want 5 (the bound)", n, len(ids))
+	}
+	if st := eng.Stats(); st.Suppressed != 10 {
+		t.Errorf("suppressed %d, want 10", st.Suppressed)
+	}
+}
+
+func TestSameEventThroughBothAPIsCountsOnce(t *testing.T) {
+	var s scenario
+	e := s.ev("Pod", "p", "p1", "Scheduled", "Successfully assigned", 1, precise)
+	e2 := *e
+	e2.API = "events.k8s.io/v1"
+	s.recs = append(s.recs, record.Record{Observed: at(1.5), Event: &e2})
+	cfg := Config{}
+	var out []span.Span
+	cfg.Out = func(b []span.Span) { out = append(out, b...) }
+	eng := New(cfg)
+	for _, r := range s.recs {
+		eng.Add(r, r.Observed)
+	}
+	eng.Flush()
+	mustPass(t, out, s.events)
+	if st := eng.Stats(); st.Duplicates != 1 {
+		t.Errorf("duplicates %d", st.Duplicates)
+	}
+}
+
+func TestOwnerCycleIsCut(t *testing.T) {
+	var s scenario
+	s.obj("Widget", "default", "a", "a1", 1, 0, ctl("Widget", "b", "b1"))
+	s.obj("Widget", "default", "b", "b1", 1, 0, ctl("Widget", "a", "a1"))
+	s.ev("Widget", "a", "a1", "Sync", "synced", 1)
+	eng := New(Config{})
+	for _, r := range s.recs {
+		eng.Add(r, at(1))
+	}
+	eng.Flush()
+	if st := eng.Stats(); st.Cycles == 0 || st.Spans != 2 {
+		t.Errorf("cycles %d spans %d", st.Cycles, st.Spans)
+	}
+}
+
+func TestDeletedOwnerTombstone(t *testing.T) {
+	var s scenario
+	s.obj("Deployment", "default", "web", "d1", 1, 0, nil)
+	s.obj("ReplicaSet", "default", "web-a", "r1", 1, 0, ctl("Deployment", "web", "d1"))
+	p := s.obj("Pod", "default", "web-a-1", "p1", 1, 0, ctl("ReplicaSet", "web-a", "r1"))
+	_ = p
+	d := &record.Object{Kind: "Deployment", Namespace: "default", Name: "web", UID: "d1", Generation: 1, Created: at(0), Deleting: at(600)}
+	r := &record.Object{Kind: "ReplicaSet", Namespace: "default", Name: "web-a", UID: "r1", Generation: 1, Created: at(0), Owners: []record.OwnerRef{*ctl("Deployment", "web", "d1")}}
+	s.recs = append(s.recs, record.Record{Observed: at(600), Op: record.Delete, Object: d}, record.Record{Observed: at(600), Op: record.Delete, Object: r})
+	s.ev("Pod", "web-a-1", "p1", "Killing", "Stopping container nginx", 601)
+	spans := run(t, Config{}, s.recs)
+	mustPass(t, spans, s.events)
+	k := find(t, spans, "Stopping container nginx")
+	if root := parentOf(t, spans, k); root.Name != "Deployment.Delete" {
+		t.Errorf("Killing after the owners were deleted is under %q", root.Name)
+	}
+	if k.Attr("k8s.deployment.name") != "web" || k.Attr("k8s.replicaset.uid") != "r1" {
+		t.Errorf("owner attributes missing: %+v", k.Attrs)
+	}
+}
+
+func TestNodeEpisodesSplitByQuietGap(t *testing.T) {
+	var s scenario
+	s.ev("Node", "n1", "n1", "NodeNotReady", "Node n1 status is now: NodeNotReady", 0)
+	s.ev("Node", "n1", "n1", "NodeReady", "Node n1 status is now: NodeReady", 30)
+	s.ev("Node", "n1", "n1", "NodeNotReady", "Node n1 status is now: NodeNotReady", 3600)
+	spans := run(t, Config{Window: time.Minute}, s.recs)
+	mustPass(t, spans, s.events)
+	if n := traces(spans); n != 2 {
+		t.Errorf("%d traces, want 2 episodes\n%s", n, dump(spans))
+	}
+}
+
+func TestTopLevelEventStartsTrace(t *testing.T) {
+	var s scenario
+	s.obj("Deployment", "default", "web", "d1", 1, 0, nil)
+	s.ev("Deployment", "web", "d1", "Deploying", "deploy v2 by ci", 1, func(e *record.Event) {
+		e.TopLevel = true
+		e.Traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	})
+	s.ev("Deployment", "web", "d1", "ScalingReplicaSet", "Scaled up replica set web-b from 0 to 1", 2)
+	spans := run(t, Config{}, s.recs)
+	mustPass(t, spans, s.events)
+	top := find(t, spans, "deploy v2 by ci")
+	if !top.Parent.IsZero() || len(top.Links) != 1 || top.Links[0].TraceID.String() != "0af7651916cd43dd8448eb211c80319c" {
+		t.Errorf("top-level span: parent %s links %+v", top.Parent, top.Links)
+	}
+	if p := parentOf(t, spans, find(t, spans, "Scaled up replica set web-b from 0 to 1")); p.SpanID != top.SpanID {
+		t.Errorf("scaling event under %q, want the top-level event", p.Name)
+	}
+}
+
+func TestHeldBoundForcesDecisions(t *testing.T) {
+	var s scenario
+	for i := range 50 {
+		s.ev("Pod", "p", "p1", "Tick", "tick", float64(i))
+	}
+	eng := New(Config{MaxHeld: 10, Hold: time.Hour})
+	for _, r := range s.recs {
+		eng.Add(r, t0)
+		if st := eng.Stats(); st.Held > 10 {
+			t.Fatalf("held %d > bound", st.Held)
+		}
+	}
+	if st := eng.Stats(); st.ForcedDecisions != 40 {
+		t.Errorf("forced %d, want 40", st.ForcedDecisions)
+	}
+}

@@ -1,0 +1,231 @@
+package correlate
+
+import (
+	"slices"
+	"time"
+
+	"github.com/kspan-project/kspan/internal/span"
+)
+
+// openTrace collects the spans of a trace until it has been quiet for the
+// linger time.
+type openTrace struct {
+	id    span.TraceID
+	spans []span.Span
+	idx   map[span.ID]int
+	last  time.Time
+	late  bool
+}
+
+func (e *Engine) eventSpan(o *occ, parent span.ID, start, end time.Time) span.Span {
+	ev := o.ev
+	s := span.Span{
+		TraceID: o.trace,
+		SpanID:  o.id,
+		Parent:  parent,
+		Name:    ev.Regarding.Kind + "." + ev.Reason,
+		Start:   start,
+		End:     end,
+	}
+	if ev.Type == "Warning" {
+		s.Error = true
+		s.StatusMessage = ev.Message
+	}
+	a := make([]span.Attr, 0, 24)
+	a = append(a,
+		span.Str(span.KeyEventUID, ev.UID),
+		span.Str(span.KeyEventName, ev.Name),
+		span.Str(span.KeyEventReason, ev.Reason),
+		span.Str(span.KeyEventType, ev.Type),
+		span.Int64(span.KeyEventCount, int64(ev.Count)),
+		span.Str(span.KeyEventMessage, ev.Message),
+		span.Str(span.KeyEventStartTime, ev.First.UTC().Format(time.RFC3339Nano)))
+	if ev.Action != "" {
+		a = append(a, span.Str(span.KeyEventAction, ev.Action))
+	}
+	if ev.ReportingComponent != "" {
+		a = append(a, span.Str(span.KeyEventComponent, ev.ReportingComponent))
+	}
+	if ev.ReportingInstance != "" {
+		a = append(a, span.Str(span.KeyEventInstance, ev.ReportingInstance))
+	}
+	if ns := ev.Regarding.Namespace; ns != "" {
+		a = append(a, span.Str(span.KeyNamespace, ns))
+	} else if ev.Namespace != "" {
+		a = append(a, span.Str(span.KeyNamespace, ev.Namespace))
+	}
+	a = append(a,
+		span.Str(span.KeyObjectKind, ev.Regarding.Kind),
+		span.Str(span.KeyObjectName, ev.Regarding.Name),
+		span.Str(span.KeyObjectUID, ev.Regarding.UID),
+		span.Str(span.KeyObjectAPIVersion, ev.Regarding.APIVersion))
+	if ev.Regarding.FieldPath != "" {
+		a = append(a, span.Str(span.KeyObjectFieldPath, ev.Regarding.FieldPath))
+	}
+	s.Attrs = e.appendObjectAttrs(a, o.obj)
+	if l, ok := parseTraceparent(ev.Traceparent); ok {
+		l.Attrs = []span.Attr{span.Str(span.KeyLinkSource, "traceparent")}
+		s.Links = append(s.Links, l)
+	}
+	return s
+}
+
+func (e *Engine) emit(tr span.TraceID, s span.Span) {
+	ot := e.open[tr]
+	if ot == nil {
+		ot = &openTrace{id: tr, idx: map[span.ID]int{}}
+		_, ot.late = e.flushed[tr]
+		e.open[tr] = ot
+	}
+	if ot.late {
+		e.stats.LateSpans++
+	}
+	ot.idx[s.SpanID] = len(ot.spans)
+	ot.spans = append(ot.spans, s)
+	ot.last = e.now
+	e.openSpans++
+	if e.openSpans > e.cfg.MaxOpenSpans {
+		var oldest *openTrace
+		for _, t := range e.open {
+			if t != ot && (oldest == nil || t.last.Before(oldest.last)) {
+				oldest = t
+			}
+		}
+		if oldest != nil {
+			e.stats.ForcedFlushes++
+			e.flushTrace(oldest)
+		}
+	}
+}
+
+// flushDue exports traces quiet for the linger time (all when forced), in
+// order of their first span's start, then trace ID.
+func (e *Engine) flushDue(all bool) {
+	if !all && e.now.Before(e.nextFlush) {
+		return
+	}
+	e.nextFlush = e.now.Add(e.cfg.Linger / 4)
+	var due []*openTrace
+	for _, t := range e.open {
+		if all || !e.now.Before(t.last.Add(e.cfg.Linger)) {
+			due = append(due, t)
+		}
+	}
+	slices.SortFunc(due, func(a, b *openTrace) int {
+		if c := a.spans[0].Start.Compare(b.spans[0].Start); c != 0 {
+			return c
+		}
+		return slices.Compare(a.id[:], b.id[:])
+	})
+	for _, t := range due {
+		e.flushTrace(t)
+	}
+}
+
+// flushTrace stretches every parent to cover its children and exports the
+// trace. Parents always precede their children in t.spans.
+func (e *Engine) flushTrace(t *openTrace) {
+	for i := len(t.spans) - 1; i >= 0; i-- {
+		s := &t.spans[i]
+		if pi, ok := t.idx[s.Parent]; ok && pi < i {
+			p := &t.spans[pi]
+			if s.End.After(p.End) {
+				p.End = s.End
+			}
+			if s.Start.Before(p.Start) {
+				p.Start = s.Start
+			}
+		}
+	}
+	delete(e.open, t.id)
+	e.openSpans -= len(t.spans)
+	e.flushed[t.id] = e.now
+	e.stats.Spans += uint64(len(t.spans))
+	if e.cfg.Out != nil {
+		e.cfg.Out(t.spans)
+	}
+}
+
+// prune forgets activity too old to matter: older than the window plus the
+// hold and linger times before now. Held occurrences are always kept.
+func (e *Engine) prune() {
+	cut := e.now.Add(-(e.cfg.Window + 2*e.cfg.Hold + e.cfg.Linger))
+	keep := func(o *occ) bool { return o.state == pending || !o.t.Before(cut) }
+	for k, a := range e.acts {
+		a.occs = slices.DeleteFunc(a.occs, func(o *occ) bool { return !keep(o) })
+		a.atts = slices.DeleteFunc(a.atts, func(at attachment) bool { return at.last.Before(cut) })
+		if a.topLevel != nil && !keep(a.topLevel) {
+			a.topLevel = nil
+		}
+		if len(a.occs) == 0 && len(a.atts) == 0 && a.topLevel == nil {
+			delete(e.acts, k)
+		}
+	}
+	for k, l := range e.mentions {
+		l = slices.DeleteFunc(l, func(o *occ) bool { return !keep(o) })
+		if len(l) == 0 {
+			delete(e.mentions, k)
+		} else {
+			e.mentions[k] = l
+		}
+	}
+	for k, st := range e.roots {
+		if st.last.Before(cut) {
+			delete(e.roots, k)
+		}
+	}
+	for k, at := range e.flushed {
+		if at.Before(cut) {
+			delete(e.flushed, k)
+		}
+	}
+	seenCut := e.now.Add(-max(eventTTL, e.cfg.Window))
+	for k, st := range e.seen {
+		if st.lastSeen.Before(seenCut) {
+			delete(e.seen, k)
+		}
+	}
+	e.forgetOverflow()
+	e.index.Expire(e.now)
+}
+
+// eventTTL is how long duplicates of an Event are recognised: a little more
+// than the apiserver's default event TTL, so a relist is not exported twice.
+const eventTTL = 75 * time.Minute
+
+// forgetOverflow enforces MaxTracked on the activity and event maps,
+// dropping the oldest first.
+func (e *Engine) forgetOverflow() {
+	if n := len(e.acts) - e.cfg.MaxTracked; n > 0 {
+		type kv struct {
+			k string
+			t time.Time
+		}
+		all := make([]kv, 0, len(e.acts))
+		for k, a := range e.acts {
+			if !slices.ContainsFunc(a.occs, func(o *occ) bool { return o.state == pending }) {
+				all = append(all, kv{k, a.last})
+			}
+		}
+		slices.SortFunc(all, func(a, b kv) int { return a.t.Compare(b.t) })
+		for _, x := range all[:min(n, len(all))] {
+			delete(e.acts, x.k)
+			e.stats.Forgotten++
+		}
+	}
+	if n := len(e.seen) - e.cfg.MaxTracked; n > 0 {
+		type kv struct {
+			k string
+			t time.Time
+		}
+		all := make([]kv, 0, len(e.seen))
+		for k, s := range e.seen {
+			all = append(all, kv{k, s.lastSeen})
+		}
+		slices.SortFunc(all, func(a, b kv) int { return a.t.Compare(b.t) })
+		for _, x := range all[:n] {
+			delete(e.seen, x.k)
+			e.stats.Forgotten++
+		}
+	}
+}

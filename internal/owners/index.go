@@ -1,0 +1,267 @@
+package owners
+
+import (
+	"container/list"
+	"time"
+
+	"github.com/kspan-project/kspan/internal/record"
+)
+
+// Config bounds the index. Zero values mean the defaults below.
+type Config struct {
+	// MaxObjects bounds live objects plus tombstones (default 200000).
+	MaxObjects int
+	// Tombstone is how long a deleted object is kept (default 1h, the
+	// apiserver's default event TTL).
+	Tombstone time.Duration
+	// MaxGenerations is how many spec changes are remembered per object
+	// (default 8).
+	MaxGenerations int
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxObjects <= 0 {
+		c.MaxObjects = 200000
+	}
+	if c.Tombstone <= 0 {
+		c.Tombstone = time.Hour
+	}
+	if c.MaxGenerations <= 0 {
+		c.MaxGenerations = 8
+	}
+	return c
+}
+
+// Gen is one spec change of an object.
+type Gen struct {
+	Generation int64
+	// Time is when the spec changed (managedFields, whole seconds); zero
+	// when unknown.
+	Time      time.Time
+	Manager   string
+	Operation string
+	// Direct says the change was not made by the controller that owns the
+	// object (its manager is not the one that set ownerReferences).
+	Direct bool
+}
+
+// Entry is what the index knows about one object.
+type Entry struct {
+	Kind, APIVersion, Namespace, Name, UID string
+	Created                                time.Time
+	Owners                                 []record.OwnerRef
+	Traceparent                            string
+	// Gens is the spec-change history, oldest first.
+	Gens []Gen
+	// Deleting is metadata.deletionTimestamp, else when the object was seen
+	// deleted; Deleted is when it was seen deleted (zero while it lives).
+	Deleting, Deleted time.Time
+
+	elem *list.Element
+}
+
+// Controller returns the controlling owner reference, else the first owner,
+// else nil.
+func (e *Entry) Controller() *record.OwnerRef {
+	for i := range e.Owners {
+		if e.Owners[i].Controller {
+			return &e.Owners[i]
+		}
+	}
+	if len(e.Owners) > 0 {
+		return &e.Owners[0]
+	}
+	return nil
+}
+
+// GenAt returns the spec change in force at t: the newest one whose time is
+// not after t; a change of unknown time counts as in force since ever.
+func (e *Entry) GenAt(t time.Time) (Gen, bool) {
+	for i := len(e.Gens) - 1; i >= 0; i-- {
+		g := e.Gens[i]
+		if g.Time.IsZero() || !g.Time.After(t) {
+			return g, true
+		}
+	}
+	return Gen{}, false
+}
+
+// NameKey identifies an object by kind, namespace and name.
+type NameKey struct{ Kind, Namespace, Name string }
+
+// Inferred is an owner learnt from a controller message ("Created pod: P" on
+// ReplicaSet R makes R the owner of P).
+type Inferred struct {
+	UID, Kind, Name string
+	At              time.Time
+}
+
+// Stats counts what the index holds and dropped.
+type Stats struct {
+	Objects, Tombstones, Inferred int
+	Evicted                       uint64
+}
+
+// Index is the object index. Not safe for concurrent use.
+type Index struct {
+	cfg      Config
+	byUID    map[string]*Entry
+	byName   map[NameKey]string
+	inferred map[NameKey]Inferred
+	inferLRU *list.List // of NameKey, oldest first
+	lru      *list.List // of *Entry, least recently touched first
+	tombs    int
+	evicted  uint64
+}
+
+// New makes an empty index.
+func New(cfg Config) *Index {
+	return &Index{
+		cfg:      cfg.withDefaults(),
+		byUID:    map[string]*Entry{},
+		byName:   map[NameKey]string{},
+		inferred: map[NameKey]Inferred{},
+		inferLRU: list.New(),
+		lru:      list.New(),
+	}
+}
+
+// Get returns the entry for uid.
+func (ix *Index) Get(uid string) (*Entry, bool) {
+	e, ok := ix.byUID[uid]
+	return e, ok
+}
+
+// UID returns the UID last seen for kind/namespace/name, or "".
+func (ix *Index) UID(k NameKey) string { return ix.byName[k] }
+
+// Stats reports sizes and evictions.
+func (ix *Index) Stats() Stats {
+	return Stats{Objects: len(ix.byUID) - ix.tombs, Tombstones: ix.tombs, Inferred: len(ix.inferred), Evicted: ix.evicted}
+}
+
+// Upsert records a version of an object.
+func (ix *Index) Upsert(o *record.Object) {
+	if o.UID == "" {
+		return
+	}
+	e, ok := ix.byUID[o.UID]
+	if !ok {
+		e = &Entry{UID: o.UID}
+		ix.byUID[o.UID] = e
+		e.elem = ix.lru.PushBack(e)
+		ix.evict()
+	} else {
+		ix.lru.MoveToBack(e.elem)
+	}
+	e.Kind, e.APIVersion, e.Namespace, e.Name = o.Kind, o.APIVersion, o.Namespace, o.Name
+	e.Created = o.Created
+	e.Owners = append(e.Owners[:0], o.Owners...)
+	e.Traceparent = o.Traceparent
+	if !o.Deleting.IsZero() {
+		e.Deleting = o.Deleting
+	}
+	ix.byName[NameKey{o.Kind, o.Namespace, o.Name}] = o.UID
+	ix.addGen(e, o)
+}
+
+func (ix *Index) addGen(e *Entry, o *record.Object) {
+	g := Gen{Generation: o.Generation, Time: o.SpecTime, Manager: o.SpecManager, Operation: o.SpecOperation}
+	g.Direct = o.Generation > 1 && len(o.Owners) > 0 && o.OwnerManager != "" &&
+		o.SpecManager != "" && o.SpecManager != o.OwnerManager
+	// Keep the history sorted by generation; replace a known generation
+	// (a later version may carry a better spec time).
+	i := len(e.Gens)
+	for i > 0 && e.Gens[i-1].Generation >= g.Generation {
+		i--
+	}
+	if i < len(e.Gens) && e.Gens[i].Generation == g.Generation {
+		if e.Gens[i].Time.IsZero() || (!g.Time.IsZero() && g.Time.Before(e.Gens[i].Time)) {
+			e.Gens[i] = g
+		}
+		return
+	}
+	e.Gens = append(e.Gens, Gen{})
+	copy(e.Gens[i+1:], e.Gens[i:])
+	e.Gens[i] = g
+	if n := len(e.Gens) - ix.cfg.MaxGenerations; n > 0 {
+		e.Gens = append(e.Gens[:0], e.Gens[n:]...)
+	}
+}
+
+// Delete records that the object was deleted at now; it stays as a
+// tombstone for the configured time.
+func (ix *Index) Delete(o *record.Object, now time.Time) {
+	ix.Upsert(o)
+	if e, ok := ix.byUID[o.UID]; ok && e.Deleted.IsZero() {
+		e.Deleted = now
+		if e.Deleting.IsZero() {
+			e.Deleting = now
+		}
+		ix.tombs++
+	}
+}
+
+// Expire drops tombstones older than the configured time.
+func (ix *Index) Expire(now time.Time) {
+	if ix.tombs == 0 {
+		return
+	}
+	cutoff := now.Add(-ix.cfg.Tombstone)
+	for el := ix.lru.Front(); el != nil; {
+		next := el.Next()
+		e := el.Value.(*Entry)
+		if !e.Deleted.IsZero() && e.Deleted.Before(cutoff) {
+			ix.remove(e)
+		}
+		el = next
+	}
+}
+
+func (ix *Index) remove(e *Entry) {
+	ix.lru.Remove(e.elem)
+	delete(ix.byUID, e.UID)
+	k := NameKey{e.Kind, e.Namespace, e.Name}
+	if ix.byName[k] == e.UID {
+		delete(ix.byName, k)
+	}
+	if !e.Deleted.IsZero() {
+		ix.tombs--
+	}
+}
+
+func (ix *Index) evict() {
+	for len(ix.byUID) > ix.cfg.MaxObjects {
+		ix.remove(ix.lru.Front().Value.(*Entry))
+		ix.evicted++
+	}
+}
+
+// Infer records that a controller message names sub as created or managed
+// by owner.
+func (ix *Index) Infer(sub NameKey, owner Inferred) {
+	if _, ok := ix.inferred[sub]; !ok {
+		ix.inferLRU.PushBack(sub)
+		for len(ix.inferred) >= ix.cfg.MaxObjects {
+			old := ix.inferLRU.Remove(ix.inferLRU.Front()).(NameKey)
+			delete(ix.inferred, old)
+			ix.evicted++
+		}
+	}
+	ix.inferred[sub] = owner
+}
+
+// Owner returns the owner to walk to from an object: the controlling owner
+// from its metadata when the object is known, else an owner inferred from a
+// controller message. ok is false at a root.
+func (ix *Index) Owner(k NameKey, uid string) (owner Inferred, ok bool) {
+	if e, found := ix.byUID[uid]; found {
+		c := e.Controller()
+		if c == nil {
+			return Inferred{}, false
+		}
+		return Inferred{UID: c.UID, Kind: c.Kind, Name: c.Name}, true
+	}
+	inf, ok := ix.inferred[k]
+	return inf, ok
+}

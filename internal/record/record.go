@@ -1,0 +1,130 @@
+package record
+
+import "time"
+
+// Op says what happened to the object or event a record carries.
+type Op uint8
+
+const (
+	// Upsert is an addition, an update or a relist of an object or event.
+	Upsert Op = iota
+	// Delete says the object was deleted; the engine keeps a tombstone.
+	Delete
+)
+
+func (o Op) String() string {
+	if o == Delete {
+		return "DELETED"
+	}
+	return "UPSERT"
+}
+
+// Record is one observation: exactly one of Event and Object is set.
+type Record struct {
+	// Observed is when kspan (or the tool that captured it) saw the record.
+	// Decoders that have no such time (kubectl output) use the record's own
+	// latest timestamp for events and the zero time for objects, so objects
+	// are known before any event needs them.
+	Observed time.Time
+	Op       Op
+	Event    *Event
+	Object   *Object
+	// Source says where the record came from ("file.json:12"), for messages.
+	Source string
+}
+
+// Ref identifies an object that an Event is about.
+type Ref struct {
+	APIVersion string
+	Kind       string
+	Namespace  string
+	Name       string
+	UID        string
+	FieldPath  string
+}
+
+// Event is one Kubernetes Event in the state it was observed, normalized
+// from core/v1 or events.k8s.io/v1. The same Event seen through both APIs has
+// the same UID and Count, which is how duplicates are recognised.
+type Event struct {
+	UID       string
+	Namespace string
+	Name      string
+	// API is the API group version the event was read from: "v1" or
+	// "events.k8s.io/v1".
+	API             string
+	ResourceVersion string
+
+	Regarding Ref
+	Related   *Ref
+
+	Reason  string
+	Message string
+	// Type is "Normal" or "Warning" (anything else is kept as given).
+	Type   string
+	Action string
+
+	// ReportingComponent is reportingComponent/reportingController, else
+	// source.component. ReportingInstance is reportingInstance, else
+	// source.host.
+	ReportingComponent string
+	ReportingInstance  string
+
+	// Count is the number of occurrences so far: count (core/v1) or
+	// series.count, and 1 when neither is set.
+	Count int32
+	// First is the first occurrence (firstTimestamp or eventTime); Last the
+	// latest (lastTimestamp or series.lastObservedTime, else First).
+	First time.Time
+	Last  time.Time
+	// Coarse says the times have whole-second resolution (the legacy
+	// recorder's timestamps), so the true time lies in [t, t+1s).
+	Coarse bool
+	// Created is metadata.creationTimestamp.
+	Created time.Time
+
+	// TopLevel is the annotation topLevelSpan: "true".
+	TopLevel bool
+	// Traceparent is the W3C trace context from the Event's "traceparent"
+	// annotation, if any.
+	Traceparent string
+}
+
+// OwnerRef is one entry of metadata.ownerReferences.
+type OwnerRef struct {
+	APIVersion string
+	Kind       string
+	Name       string
+	UID        string
+	Controller bool
+}
+
+// Object is the metadata of any Kubernetes object, trimmed to what the
+// engine reads.
+type Object struct {
+	APIVersion string
+	Kind       string
+	Namespace  string
+	Name       string
+	UID        string
+	Generation int64
+	Created    time.Time
+	// Deleting is metadata.deletionTimestamp (zero when not being deleted).
+	Deleting time.Time
+	Owners   []OwnerRef
+	// Traceparent is the annotation tracing.k8s.io/traceparent, if any.
+	Traceparent string
+
+	// SpecManager, SpecOperation and SpecTime describe the newest
+	// managedFields entry that touches f:spec: who changed the spec last, how
+	// (Update or Apply) and when (whole seconds). Zero when unknown.
+	SpecManager   string
+	SpecOperation string
+	SpecTime      time.Time
+	// OwnerManager is the manager of f:metadata.f:ownerReferences: the
+	// controller that created the object on behalf of its owner.
+	OwnerManager string
+}
+
+// Time is the occurrence time an Event record stands for: its latest one.
+func (e *Event) Time() time.Time { return e.Last }

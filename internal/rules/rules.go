@@ -1,0 +1,76 @@
+package rules
+
+import (
+	"regexp"
+)
+
+// Rule matches Events on objects of Kind with Reason whose Message names a
+// sub-object of SubKind (the first capture group of Pattern).
+type Rule struct {
+	Kind    string
+	Reason  string
+	Pattern *regexp.Regexp
+	SubKind string
+	// Episode, when set, says that on a root object this event starts a
+	// new episode (a new trace) even without a spec change, and names it:
+	// each scheduled run of a CronJob is its own trace, "CronJob.Run".
+	Episode string
+}
+
+// Mention is what a matching rule says: the event is about the sub-object
+// SubKind/Name in the event's namespace.
+type Mention struct {
+	SubKind string
+	Name    string
+	Episode string
+}
+
+// Default is the built-in table, from the messages the Kubernetes controllers
+// emit (v1.2x-v1.37). Older deployment-controller messages lack "from N".
+var Default = []Rule{
+	{Kind: "Deployment", Reason: "ScalingReplicaSet", SubKind: "ReplicaSet",
+		Pattern: regexp.MustCompile(`^Scaled (?:up|down) replica set (\S+) (?:from \d+ )?to \d+`)},
+	{Kind: "ReplicaSet", Reason: "SuccessfulCreate", SubKind: "Pod", Pattern: regexp.MustCompile(`^Created pod: (\S+)$`)},
+	{Kind: "ReplicaSet", Reason: "SuccessfulDelete", SubKind: "Pod", Pattern: regexp.MustCompile(`^Deleted pod: (\S+)$`)},
+	{Kind: "ReplicationController", Reason: "SuccessfulCreate", SubKind: "Pod", Pattern: regexp.MustCompile(`^Created pod: (\S+)$`)},
+	{Kind: "ReplicationController", Reason: "SuccessfulDelete", SubKind: "Pod", Pattern: regexp.MustCompile(`^Deleted pod: (\S+)$`)},
+	{Kind: "StatefulSet", Reason: "SuccessfulCreate", SubKind: "Pod", Pattern: regexp.MustCompile(`^create Pod (\S+) in StatefulSet \S+ successful$`)},
+	{Kind: "StatefulSet", Reason: "SuccessfulDelete", SubKind: "Pod", Pattern: regexp.MustCompile(`^delete Pod (\S+) in StatefulSet \S+ successful$`)},
+	{Kind: "StatefulSet", Reason: "FailedCreate", SubKind: "Pod", Pattern: regexp.MustCompile(`^create Pod (\S+) in StatefulSet \S+ failed`)},
+	{Kind: "StatefulSet", Reason: "SuccessfulCreate", SubKind: "PersistentVolumeClaim", Pattern: regexp.MustCompile(`^create Claim (\S+) Pod \S+ in StatefulSet \S+ success`)},
+	{Kind: "DaemonSet", Reason: "SuccessfulCreate", SubKind: "Pod", Pattern: regexp.MustCompile(`^Created pod: (\S+)$`)},
+	{Kind: "DaemonSet", Reason: "SuccessfulDelete", SubKind: "Pod", Pattern: regexp.MustCompile(`^Deleted pod: (\S+)$`)},
+	{Kind: "Job", Reason: "SuccessfulCreate", SubKind: "Pod", Pattern: regexp.MustCompile(`^Created pod: (\S+)$`)},
+	{Kind: "Job", Reason: "SuccessfulDelete", SubKind: "Pod", Pattern: regexp.MustCompile(`^Deleted pod: (\S+)$`)},
+	{Kind: "CronJob", Reason: "SuccessfulCreate", SubKind: "Job", Pattern: regexp.MustCompile(`^Created job (\S+)$`), Episode: "Run"},
+	{Kind: "CronJob", Reason: "SawCompletedJob", SubKind: "Job", Pattern: regexp.MustCompile(`^Saw completed job: ([^,\s]+),`)},
+	{Kind: "CronJob", Reason: "SuccessfulDelete", SubKind: "Job", Pattern: regexp.MustCompile(`^Deleted job (\S+)$`)},
+}
+
+// Table looks rules up by (kind, reason).
+type Table struct {
+	byKey map[key][]Rule
+}
+
+type key struct{ kind, reason string }
+
+// NewTable indexes rules.
+func NewTable(rs []Rule) *Table {
+	t := &Table{byKey: make(map[key][]Rule, len(rs))}
+	for _, r := range rs {
+		k := key{r.Kind, r.Reason}
+		t.byKey[k] = append(t.byKey[k], r)
+	}
+	return t
+}
+
+// Match returns what an event with this kind, reason and message is about,
+// and false when no rule applies.
+func (t *Table) Match(kind, reason, message string) (Mention, bool) {
+	for _, r := range t.byKey[key{kind, reason}] {
+		if m := r.Pattern.FindStringSubmatch(message); m != nil {
+			return Mention{SubKind: r.SubKind, Name: m[1], Episode: r.Episode}, true
+		}
+	}
+	return Mention{}, false
+}

@@ -1,0 +1,46 @@
+package rules
+
+import "testing"
+
+func TestMatch(t *testing.T) {
+	tab := NewTable(Default)
+	cases := []struct {
+		kind, reason, msg string
+		want              Mention
+		ok                bool
+	}{
+		{"Deployment", "ScalingReplicaSet", "Scaled up replica set web-7bfb4bc78d from 0 to 3", Mention{SubKind: "ReplicaSet", Name: "web-7bfb4bc78d"}, true},
+		{"Deployment", "ScalingReplicaSet", "Scaled down replica set px-7df978b9bf to 1", Mention{SubKind: "ReplicaSet", Name: "px-7df978b9bf"}, true},
+		{"Deployment", "ScalingReplicaSet", "Scaled down replica set px-7df978b9bf from 2 to 1", Mention{SubKind: "ReplicaSet", Name: "px-7df978b9bf"}, true},
+		{"ReplicaSet", "SuccessfulCreate", "Created pod: web-7bfb4bc78d-2xpnt", Mention{SubKind: "Pod", Name: "web-7bfb4bc78d-2xpnt"}, true},
+		{"ReplicaSet", "SuccessfulDelete", "Deleted pod: px-7df978b9bf-jm22q", Mention{SubKind: "Pod", Name: "px-7df978b9bf-jm22q"}, true},
+		{"ReplicaSet", "FailedCreate", "Error creating: pods \"x\" is forbidden", Mention{}, false},
+		{"StatefulSet", "SuccessfulCreate", "create Pod db-0 in StatefulSet db successful", Mention{SubKind: "Pod", Name: "db-0"}, true},
+		{"StatefulSet", "SuccessfulCreate", "create Claim data-db-0 Pod db-0 in StatefulSet db success", Mention{SubKind: "PersistentVolumeClaim", Name: "data-db-0"}, true},
+		{"StatefulSet", "SuccessfulDelete", "delete Pod db-2 in StatefulSet db successful", Mention{SubKind: "Pod", Name: "db-2"}, true},
+		{"DaemonSet", "SuccessfulCreate", "Created pod: agent-x7k2p", Mention{SubKind: "Pod", Name: "agent-x7k2p"}, true},
+		{"Job", "SuccessfulCreate", "Created pod: pi-abcde", Mention{SubKind: "Pod", Name: "pi-abcde"}, true},
+		{"CronJob", "SuccessfulCreate", "Created job hello-29000000", Mention{SubKind: "Job", Name: "hello-29000000", Episode: "Run"}, true},
+		{"CronJob", "SawCompletedJob", "Saw completed job: hello-29000000, status: Complete", Mention{SubKind: "Job", Name: "hello-29000000"}, true},
+		{"CronJob", "SuccessfulDelete", "Deleted job hello-28999990", Mention{SubKind: "Job", Name: "hello-28999990"}, true},
+		{"Pod", "SuccessfulCreate", "Created pod: x", Mention{}, false},
+		{"ReplicaSet", "SuccessfulCreate", "Created pod: ", Mention{}, false},
+	}
+	for _, c := range cases {
+		got, ok := tab.Match(c.kind, c.reason, c.msg)
+		if ok != c.ok || got != c.want {
+			t.Errorf("Match(%q, %q, %q) = %+v, %v; want %+v, %v", c.kind, c.reason, c.msg, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+func FuzzMatch(f *testing.F) {
+	tab := NewTable(Default)
+	f.Add("ReplicaSet", "SuccessfulCreate", "Created pod: a")
+	f.Add("CronJob", "SawCompletedJob", "Saw completed job: j, status: Complete")
+	f.Fuzz(func(t *testing.T, kind, reason, msg string) {
+		if m, ok := tab.Match(kind, reason, msg); ok && m.Name == "" {
+			t.Fatalf("empty name from %q", msg)
+		}
+	})
+}

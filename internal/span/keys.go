@@ -1,0 +1,35 @@
+package span
+
+// Attribute keys. Names follow the OpenTelemetry semantic conventions where
+// they exist (k8s.*) and the Collector's k8s_events receiver for events.
+const (
+	KeyEventUID         = "k8s.event.uid"
+	KeyEventName        = "k8s.event.name"
+	KeyEventReason      = "k8s.event.reason"
+	KeyEventAction      = "k8s.event.action"
+	KeyEventCount       = "k8s.event.count"
+	KeyEventType        = "k8s.event.type"
+	KeyEventMessage     = "k8s.event.message"
+	KeyEventStartTime   = "k8s.event.start_time"
+	KeyEventComponent   = "k8s.event.reporting_component"
+	KeyEventInstance    = "k8s.event.reporting_instance"
+	KeyObjectKind       = "k8s.object.kind"
+	KeyObjectName       = "k8s.object.name"
+	KeyObjectUID        = "k8s.object.uid"
+	KeyObjectAPIVersion = "k8s.object.api_version"
+	KeyObjectFieldPath  = "k8s.object.fieldpath"
+	KeyObjectGeneration = "k8s.object.generation"
+	KeyNamespace        = "k8s.namespace.name"
+	KeyClusterName      = "k8s.cluster.name"
+	KeyServiceName      = "service.name"
+
+	// KeySynthetic marks the span kspan adds as the root of a trace: the
+	// change (or episode of activity) of a root object, not an Event.
+	KeySynthetic = "kspan.synthetic"
+	// KeyChangeManager and KeyChangeOperation name who made the spec change
+	// a root span stands for (from managedFields).
+	KeyChangeManager   = "kspan.change.manager"
+	KeyChangeOperation = "kspan.change.operation"
+	// KeyLinkSource says which annotation a span link was read from.
+	KeyLinkSource = "kspan.link.source"
+)

@@ -1,0 +1,150 @@
+package tracecheck
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/kspan-project/kspan/internal/record"
+	"github.com/kspan-project/kspan/internal/rules"
+	"github.com/kspan-project/kspan/internal/span"
+)
+
+// Check returns one line per violated property; none means the traces pass.
+// events are the Events the spans were made from (any states; only UIDs,
+// types and messages are read).
+func Check(spans []span.Span, events []*record.Event) []string {
+	var bad []string
+	badf := func(f string, a ...any) { bad = append(bad, fmt.Sprintf(f, a...)) }
+
+	type key struct {
+		tr span.TraceID
+		id span.ID
+	}
+	byID := map[key]*span.Span{}
+	for i := range spans {
+		s := &spans[i]
+		k := key{s.TraceID, s.SpanID}
+		if _, dup := byID[k]; dup {
+			badf("span %s/%s (%s) exported twice", s.TraceID, s.SpanID, s.Name)
+		}
+		byID[k] = s
+	}
+
+	// Every event has a span; no (uid, count) twice; Warning is ERROR.
+	occ := map[string]int{}
+	has := map[string]bool{}
+	for i := range spans {
+		s := &spans[i]
+		uid := s.Attr(span.KeyEventUID)
+		if uid == "" {
+			continue
+		}
+		has[uid] = true
+		c := attrInt(s, span.KeyEventCount)
+		occ[uid+"/"+strconv.FormatInt(c, 10)]++
+		if s.Attr(span.KeyEventType) == "Warning" && !s.Error {
+			badf("Warning event %s (%s) is not ERROR", uid, s.Name)
+		}
+	}
+	for k, n := range occ {
+		if n > 1 {
+			badf("occurrence %s has %d spans", k, n)
+		}
+	}
+	for _, ev := range events {
+		if !has[ev.UID] {
+			badf("event %s %s.%s %q has no span", ev.UID, ev.Regarding.Kind, ev.Reason, ev.Message)
+		}
+	}
+
+	// Parents exist, start no later than children; one root per trace.
+	roots := map[span.TraceID]int{}
+	for i := range spans {
+		s := &spans[i]
+		if s.Parent.IsZero() {
+			roots[s.TraceID]++
+			continue
+		}
+		p, ok := byID[key{s.TraceID, s.Parent}]
+		if !ok {
+			badf("span %s (%s) has parent %s missing from trace %s", s.SpanID, s.Name, s.Parent, s.TraceID)
+			roots[s.TraceID] += 0
+			continue
+		}
+		if p.Start.After(s.Start) {
+			badf("parent %s (%s) starts after child %s (%s)", p.SpanID, p.Name, s.SpanID, s.Name)
+		}
+	}
+	for i := range spans {
+		if n := roots[spans[i].TraceID]; n != 1 {
+			badf("trace %s has %d roots", spans[i].TraceID, n)
+			roots[spans[i].TraceID] = 1 // report once
+		}
+	}
+
+	// Events on one object in one trace share a parent.
+	type objKey struct {
+		tr  span.TraceID
+		uid string
+	}
+	parentOf := map[objKey]span.ID{}
+	for i := range spans {
+		s := &spans[i]
+		if s.Attr(span.KeyEventUID) == "" || s.Parent.IsZero() {
+			continue // a trace's own root has no siblings
+		}
+		k := objKey{s.TraceID, s.Attr(span.KeyObjectUID)}
+		if p, ok := parentOf[k]; ok && p != s.Parent {
+			badf("events on %s %s in trace %s have different parents", s.Attr(span.KeyObjectKind), s.Attr(span.KeyObjectName), s.TraceID)
+		}
+		parentOf[k] = s.Parent
+	}
+
+	// Objects named by controller events descend from one such event.
+	tab := rules.NewTable(rules.Default)
+	type nameKey struct{ kind, ns, name string }
+	mentions := map[nameKey][]*span.Span{}
+	for i := range spans {
+		s := &spans[i]
+		if m, ok := tab.Match(s.Attr(span.KeyObjectKind), s.Attr(span.KeyEventReason), s.Attr(span.KeyEventMessage)); ok {
+			k := nameKey{m.SubKind, s.Attr(span.KeyNamespace), m.Name}
+			mentions[k] = append(mentions[k], s)
+		}
+	}
+	for i := range spans {
+		s := &spans[i]
+		if s.Attr(span.KeyEventUID) == "" {
+			continue
+		}
+		ms := mentions[nameKey{s.Attr(span.KeyObjectKind), s.Attr(span.KeyNamespace), s.Attr(span.KeyObjectName)}]
+		if len(ms) == 0 || !slices.ContainsFunc(ms, func(m *span.Span) bool { return m.TraceID == s.TraceID }) {
+			continue
+		}
+		if !descends(s, ms, func(id span.ID) *span.Span { return byID[key{s.TraceID, id}] }) {
+			badf("%s on %s %s does not descend from the controller event naming it", s.Name, s.Attr(span.KeyObjectKind), s.Attr(span.KeyObjectName))
+		}
+	}
+	slices.Sort(bad)
+	return bad
+}
+
+func descends(s *span.Span, ancestors []*span.Span, get func(span.ID) *span.Span) bool {
+	for cur, n := get(s.Parent), 0; cur != nil && n < 100; cur, n = get(cur.Parent), n+1 {
+		for _, a := range ancestors {
+			if a.TraceID == cur.TraceID && a.SpanID == cur.SpanID {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func attrInt(s *span.Span, k string) int64 {
+	for _, a := range s.Attrs {
+		if a.Key == k {
+			return a.Int
+		}
+	}
+	return 0
+}
