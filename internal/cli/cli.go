@@ -1,0 +1,180 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"golang.org/x/term"
+
+	"github.com/kspan-project/kspan/internal/replay"
+	"github.com/kspan-project/kspan/internal/sink"
+	"github.com/kspan-project/kspan/internal/tree"
+)
+
+// Exit codes.
+const (
+	ExitOK      = 0
+	ExitFailed  = 1 // the command could not do its work
+	ExitUsage   = 2 // bad flags or arguments
+	ExitSkipped = 3 // done, but some input was skipped (each one was logged)
+)
+
+// exitError carries an exit code.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// ExitCode maps Run's error to the process exit code.
+func ExitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return ExitFailed
+}
+
+// Env is what Run reads from its process.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+}
+
+const usage = `kspan turns Kubernetes Events into OpenTelemetry traces.
+
+Usage:
+  kspan replay [flags] FILE...   replay recorded Events and objects ("-" is stdin)
+  kspan version                  print the version
+
+Run "kspan replay -h" for the flags.
+`
+
+// Version is set at build time with -ldflags "-X ...cli.Version=...".
+var Version = "dev"
+
+// Run runs the command in args (without the program name).
+func Run(ctx context.Context, args []string, env Env) error {
+	if env.Getenv == nil {
+		env.Getenv = os.Getenv
+	}
+	if len(args) == 0 {
+		fmt.Fprint(env.Stderr, usage)
+		return &exitError{ExitUsage, errors.New("no command given (live mode is not built yet: use kspan replay)")}
+	}
+	switch args[0] {
+	case "replay":
+		return runReplay(ctx, args[1:], env)
+	case "version", "-version", "--version":
+		fmt.Fprintln(env.Stdout, "kspan", Version)
+		return nil
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(env.Stdout, usage)
+		return nil
+	}
+	fmt.Fprint(env.Stderr, usage)
+	return &exitError{ExitUsage, fmt.Errorf("unknown command %q", args[0])}
+}
+
+func runReplay(ctx context.Context, args []string, env Env) error {
+	cfg := defaultConfig(env.Getenv)
+	fs := flag.NewFlagSet("kspan replay", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	cfg.bind(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "Usage: kspan replay [flags] FILE...\n\n"+
+			"Replays kubectl output (JSON or YAML: objects, Lists, watch streams), the earlier\n"+
+			"kspan's captures and kspan's own captures, in any mix, and prints the traces.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return &exitError{ExitUsage, err}
+	}
+	if err := cfg.Validate(); err != nil {
+		return &exitError{ExitUsage, err}
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return &exitError{ExitUsage, errors.New("no input files (use - for standard input)")}
+	}
+	log := newLogger(env.Stderr, cfg)
+
+	out, closeOut, err := openOutput(cfg.OutputFile, env.Stdout)
+	if err != nil {
+		return err
+	}
+	var s sink.Sink
+	if cfg.Output == "otlp-json" {
+		s = sink.NewJSON(out, closeOut, cfg.Resource())
+	} else {
+		s = sink.NewTree(out, treeOptions(cfg, out, env))
+	}
+	res, err := replay.Run(ctx, replay.Options{Files: fs.Args(), Stdin: env.Stdin, Engine: cfg.Engine, Sink: s, Log: log})
+	if cerr := s.Close(context.WithoutCancel(ctx)); err == nil && cerr != nil {
+		err = fmt.Errorf("writing output: %w", cerr)
+	}
+	st := res.Stats
+	log.Info("replay done", "records", res.Records, "events", st.Events, "objects", st.Objects,
+		"spans", st.Spans, "duplicates", st.Duplicates, "suppressed_repeats", st.Suppressed,
+		"late_spans", st.LateSpans, "skipped_inputs", len(res.Problems))
+	if err != nil {
+		return err
+	}
+	if n := len(res.Problems); n > 0 {
+		return &exitError{ExitSkipped, fmt.Errorf("%d part(s) of the input were skipped (see the warnings above)", n)}
+	}
+	return nil
+}
+
+func openOutput(path string, stdout io.Writer) (io.Writer, io.Closer, error) {
+	if path == "" || path == "-" {
+		return stdout, nil, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening output file: %w", err)
+	}
+	return f, f, nil
+}
+
+func treeOptions(cfg Config, out io.Writer, env Env) tree.Options {
+	opt := tree.Options{Width: cfg.Width}
+	f, isFile := out.(*os.File)
+	tty := isFile && term.IsTerminal(int(f.Fd()))
+	if opt.Width == 0 && tty {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
+			opt.Width = w
+		}
+	}
+	switch cfg.Color {
+	case "always":
+		opt.Color = true
+	case "auto":
+		opt.Color = tty && env.Getenv("NO_COLOR") == ""
+	}
+	return opt
+}
+
+func newLogger(w io.Writer, cfg Config) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel)) // validated
+	o := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, o))
+	}
+	return slog.New(slog.NewTextHandler(w, o))
+}

@@ -1,0 +1,140 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/kspan-project/kspan/internal/correlate"
+	"github.com/kspan-project/kspan/internal/span"
+)
+
+// Config is everything a command reads from flags and the environment.
+type Config struct {
+	// Output is "tree" or "otlp-json".
+	Output string
+	// OutputFile is where otlp-json goes; "" or "-" means standard output.
+	OutputFile string
+	// ClusterName is the k8s.cluster.name resource attribute ("" omits it).
+	ClusterName string
+	// ServiceName is service.name: OTEL_SERVICE_NAME, else "kspan".
+	ServiceName string
+	// ResourceAttrs come from OTEL_RESOURCE_ATTRIBUTES.
+	ResourceAttrs []span.Attr
+	// Width is the tree's width in columns; 0 means the terminal's, or 100.
+	Width int
+	// Color is auto, always or never.
+	Color string
+	// LogLevel is debug, info, warn or error; LogFormat text or json.
+	LogLevel, LogFormat string
+
+	Engine correlate.Config
+}
+
+// defaultConfig reads the environment.
+func defaultConfig(getenv func(string) string) Config {
+	c := Config{
+		Output:      "tree",
+		ServiceName: "kspan",
+		Color:       "auto",
+		LogLevel:    "info",
+		LogFormat:   "text",
+		Engine:      correlate.Defaults,
+	}
+	if v := getenv("OTEL_SERVICE_NAME"); v != "" {
+		c.ServiceName = v
+	}
+	c.ResourceAttrs = parseResourceAttrs(getenv("OTEL_RESOURCE_ATTRIBUTES"))
+	return c
+}
+
+// bind registers the flags shared by every command.
+func (c *Config) bind(fs *flag.FlagSet) {
+	fs.StringVar(&c.Output, "o", c.Output, "output format: tree or otlp-json (shorthand)")
+	fs.StringVar(&c.Output, "output", c.Output, "output format: tree (a text waterfall per trace) or otlp-json (one OTLP ExportTraceServiceRequest per line)")
+	fs.StringVar(&c.OutputFile, "output-file", c.OutputFile, "write the output to this file instead of standard output")
+	fs.StringVar(&c.ClusterName, "cluster-name", c.ClusterName, "value of the k8s.cluster.name resource attribute")
+	fs.IntVar(&c.Width, "width", c.Width, "tree output width in columns (0: the terminal's width, else 100)")
+	fs.StringVar(&c.Color, "color", c.Color, "colour in tree output: auto, always or never (auto honours NO_COLOR)")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
+
+	e := &c.Engine
+	fs.DurationVar(&e.Window, "window", e.Window, "how recent a controller or owner event must be to become a parent; also the quiet gap that ends an episode")
+	fs.DurationVar(&e.Hold, "hold", e.Hold, "how long an event waits for records arriving out of order before its parent is chosen")
+	fs.DurationVar(&e.Linger, "linger", e.Linger, "how long a trace stays open after its last span before it is exported")
+	fs.IntVar(&e.MaxHeld, "max-held", e.MaxHeld, "most events waiting for their hold (beyond it the oldest is decided early)")
+	fs.IntVar(&e.MaxOpenSpans, "max-open-spans", e.MaxOpenSpans, "most spans in traces not yet exported (beyond it the least recent trace is exported early)")
+	fs.IntVar(&e.MaxTracked, "max-tracked", e.MaxTracked, "most objects and events whose recent activity is remembered")
+	fs.IntVar(&e.MaxRepeats, "max-repeats", e.MaxRepeats, "most spans for one Event object (repeats beyond it are counted, not exported)")
+	fs.IntVar(&e.MaxDepth, "max-depth", e.MaxDepth, "longest owner chain walked")
+	fs.IntVar(&e.Index.MaxObjects, "max-objects", 200000, "most objects (and tombstones) in the owner index")
+	fs.DurationVar(&e.Index.Tombstone, "tombstone", time.Hour, "how long a deleted object is remembered for late events")
+}
+
+// Validate reports every invalid setting at once.
+func (c *Config) Validate() error {
+	var errs []error
+	switch c.Output {
+	case "tree", "otlp-json":
+	default:
+		errs = append(errs, fmt.Errorf("-o %q: want tree or otlp-json", c.Output))
+	}
+	switch c.Color {
+	case "auto", "always", "never":
+	default:
+		errs = append(errs, fmt.Errorf("-color %q: want auto, always or never", c.Color))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("-log-level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("-log-format %q: want text or json", c.LogFormat))
+	}
+	if c.Width < 0 {
+		errs = append(errs, errors.New("-width must not be negative"))
+	}
+	if err := c.Engine.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Resource is the resource attributes of every exported span.
+func (c *Config) Resource() []span.Attr {
+	attrs := []span.Attr{span.Str(span.KeyServiceName, c.ServiceName)}
+	if c.ClusterName != "" {
+		attrs = append(attrs, span.Str(span.KeyClusterName, c.ClusterName))
+	}
+	for _, a := range c.ResourceAttrs {
+		if a.Key == span.KeyServiceName || (a.Key == span.KeyClusterName && c.ClusterName != "") {
+			continue
+		}
+		attrs = append(attrs, a)
+	}
+	return attrs
+}
+
+// parseResourceAttrs reads OTEL_RESOURCE_ATTRIBUTES: key=value pairs
+// separated by commas, values percent-encoded. Malformed pairs are ignored,
+// as the specification says.
+func parseResourceAttrs(s string) []span.Attr {
+	var out []span.Attr
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			continue
+		}
+		if dv, err := url.PathUnescape(strings.TrimSpace(v)); err == nil {
+			out = append(out, span.Str(k, dv))
+		}
+	}
+	return out
+}
+

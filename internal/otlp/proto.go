@@ -1,0 +1,108 @@
+package otlp
+
+import (
+	"time"
+
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+
+	"github.com/kspan-project/kspan/internal/span"
+)
+
+// ScopeVersion is the instrumentation scope version written with every
+// request. It versions the shape of the spans kspan builds (names,
+// attributes, parenting), so bump it when that changes.
+const ScopeVersion = "0.1.0"
+
+// Request converts spans to one OTLP export request: one ResourceSpans
+// carrying resource, holding one ScopeSpans named scope. Every span is of
+// kind INTERNAL; span.Error becomes status ERROR.
+func Request(resource []span.Attr, scope string, spans []span.Span) *coltracepb.ExportTraceServiceRequest {
+	out := make([]*tracepb.Span, len(spans))
+	for i := range spans {
+		out[i] = protoSpan(&spans[i])
+	}
+	return &coltracepb.ExportTraceServiceRequest{
+		ResourceSpans: []*tracepb.ResourceSpans{{
+			Resource: &resourcepb.Resource{Attributes: protoAttrs(resource)},
+			ScopeSpans: []*tracepb.ScopeSpans{{
+				Scope: &commonpb.InstrumentationScope{Name: scope, Version: ScopeVersion},
+				Spans: out,
+			}},
+		}},
+	}
+}
+
+func protoSpan(s *span.Span) *tracepb.Span {
+	p := &tracepb.Span{
+		TraceId:           idBytes(s.TraceID[:]),
+		SpanId:            idBytes(s.SpanID[:]),
+		ParentSpanId:      idBytes(s.Parent[:]),
+		Name:              s.Name,
+		Kind:              tracepb.Span_SPAN_KIND_INTERNAL,
+		StartTimeUnixNano: unixNano(s.Start),
+		EndTimeUnixNano:   unixNano(s.End),
+		Attributes:        protoAttrs(s.Attrs),
+	}
+	if s.Error || s.StatusMessage != "" {
+		p.Status = &tracepb.Status{Message: s.StatusMessage}
+		if s.Error {
+			p.Status.Code = tracepb.Status_STATUS_CODE_ERROR
+		}
+	}
+	for i := range s.Links {
+		l := &s.Links[i]
+		p.Links = append(p.Links, &tracepb.Span_Link{
+			TraceId:    idBytes(l.TraceID[:]),
+			SpanId:     idBytes(l.SpanID[:]),
+			Attributes: protoAttrs(l.Attrs),
+		})
+	}
+	return p
+}
+
+func protoAttrs(attrs []span.Attr) []*commonpb.KeyValue {
+	if len(attrs) == 0 {
+		return nil
+	}
+	out := make([]*commonpb.KeyValue, len(attrs))
+	for i, a := range attrs {
+		v := &commonpb.AnyValue{}
+		switch a.Kind {
+		case span.Int:
+			v.Value = &commonpb.AnyValue_IntValue{IntValue: a.Int}
+		case span.Bool:
+			v.Value = &commonpb.AnyValue_BoolValue{BoolValue: a.Bool}
+		default:
+			v.Value = &commonpb.AnyValue_StringValue{StringValue: a.Str}
+		}
+		out[i] = &commonpb.KeyValue{Key: a.Key, Value: v}
+	}
+	return out
+}
+
+// idBytes returns nil for an all-zero ID: OTLP treats an empty field as
+// unset, and JSON omits it.
+func idBytes(id []byte) []byte {
+	for _, b := range id {
+		if b != 0 {
+			return append([]byte(nil), id...)
+		}
+	}
+	return nil
+}
+
+// unixNano is 0 (unset) for the zero time and for times before the epoch,
+// which the unsigned OTLP field cannot hold.
+func unixNano(t time.Time) uint64 {
+	if t.IsZero() {
+		return 0
+	}
+	n := t.UnixNano()
+	if n < 0 {
+		return 0
+	}
+	return uint64(n)
+}

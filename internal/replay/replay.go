@@ -1,0 +1,144 @@
+package replay
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+
+	"github.com/kspan-project/kspan/internal/correlate"
+	"github.com/kspan-project/kspan/internal/decode"
+	"github.com/kspan-project/kspan/internal/record"
+	"github.com/kspan-project/kspan/internal/sink"
+	"github.com/kspan-project/kspan/internal/span"
+)
+
+// Options says what to replay and where the spans go.
+type Options struct {
+	// Files are paths; "-" is Stdin.
+	Files  []string
+	Stdin  io.Reader
+	Engine correlate.Config
+	Sink   sink.Sink
+	Log    *slog.Logger
+}
+
+// Result summarises a replay.
+type Result struct {
+	Records  int
+	Problems []decode.Problem
+	Stats    correlate.Stats
+}
+
+// Run replays the files into the sink. Unreadable files and undecodable
+// parts are reported in Result.Problems and logged; the rest is replayed.
+// The error is for failures of the sink or a cancelled ctx.
+func Run(ctx context.Context, opt Options) (Result, error) {
+	var res Result
+	var recs []record.Record
+	for _, f := range opt.Files {
+		r, name, closeFn, err := open(f, opt.Stdin)
+		if err != nil {
+			res.Problems = append(res.Problems, decode.Problem{Source: f, Err: err})
+			continue
+		}
+		got, problems := decode.Read(r, name)
+		closeFn()
+		recs = append(recs, got...)
+		res.Problems = append(res.Problems, problems...)
+	}
+	for _, p := range res.Problems {
+		opt.Log.Warn("skipped input", "where", p.Source, "error", p.Err)
+	}
+	Sort(recs)
+	res.Records = len(recs)
+
+	var sinkErr error
+	cfg := opt.Engine
+	cfg.Out = func(spans []span.Span) {
+		if sinkErr == nil {
+			sinkErr = opt.Sink.Export(ctx, spans)
+		}
+	}
+	eng := correlate.New(cfg)
+	for i, r := range recs {
+		if i%1024 == 0 && ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		eng.Add(r, r.Observed)
+		if sinkErr != nil {
+			return res, fmt.Errorf("exporting spans: %w", sinkErr)
+		}
+	}
+	eng.Flush()
+	res.Stats = eng.Stats()
+	if sinkErr != nil {
+		return res, fmt.Errorf("exporting spans: %w", sinkErr)
+	}
+	return res, nil
+}
+
+func open(f string, stdin io.Reader) (io.Reader, string, func(), error) {
+	if f == "-" {
+		if stdin == nil {
+			stdin = os.Stdin
+		}
+		return stdin, "<stdin>", func() {}, nil
+	}
+	fh, err := os.Open(f)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return fh, f, func() { _ = fh.Close() }, nil
+}
+
+// Sort orders records by observed time, objects before events at the same
+// time, then by content and source, so that the same records in any order
+// sort the same.
+func Sort(recs []record.Record) {
+	slices.SortStableFunc(recs, func(a, b record.Record) int {
+		if c := a.Observed.Compare(b.Observed); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(kindRank(a), kindRank(b)); c != 0 {
+			return c
+		}
+		if a.Event != nil {
+			x, y := a.Event, b.Event
+			if c := x.Last.Compare(y.Last); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(x.UID, y.UID); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(x.Count, y.Count); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(x.API, y.API); c != 0 {
+				return c
+			}
+		} else {
+			x, y := a.Object, b.Object
+			if c := cmp.Compare(x.UID, y.UID); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(x.Generation, y.Generation); c != 0 {
+				return c
+			}
+		}
+		if c := cmp.Compare(a.Op, b.Op); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Source, b.Source)
+	})
+}
+
+func kindRank(r record.Record) int {
+	if r.Object != nil {
+		return 0
+	}
+	return 1
+}
