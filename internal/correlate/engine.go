@@ -25,6 +25,7 @@ type occ struct {
 	ev      *record.Event
 	obj     objRef
 	t       time.Time // occurrence time (ev.Last)
+	rv      uint64    // resourceVersion: etcd's write order, for ties
 	arrived time.Time
 	mention *rules.Mention
 	id      span.ID
@@ -174,6 +175,7 @@ func (e *Engine) addEvent(ev *record.Event) {
 		return
 	}
 	o := &occ{ev: ev, obj: refOf(ev.Regarding), t: ev.Last, arrived: e.now}
+	o.rv, _ = strconv.ParseUint(ev.ResourceVersion, 10, 64)
 	if o.t.IsZero() {
 		o.t = ev.First
 	}
@@ -247,11 +249,15 @@ func (e *Engine) compactArrival() {
 	}
 }
 
-// less orders occurrences by their own time, then identity, so the order
-// does not depend on arrival.
+// less orders occurrences by their own time, then by resourceVersion (the
+// order etcd wrote them: it orders events within one whole second), then
+// identity, so the order does not depend on arrival.
 func less(a, b *occ) bool {
 	if !a.t.Equal(b.t) {
 		return a.t.Before(b.t)
+	}
+	if a.rv != b.rv && a.rv != 0 && b.rv != 0 {
+		return a.rv < b.rv
 	}
 	if a.ev.UID != b.ev.UID {
 		return a.ev.UID < b.ev.UID

@@ -39,6 +39,7 @@ func (o Options) width() int {
 // node is a span placed in its trace's tree.
 type node struct {
 	s        *span.Span
+	seq      int // position in the input: the engine emits causal order
 	children []*node
 	// orphan marks a span whose parent is not among the spans.
 	orphan bool
@@ -109,7 +110,7 @@ func build(spans []span.Span) *trace {
 	t := &trace{nodes: make([]*node, len(spans))}
 	ids := make(map[span.ID]*node, len(spans))
 	for i := range spans {
-		n := &node{s: &spans[i]}
+		n := &node{s: &spans[i], seq: i}
 		t.nodes[i] = n
 		if _, dup := ids[n.s.SpanID]; !dup {
 			ids[n.s.SpanID] = n
@@ -175,14 +176,9 @@ func reach(n *node) {
 	}
 }
 
-// byStart orders siblings by start, then span ID, then the rest of what is
-// shown, so the drawing never depends on input order.
+// byStart orders siblings by start, then by input order: spans with equal
+// starts (events stamped in the same whole second) keep the order the
+// engine emitted them in, which is etcd's write order.
 func byStart(a, b *node) int {
-	return cmp.Or(
-		a.s.Start.Compare(b.s.Start),
-		bytes.Compare(a.s.SpanID[:], b.s.SpanID[:]),
-		a.s.End.Compare(b.s.End),
-		cmp.Compare(a.s.Name, b.s.Name),
-		cmp.Compare(label(a.s), label(b.s)),
-	)
+	return cmp.Or(a.s.Start.Compare(b.s.Start), cmp.Compare(a.seq, b.seq))
 }

@@ -147,26 +147,29 @@ func TestRenderEveryWidth(t *testing.T) {
 	}
 }
 
-// TestRenderOrderIndependent: any arrival order draws the same bytes.
-func TestRenderOrderIndependent(t *testing.T) {
-	spans := append(webTrace(), configTrace()...)
-	var want bytes.Buffer
-	if err := RenderAll(&want, spans, Options{}); err != nil {
+// TestRenderOrder: the order of traces in the input does not matter, and
+// siblings with equal starts keep their input order.
+func TestRenderOrder(t *testing.T) {
+	web, cfg := webTrace(), configTrace()
+	var want, got bytes.Buffer
+	if err := RenderAll(&want, append(slices.Clone(web), cfg...), Options{}); err != nil {
 		t.Fatal(err)
 	}
-	perm := slices.Clone(spans)
-	for i := range 2 * len(spans) {
-		if i == len(spans) {
-			slices.Reverse(perm)
-		}
-		perm = append(perm[1:], perm[0])
-		var got bytes.Buffer
-		if err := RenderAll(&got, perm, Options{}); err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got.Bytes(), want.Bytes()) {
-			t.Fatalf("order %d draws differently:\n%s\nwant\n%s", i, got.Bytes(), want.Bytes())
-		}
+	if err := RenderAll(&got, append(slices.Clone(cfg), web...), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want.Bytes()) {
+		t.Fatalf("trace order changes the drawing:\n%s\nwant\n%s", got.Bytes(), want.Bytes())
+	}
+	root := span.Span{TraceID: span.TraceID{1}, SpanID: span.ID{1}, Name: "Root", Start: time.Unix(0, 0), End: time.Unix(2, 0)}
+	a := span.Span{TraceID: span.TraceID{1}, SpanID: span.ID{9}, Parent: span.ID{1}, Name: "Pod.Pulling", Start: time.Unix(1, 0), End: time.Unix(1, 0)}
+	b := span.Span{TraceID: span.TraceID{1}, SpanID: span.ID{2}, Parent: span.ID{1}, Name: "Pod.Pulled", Start: time.Unix(1, 0), End: time.Unix(1, 0)}
+	var buf bytes.Buffer
+	if err := Render(&buf, []span.Span{root, a, b}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if i, j := strings.Index(buf.String(), "Pod.Pulling"), strings.Index(buf.String(), "Pod.Pulled"); i < 0 || j < i {
+		t.Errorf("equal starts lost their input order:\n%s", buf.String())
 	}
 }
 
