@@ -105,12 +105,11 @@ func (e *Engine) decide(o *occ) {
 	st.spans++
 
 	tr, parent, pstart, root := e.parentOf(o, act)
-	start := o.ev.Last
-	if prev == 0 && !o.ev.First.IsZero() {
+	// One span per occurrence, at its time; the first span seen for an
+	// Event that already counts several occurrences spans all of them.
+	start := o.t
+	if prev == 0 && !o.ev.First.IsZero() && o.ev.First.Before(o.ev.Last) {
 		start = o.ev.First
-	}
-	if start.IsZero() {
-		start = o.t
 	}
 	if start.Before(pstart) {
 		start = pstart
@@ -244,9 +243,12 @@ func (e *Engine) latestMention(cur objRef, o *occ) *occ {
 			return m
 		}
 	}
-	for _, m := range late {
-		if e.ready(m) {
-			return m
+	// None before o: the closest one after it, within the tolerance
+	// (controllers write their events asynchronously, so a cause can be
+	// stored a little after its effect).
+	for i := len(late) - 1; i >= 0; i-- {
+		if e.ready(late[i]) {
+			return late[i]
 		}
 	}
 	return nil

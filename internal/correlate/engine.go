@@ -126,7 +126,7 @@ func (e *Engine) Add(rec record.Record, now time.Time) {
 		}
 	case rec.Event != nil && rec.Op != record.Delete:
 		e.stats.Events++
-		e.addEvent(rec.Event)
+		e.addEvent(rec.Event, rec.Observed)
 	}
 	e.release(false)
 	e.maintain(false)
@@ -162,7 +162,7 @@ func (e *Engine) maintain(all bool) {
 	}
 }
 
-func (e *Engine) addEvent(ev *record.Event) {
+func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 	if ev.UID == "" {
 		return
 	}
@@ -178,6 +178,13 @@ func (e *Engine) addEvent(ev *record.Event) {
 	o.rv, _ = strconv.ParseUint(ev.ResourceVersion, 10, 64)
 	if o.t.IsZero() {
 		o.t = ev.First
+	}
+	// A whole-second timestamp t means [t, t+1s); when the event was
+	// observed within that second, the true time lies between t and the
+	// observation, so the observation orders it against microsecond events
+	// (Scheduled) far better than t does.
+	if ev.Coarse && !observed.Before(o.t) && observed.Sub(o.t) < time.Second {
+		o.t = observed
 	}
 	act := e.activity(o.obj)
 	for _, p := range act.occs {

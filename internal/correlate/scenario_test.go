@@ -61,7 +61,11 @@ func (s *scenario) ev(kind, name, uid, reason, msg string, sec float64, mods ...
 	return e
 }
 
-func precise(e *record.Event) { e.Coarse = false; e.First = e.First.Add(300 * time.Millisecond); e.Last = e.First }
+func precise(e *record.Event) {
+	e.Coarse = false
+	e.First = e.First.Add(300 * time.Millisecond)
+	e.Last = e.First
+}
 func warning(e *record.Event) { e.Type = "Warning" }
 
 // run feeds the records in the given order, advancing the clock by their
