@@ -137,4 +137,3 @@ func parseResourceAttrs(s string) []span.Attr {
 	}
 	return out
 }
-
