@@ -8,9 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
+	"strings"
 
 	"golang.org/x/term"
 
+	"github.com/kspan-project/kspan/internal/live"
 	"github.com/kspan-project/kspan/internal/replay"
 	"github.com/kspan-project/kspan/internal/sink"
 	"github.com/kspan-project/kspan/internal/tree"
@@ -55,10 +58,11 @@ type Env struct {
 const usage = `kspan turns Kubernetes Events into OpenTelemetry traces.
 
 Usage:
+  kspan [flags]                  watch the cluster (kubeconfig as kubectl finds it)
   kspan replay [flags] FILE...   replay recorded Events and objects ("-" is stdin)
   kspan version                  print the version
 
-Run "kspan replay -h" for the flags.
+Run "kspan -h" or "kspan replay -h" for the flags.
 `
 
 // Version is set at build time with -ldflags "-X ...cli.Version=...".
@@ -69,9 +73,8 @@ func Run(ctx context.Context, args []string, env Env) error {
 	if env.Getenv == nil {
 		env.Getenv = os.Getenv
 	}
-	if len(args) == 0 {
-		fmt.Fprint(env.Stderr, usage)
-		return &exitError{ExitUsage, errors.New("no command given (live mode is not built yet: use kspan replay)")}
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") && !slices.Contains([]string{"-h", "-help", "--help", "-version", "--version"}, args[0]) {
+		return runLive(ctx, args, env)
 	}
 	switch args[0] {
 	case "replay":
@@ -179,4 +182,59 @@ func newLogger(w io.Writer, cfg Config) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, o))
 	}
 	return slog.New(slog.NewTextHandler(w, o))
+}
+
+func runLive(ctx context.Context, args []string, env Env) error {
+	cfg := defaultConfig(env.Getenv)
+	fs := flag.NewFlagSet("kspan", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	cfg.bind(fs)
+	var client live.ClientOptions
+	var capturePath string
+	fs.StringVar(&client.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster service account)")
+	fs.StringVar(&client.Context, "context", "", "kubeconfig context to use (default: its current context)")
+	fs.StringVar(&capturePath, "capture", "", "record every Event and object change, with the time it was seen, to this file in kspan's capture format (replay it with kspan replay)")
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "Usage: kspan [flags]\n\nWatches the cluster's Events and prints or exports their traces until interrupted.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return &exitError{ExitUsage, err}
+	}
+	if err := cfg.Validate(); err != nil {
+		return &exitError{ExitUsage, err}
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return &exitError{ExitUsage, fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	log := newLogger(env.Stderr, cfg)
+	out, closeOut, err := openOutput(cfg.OutputFile, env.Stdout)
+	if err != nil {
+		return err
+	}
+	var s sink.Sink
+	if cfg.Output == "otlp-json" {
+		s = sink.NewJSON(out, closeOut, cfg.Resource())
+	} else {
+		t := sink.NewTree(out, treeOptions(cfg, out, env))
+		t.Stream = true
+		s = t
+	}
+	opt := live.Options{Client: client, Engine: cfg.Engine, Sink: s, Log: log}
+	if capturePath != "" {
+		f, err := os.OpenFile(capturePath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			return fmt.Errorf("opening the capture file: %w", err)
+		}
+		defer f.Close()
+		opt.Capture = f
+		if cfg.ClusterName != "" {
+			opt.CaptureFields = map[string]string{"cluster": cfg.ClusterName}
+		}
+	}
+	return live.Run(ctx, opt)
 }

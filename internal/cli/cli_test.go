@@ -87,8 +87,9 @@ func TestReplaySkipsBadInputAndSaysWhere(t *testing.T) {
 
 func TestUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
-		{},
 		{"nope"},
+		{"-o", "xml"},
+		{"-capture"},
 		{"replay"},
 		{"replay", "-o", "xml", v0},
 		{"replay", "-window", "10ms", v0},
@@ -128,5 +129,15 @@ func TestTreeOutput(t *testing.T) {
 		if n := len([]rune(l)); n > 80 {
 			t.Errorf("line of %d columns: %s", n, l)
 		}
+	}
+}
+
+func TestLiveFailsClearlyWithoutACluster(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "no-such-kubeconfig")
+	_, _, code := run(t, nil, "-kubeconfig", missing)
+	var out, errb bytes.Buffer
+	err := Run(context.Background(), []string{"-kubeconfig", missing}, Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }})
+	if code != ExitFailed || err == nil || !strings.Contains(err.Error(), "no-such-kubeconfig") {
+		t.Errorf("exit %d, error %v: want a failure naming the kubeconfig", code, err)
 	}
 }

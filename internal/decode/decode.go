@@ -1,0 +1,284 @@
+package decode
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/kspan-project/kspan/internal/capture"
+	"github.com/kspan-project/kspan/internal/record"
+)
+
+// Problem is one unusable piece of the input: an object, a document or a
+// line that was skipped (or, for a whole input that is no known format, the
+// input). Decoding goes on after a Problem.
+type Problem struct {
+	// Source is where: "name:LINE" (JSON, captures), "name: document N" or
+	// "name: document N item I" (YAML, I counting a List's items from 1),
+	// or just "name" when it concerns the whole input.
+	Source string
+	Err    error
+}
+
+func (p Problem) Error() string { return p.Source + ": " + p.Err.Error() }
+
+func (p Problem) Unwrap() error { return p.Err }
+
+// Read decodes everything r holds into records, in input order, and returns
+// the Problems it met on the way. name is used in Sources and messages. It
+// recognises a kspan capture by its header line, a stream of JSON values
+// (kubectl -o json, with or without -w and --output-watch-events) by a
+// leading '{', and takes anything else for YAML (kubectl -o yaml, and the
+// earlier kspan's captures). A capture is decoded as it is read; the other
+// formats are read whole first. Records get the same Sources as Problems.
+// Empty input gives neither records nor Problems.
+func Read(r io.Reader, name string) ([]record.Record, []Problem) {
+	d := &decoder{name: name}
+	br := bufio.NewReaderSize(r, 64<<10)
+	first, err := br.ReadBytes('\n')
+	if err != nil && err != io.EOF {
+		d.problem(where{name: name}, fmt.Errorf("read: %w", err))
+		return d.recs, d.probs
+	}
+	first = bytes.TrimPrefix(first, []byte("\ufeff"))
+	if line := bytes.TrimSpace(first); len(line) > 0 && line[0] == '{' && bytes.Contains(line, []byte(`"kspan"`)) {
+		_, err := capture.ParseHeader(line)
+		switch {
+		case err == nil:
+			d.captureLines(br)
+			return d.recs, d.probs
+		case errors.Is(err, capture.ErrUnsupported):
+			d.problem(where{name: name, line: 1}, err)
+			return d.recs, d.probs
+		case !errors.Is(err, capture.ErrNotCapture):
+			d.problem(where{name: name, line: 1}, err)
+			d.captureLines(br)
+			return d.recs, d.probs
+		}
+	}
+	buf := bytes.NewBuffer(first)
+	if _, err := buf.ReadFrom(br); err != nil {
+		d.problem(where{name: name}, fmt.Errorf("read: %w (decoding the %d bytes read)", err, buf.Len()))
+	}
+	data := buf.Bytes()
+	if start := skipSpace(data, 0); start < len(data) && data[start] == '{' {
+		d.jsonStream(data)
+	} else {
+		d.yamlStream(data)
+	}
+	return d.recs, d.probs
+}
+
+type decoder struct {
+	name  string
+	recs  []record.Record
+	probs []Problem
+}
+
+// where is a position in the input: a line (JSON, captures) or a YAML
+// document, and the item of a YAML List.
+type where struct {
+	name            string
+	line, doc, item int
+}
+
+func (w where) String() string {
+	switch {
+	case w.doc > 0 && w.item > 0:
+		return w.name + ": document " + strconv.Itoa(w.doc) + " item " + strconv.Itoa(w.item)
+	case w.doc > 0:
+		return w.name + ": document " + strconv.Itoa(w.doc)
+	case w.line > 0:
+		return w.name + ":" + strconv.Itoa(w.line)
+	}
+	return w.name
+}
+
+func (d *decoder) problem(at where, err error) {
+	d.probs = append(d.probs, Problem{Source: at.String(), Err: err})
+}
+
+// captureLines decodes a kspan capture after its header line.
+func (d *decoder) captureLines(br *bufio.Reader) {
+	for n := 2; ; n++ {
+		line, err := br.ReadBytes('\n')
+		if len(bytes.TrimSpace(line)) > 0 {
+			d.captureLine(line, where{name: d.name, line: n})
+		}
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			d.problem(where{name: d.name, line: n}, fmt.Errorf("read: %w", err))
+			return
+		}
+	}
+}
+
+// captureLine is one observation line of a capture.
+type captureLine struct {
+	T      ktime  `json:"t"`
+	Type   string `json:"type"`
+	Object wire   `json:"object"`
+}
+
+func (d *decoder) captureLine(b []byte, at where) {
+	var l captureLine
+	if err := tolerate(json.Unmarshal(b, &l), &l.Object, b, "object."); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			err = fmt.Errorf("malformed or truncated capture line: %w", err)
+		}
+		d.problem(at, err)
+		return
+	}
+	if l.T.IsZero() {
+		d.problem(at, fmt.Errorf("capture line has no observation time \"t\" (%s)", orNull(l.T.bad)))
+		return
+	}
+	var op record.Op
+	switch l.Type {
+	case capture.Added, capture.Modified:
+	case capture.Deleted:
+		op = record.Delete
+	default:
+		d.problem(at, fmt.Errorf("capture line type %q, want ADDED, MODIFIED or DELETED", l.Type))
+		return
+	}
+	d.value(&l.Object, nil, at, l.T.Time, op, true)
+}
+
+func orNull(s string) string {
+	if s == "" {
+		return "null"
+	}
+	return s
+}
+
+// jsonStream decodes a sequence of JSON values, each an object, a List or a
+// watch event wrapper. After a broken value it resumes at the next line that
+// starts with '{', where kubectl's pretty printing starts each value.
+func (d *decoder) jsonStream(data []byte) {
+	ln := newLines(data, 1)
+	for pos := skipSpace(data, 0); pos < len(data); pos = skipSpace(data, pos) {
+		at := where{name: d.name, line: ln.at(pos)}
+		if data[pos] != '{' {
+			d.problem(at, fmt.Errorf("found %q where a JSON object should start; skipped to the next line starting with '{'", rune(data[pos])))
+			pos = resync(data, pos)
+			continue
+		}
+		end, closed := valueEnd(data, pos)
+		var w wire
+		err := json.Unmarshal(data[pos:end], &w)
+		var te *json.UnmarshalTypeError
+		if !closed || err != nil && !errors.As(err, &te) {
+			d.problem(at, syntaxProblem(data, pos, at.line))
+			pos = resync(data, pos)
+			continue
+		}
+		if err := tolerate(err, &w, data[pos:end], ""); err != nil {
+			d.problem(at, err)
+		} else {
+			d.value(&w, data[pos:end], at, time.Time{}, record.Upsert, false)
+		}
+		pos = end
+	}
+}
+
+// valueEnd returns the end of the JSON object starting at data[pos] by
+// matching brackets outside strings, and whether it found one before the end
+// of data. It does not validate: json.Unmarshal does.
+func valueEnd(data []byte, pos int) (end int, closed bool) {
+	depth, inString := 0, false
+	for i := pos; i < len(data); i++ {
+		c := data[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				return i + 1, true
+			}
+		}
+	}
+	return len(data), false
+}
+
+// syntaxProblem describes the JSON value starting at data[pos] (on line
+// line) that does not parse. It decodes it again with a json.Decoder, which
+// stops at the first error, to say where the value breaks.
+func syntaxProblem(data []byte, pos, line int) error {
+	var raw json.RawMessage
+	err := json.NewDecoder(bytes.NewReader(data[pos:])).Decode(&raw)
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		end := min(pos+int(se.Offset), len(data))
+		errLine := line + bytes.Count(data[pos:end], []byte("\n"))
+		return fmt.Errorf("malformed JSON (line %d: %w); skipped to the next line starting with '{'", errLine, err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("JSON object truncated: the input ends inside it")
+	case err == nil:
+		return errors.New("malformed JSON: unbalanced brackets")
+	}
+	return fmt.Errorf("malformed JSON: %w", err)
+}
+
+// resync returns the start of the next line after pos that starts with '{',
+// or len(data).
+func resync(data []byte, pos int) int {
+	i := bytes.Index(data[pos:], []byte("\n{"))
+	if i < 0 {
+		return len(data)
+	}
+	return pos + i + 1
+}
+
+func skipSpace(data []byte, pos int) int {
+	for pos < len(data) {
+		switch data[pos] {
+		case ' ', '\t', '\r', '\n':
+			pos++
+		default:
+			return pos
+		}
+	}
+	return pos
+}
+
+// lines maps byte offsets, visited mostly in increasing order, to line
+// numbers.
+type lines struct {
+	data   []byte
+	base   int // the line number of data[0]
+	off, n int // line n starts at or before off
+}
+
+func newLines(data []byte, base int) *lines {
+	return &lines{data: data, base: base, n: base}
+}
+
+func (l *lines) at(off int) int {
+	if off < l.off {
+		l.off, l.n = 0, l.base
+	}
+	l.n += bytes.Count(l.data[l.off:off], []byte("\n"))
+	l.off = off
+	return l.n
+}

@@ -1,0 +1,354 @@
+package decode
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kspan-project/kspan/internal/record"
+)
+
+// value turns one decoded value into records: an object or Event, a List of
+// them, or a watch event wrapper around one. raw is the value's JSON (needed
+// for Lists only). obs is the observation time the format gives, zero when
+// it gives none. nested says the value is inside a List, a wrapper or a
+// capture line, where only objects may be.
+func (d *decoder) value(w *wire, raw []byte, at where, obs time.Time, op record.Op, nested bool) {
+	switch {
+	case w.Kind == "" && w.APIVersion == "" && w.Object != nil:
+		if nested {
+			d.problem(at, errors.New("a watch event where an object should be"))
+			return
+		}
+		d.watchEvent(w, at, obs)
+	case w.Kind == "List" || strings.HasSuffix(w.Kind, "List") && w.Metadata.UID == "":
+		if nested || raw == nil {
+			d.problem(at, fmt.Errorf("a %s where an object should be", w.Kind))
+			return
+		}
+		d.list(raw, at, obs)
+	default:
+		d.item(w, at, obs, op)
+	}
+}
+
+// watchEvent decodes {"type":"ADDED","object":{...}}, as kubectl prints
+// watch events with --output-watch-events.
+func (d *decoder) watchEvent(w *wire, at where, obs time.Time) {
+	var op record.Op
+	switch w.Type {
+	case "ADDED", "MODIFIED":
+	case "DELETED":
+		op = record.Delete
+	case "BOOKMARK":
+		return
+	case "ERROR":
+		var status struct{ Message, Reason string }
+		if err := json.Unmarshal(w.Object, &status); err != nil || status.Message == "" {
+			d.problem(at, fmt.Errorf("watch error: %s", w.Object))
+			return
+		}
+		d.problem(at, fmt.Errorf("watch error: %s (%s)", status.Message, status.Reason))
+		return
+	default:
+		d.problem(at, fmt.Errorf("watch event type %q, want ADDED, MODIFIED, DELETED, BOOKMARK or ERROR", w.Type))
+		return
+	}
+	var inner wire
+	if err := tolerate(json.Unmarshal(w.Object, &inner), &inner, w.Object, ""); err != nil {
+		d.problem(at, fmt.Errorf("watch event object: %w", err))
+		return
+	}
+	d.value(&inner, nil, at, obs, op, true)
+}
+
+// list decodes the items of a List, one at a time, so that each gets its own
+// Source: its line (JSON) or its index (YAML).
+func (d *decoder) list(raw []byte, at where, obs time.Time) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	ln := newLines(raw, at.line)
+	if _, err := dec.Token(); err != nil { // the List's '{'
+		d.problem(at, err)
+		return
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			d.problem(at, err)
+			return
+		}
+		if key != "items" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				d.problem(at, err)
+				return
+			}
+			continue
+		}
+		tok, err := dec.Token()
+		if err != nil {
+			d.problem(at, err)
+			return
+		}
+		if tok == nil { // "items": null
+			continue
+		}
+		if tok != json.Delim('[') {
+			d.problem(at, fmt.Errorf("items: found %v, want an array", tok))
+			return
+		}
+		for i := 0; dec.More(); i++ {
+			start := skipSpaceComma(raw, int(dec.InputOffset()))
+			iat := at
+			if at.doc > 0 {
+				iat.item = i + 1
+			} else {
+				iat.line = ln.at(start)
+			}
+			var w wire
+			err := dec.Decode(&w)
+			var te *json.UnmarshalTypeError
+			if err != nil && !errors.As(err, &te) {
+				d.problem(iat, err) // cannot happen: raw has been parsed before
+				return
+			}
+			if err := tolerate(err, &w, raw[start:dec.InputOffset()], ""); err != nil {
+				d.problem(iat, err)
+				continue
+			}
+			d.value(&w, nil, iat, obs, record.Upsert, true)
+		}
+		if _, err := dec.Token(); err != nil { // ']'
+			d.problem(at, err)
+			return
+		}
+	}
+}
+
+func skipSpaceComma(data []byte, pos int) int {
+	for pos < len(data) && (data[pos] == ',' || data[pos] == ' ' || data[pos] == '\t' || data[pos] == '\r' || data[pos] == '\n') {
+		pos++
+	}
+	return pos
+}
+
+// item makes the record of one Event or object. Without an observation time
+// from the format, an Event is dated by its latest occurrence, an object by
+// the zero time (known before any event needs it), and a deleted object by
+// when it was deleted, as well as it says.
+func (d *decoder) item(w *wire, at where, obs time.Time, op record.Op) {
+	rec := record.Record{Observed: obs, Op: op, Source: at.String()}
+	if isEvent(w) {
+		e, err := w.event()
+		if err != nil {
+			d.problem(at, err)
+			return
+		}
+		rec.Event = e
+		if obs.IsZero() {
+			rec.Observed = e.Last
+		}
+	} else {
+		o, deleted, err := w.object()
+		if err != nil {
+			d.problem(at, err)
+			return
+		}
+		rec.Object = o
+		if obs.IsZero() && op == record.Delete {
+			rec.Observed = deleted
+		}
+	}
+	d.recs = append(d.recs, rec)
+}
+
+// isEvent tells Kubernetes Events from other kinds named Event (in custom
+// API groups).
+func isEvent(w *wire) bool {
+	return w.Kind == "Event" && (w.APIVersion == "" || w.APIVersion == "v1" ||
+		strings.HasPrefix(w.APIVersion, "events.k8s.io/"))
+}
+
+// describe names the object w for messages.
+func (w *wire) describe() string {
+	s := w.Kind
+	if s == "" {
+		s = "object without kind"
+	}
+	switch {
+	case w.Metadata.Namespace != "":
+		return s + " " + w.Metadata.Namespace + "/" + w.Metadata.Name
+	case w.Metadata.Name != "":
+		return s + " " + w.Metadata.Name
+	}
+	return s
+}
+
+// event normalizes an Event of either API.
+func (w *wire) event() (*record.Event, error) {
+	m := &w.Metadata
+	if m.UID == "" {
+		return nil, fmt.Errorf("%s has no metadata.uid", w.describe())
+	}
+	var ts times
+	e := &record.Event{
+		UID:               m.UID,
+		Namespace:         m.Namespace,
+		Name:              m.Name,
+		API:               w.APIVersion,
+		ResourceVersion:   m.ResourceVersion,
+		Reason:            w.Reason,
+		Type:              w.Type,
+		Action:            w.Action,
+		ReportingInstance: w.ReportingInstance,
+		Created:           ts.get("metadata.creationTimestamp", m.CreationTimestamp),
+		TopLevel:          m.Annotations.TopLevelSpan == "true",
+		Traceparent:       m.Annotations.Traceparent,
+	}
+	var (
+		regarding           *ref
+		src                 source
+		count               int32
+		firstTS, lastTS     ktime
+		firstName, lastName string
+	)
+	switch {
+	case w.APIVersion == "v1":
+		regarding, e.Message, src, count = w.InvolvedObject, w.Message, w.Source, w.Count
+		e.ReportingComponent = w.ReportingComponent
+		firstTS, lastTS = w.FirstTimestamp, w.LastTimestamp
+		firstName, lastName = "firstTimestamp", "lastTimestamp"
+	case strings.HasPrefix(w.APIVersion, "events.k8s.io/"):
+		regarding, e.Message, src, count = w.Regarding, w.Note, w.DeprecatedSource, w.DeprecatedCount
+		e.ReportingComponent = w.ReportingController
+		firstTS, lastTS = w.DeprecatedFirstTimestamp, w.DeprecatedLastTimestamp
+		firstName, lastName = "deprecatedFirstTimestamp", "deprecatedLastTimestamp"
+	default:
+		return nil, fmt.Errorf("%s has apiVersion %q, want v1 or events.k8s.io/v1", w.describe(), w.APIVersion)
+	}
+	if e.ReportingComponent == "" {
+		e.ReportingComponent = src.Component
+	}
+	if e.ReportingInstance == "" {
+		e.ReportingInstance = src.Host
+	}
+	if regarding != nil {
+		e.Regarding = record.Ref(*regarding)
+	}
+	if w.Related != nil && *w.Related != (ref{}) {
+		r := record.Ref(*w.Related)
+		e.Related = &r
+	}
+
+	var seriesCount int32
+	var seriesLast time.Time
+	if w.Series != nil {
+		seriesCount = w.Series.Count
+		seriesLast = ts.get("series.lastObservedTime", w.Series.LastObservedTime)
+	}
+	switch {
+	case seriesCount > 0:
+		e.Count = seriesCount
+	case count > 0:
+		e.Count = count
+	default:
+		e.Count = 1
+	}
+
+	// Seconds-resolution fields: first/lastTimestamp, creationTimestamp;
+	// microseconds: eventTime, series.lastObservedTime.
+	eventTime := ts.get("eventTime", w.EventTime)
+	first, last := ts.get(firstName, firstTS), ts.get(lastName, lastTS)
+	firstCoarse := true
+	switch {
+	case !first.IsZero():
+		e.First = first
+	case !eventTime.IsZero():
+		e.First, firstCoarse = eventTime, false
+	default:
+		e.First = e.Created
+	}
+	switch {
+	case !seriesLast.IsZero():
+		e.Last = seriesLast
+	case !last.IsZero():
+		e.Last, e.Coarse = last, true
+	case !eventTime.IsZero():
+		e.Last = eventTime
+	default:
+		e.Last, e.Coarse = e.First, firstCoarse && !e.First.IsZero()
+	}
+	// Mixed resolutions can put a truncated Last before a precise First.
+	if e.Last.Before(e.First) {
+		e.Last = e.First
+	}
+	if ts.err != nil {
+		return nil, fmt.Errorf("%s: %w", w.describe(), ts.err)
+	}
+	return e, nil
+}
+
+// object trims any other object to its metadata. deleted is when it was
+// deleted, as well as the object says: its deletionTimestamp, else the
+// newest time it carries.
+func (w *wire) object() (o *record.Object, deleted time.Time, err error) {
+	m := &w.Metadata
+	switch {
+	case w.Kind == "":
+		return nil, deleted, fmt.Errorf("%s: no kind", w.describe())
+	case w.Kind == "PartialObjectMetadata":
+		return nil, deleted, fmt.Errorf("%s: the object's real kind was not recorded", w.describe())
+	case m.UID == "":
+		return nil, deleted, fmt.Errorf("%s has no metadata.uid", w.describe())
+	}
+	var ts times
+	o = &record.Object{
+		APIVersion:  w.APIVersion,
+		Kind:        w.Kind,
+		Namespace:   m.Namespace,
+		Name:        m.Name,
+		UID:         m.UID,
+		Generation:  m.Generation,
+		Created:     ts.get("metadata.creationTimestamp", m.CreationTimestamp),
+		Deleting:    ts.get("metadata.deletionTimestamp", m.DeletionTimestamp),
+		Traceparent: m.Annotations.ObjectTraceparent,
+	}
+	if len(m.OwnerReferences) > 0 {
+		o.Owners = make([]record.OwnerRef, len(m.OwnerReferences))
+		for i, r := range m.OwnerReferences {
+			o.Owners[i] = record.OwnerRef{APIVersion: r.APIVersion, Kind: r.Kind, Name: r.Name, UID: r.UID,
+				Controller: r.Controller != nil && *r.Controller}
+		}
+	}
+	newest := o.Created
+	var ownerTime time.Time
+	ownerFound := false
+	for i := range m.ManagedFields {
+		f := &m.ManagedFields[i]
+		t := ts.get("metadata.managedFields.time", f.Time)
+		if t.After(newest) {
+			newest = t
+		}
+		// The newest spec writer wins; on equal (whole-second) times the
+		// later entry does.
+		if bool(f.FieldsV1.Spec) && !t.Before(o.SpecTime) {
+			o.SpecManager, o.SpecOperation, o.SpecTime = f.Manager, f.Operation, t
+		}
+		// The oldest writer of ownerReferences is the one that created the
+		// object for its owner (the garbage collector may write them later).
+		if bool(f.FieldsV1.Metadata.OwnerReferences) && (!ownerFound || t.Before(ownerTime)) {
+			o.OwnerManager, ownerTime, ownerFound = f.Manager, t, true
+		}
+	}
+	if ts.err != nil {
+		return nil, deleted, fmt.Errorf("%s: %w", w.describe(), ts.err)
+	}
+	deleted = o.Deleting
+	if deleted.IsZero() {
+		deleted = newest
+	}
+	return o, deleted, nil
+}

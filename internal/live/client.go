@@ -1,0 +1,40 @@
+package live
+
+import (
+	"fmt"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// ClientOptions says how to reach the cluster, as kubectl does.
+type ClientOptions struct {
+	// Kubeconfig is an explicit kubeconfig path; "" means KUBECONFIG, then
+	// ~/.kube/config, then the in-cluster service account.
+	Kubeconfig string
+	// Context overrides the kubeconfig's current context.
+	Context string
+	// QPS and Burst bound kspan's own API requests (lists, watches,
+	// discovery); 0 keeps client-go's defaults.
+	QPS   float32
+	Burst int
+}
+
+// RESTConfig loads the client configuration.
+func RESTConfig(o ClientOptions) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = o.Kubeconfig
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.Context}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	if o.QPS > 0 {
+		cfg.QPS = o.QPS
+	}
+	if o.Burst > 0 {
+		cfg.Burst = o.Burst
+	}
+	cfg.UserAgent = "kspan"
+	return cfg, nil
+}

@@ -1,0 +1,143 @@
+package live
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kspan-project/kspan/internal/capture"
+	"github.com/kspan-project/kspan/internal/decode"
+	"github.com/kspan-project/kspan/internal/record"
+)
+
+var base = time.Date(2026, 11, 23, 17, 38, 8, 0, time.UTC)
+
+// viaCapture writes obj to a capture and decodes it back, as replay does.
+func viaCapture(t *testing.T, obj any, typ string) record.Record {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := capture.NewWriter(&buf, capture.Header{Started: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(base.Add(time.Second), typ, obj); err != nil {
+		t.Fatal(err)
+	}
+	recs, problems := decode.Read(&buf, "capture")
+	if len(problems) > 0 || len(recs) != 1 {
+		t.Fatalf("decoded %d records, problems %v", len(recs), problems)
+	}
+	return recs[0]
+}
+
+func TestEventConversionMatchesDecode(t *testing.T) {
+	mt := func(t time.Time) metav1.Time { return metav1.NewTime(t) }
+	legacy := &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{Name: "web.1", Namespace: "default", UID: "e1", ResourceVersion: "244", CreationTimestamp: mt(base)},
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "web", UID: "p1", APIVersion: "v1", FieldPath: "spec.containers{nginx}"},
+		Reason:         "BackOff", Message: "Back-off", Type: "Warning", Count: 4,
+		FirstTimestamp: mt(base), LastTimestamp: mt(base.Add(40 * time.Second)),
+		Source: corev1.EventSource{Component: "kubelet", Host: "node-0"},
+	}
+	newStyle := &eventsv1.Event{
+		ObjectMeta:          metav1.ObjectMeta{Name: "web.2", Namespace: "default", UID: "e2", ResourceVersion: "250", CreationTimestamp: mt(base), Annotations: map[string]string{"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "topLevelSpan": "true"}},
+		EventTime:           metav1.NewMicroTime(base.Add(82976 * time.Microsecond)),
+		Series:              &eventsv1.EventSeries{Count: 2, LastObservedTime: metav1.NewMicroTime(base.Add(3 * time.Second))},
+		ReportingController: "default-scheduler", ReportingInstance: "sched-1", Action: "Binding",
+		Reason: "Scheduled", Note: "Successfully assigned", Type: "Normal",
+		Regarding: corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "web", UID: "p1", APIVersion: "v1"},
+	}
+	coreNew := &corev1.Event{
+		ObjectMeta:          metav1.ObjectMeta{Name: "web.3", Namespace: "default", UID: "e3", CreationTimestamp: mt(base)},
+		InvolvedObject:      corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "web", UID: "p1"},
+		EventTime:           metav1.NewMicroTime(base.Add(82976 * time.Microsecond)),
+		ReportingController: "default-scheduler", Reason: "Scheduled", Type: "Normal",
+	}
+	for _, c := range []struct {
+		obj  any
+		conv func() *record.Event
+	}{
+		{legacy, func() *record.Event { return eventFromCore(legacy) }},
+		{newStyle, func() *record.Event { return eventFromV1(newStyle) }},
+		{coreNew, func() *record.Event { return eventFromCore(coreNew) }},
+	} {
+		if _, err := trimEvent(c.obj); err != nil {
+			t.Fatal(err)
+		}
+		got := c.conv()
+		want := viaCapture(t, c.obj, capture.Added).Event
+		if want == nil || !reflect.DeepEqual(normTimes(got), normTimes(want)) {
+			g, _ := json.MarshalIndent(got, "", " ")
+			w, _ := json.MarshalIndent(want, "", " ")
+			t.Errorf("live conversion differs from decode:\nlive   %s\ndecode %s", g, w)
+		}
+	}
+}
+
+func TestObjectConversionMatchesDecode(t *testing.T) {
+	ts := func(s int) *metav1.Time { x := metav1.NewTime(base.Add(time.Duration(s) * time.Second)); return &x }
+	yes := true
+	m := &metav1.PartialObjectMetadata{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "web-abc", Namespace: "default", UID: "r1", Generation: 3, ResourceVersion: "9",
+			CreationTimestamp: *ts(0), Labels: map[string]string{"app": "web"},
+			Annotations:       map[string]string{"tracing.k8s.io/traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "big": "x"},
+			OwnerReferences:   []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: "web", UID: "d1", Controller: &yes}},
+			ManagedFields: []metav1.ManagedFieldsEntry{
+				{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate, Time: ts(0),
+					FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:ownerReferences":{"k:{\"uid\":\"d1\"}":{}}},"f:spec":{"f:replicas":{}}}`)}},
+				{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate, Time: ts(5), Subresource: "status",
+					FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:status":{"f:replicas":{}}}`)}},
+				{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationUpdate, Time: ts(9), Subresource: "scale",
+					FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:replicas":{}}}`)}},
+			},
+		},
+	}
+	full := objectFromMeta(withKind(m))
+	trimmed, err := trimMeta(schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "ReplicaSet"})(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := trimmed.(*metav1.PartialObjectMetadata)
+	if len(tm.ManagedFields) != 2 || tm.Labels != nil || len(tm.Annotations) != 1 {
+		t.Errorf("trim kept %d managedFields, labels %v, annotations %v", len(tm.ManagedFields), tm.Labels, tm.Annotations)
+	}
+	got := objectFromMeta(tm)
+	if !reflect.DeepEqual(got, full) {
+		t.Errorf("trimming changed what the engine reads:\ntrimmed %+v\nfull    %+v", got, full)
+	}
+	if got.SpecManager != "kubectl" || got.OwnerManager != "kube-controller-manager" || got.Generation != 3 {
+		t.Errorf("managedFields summary: %+v", got)
+	}
+	want := viaCapture(t, tm, capture.Modified).Object
+	if !reflect.DeepEqual(normObj(got), normObj(want)) {
+		t.Errorf("live conversion differs from decode:\nlive   %+v\ndecode %+v", got, want)
+	}
+}
+
+func withKind(m *metav1.PartialObjectMetadata) *metav1.PartialObjectMetadata {
+	c := m.DeepCopy()
+	c.APIVersion, c.Kind = "apps/v1", "ReplicaSet"
+	return c
+}
+
+// normTimes drops monotonic clock readings and locations, which
+// reflect.DeepEqual would otherwise compare.
+func normTimes(e *record.Event) *record.Event {
+	c := *e
+	c.First, c.Last, c.Created = c.First.UTC(), c.Last.UTC(), c.Created.UTC()
+	return &c
+}
+
+func normObj(o *record.Object) *record.Object {
+	c := *o
+	c.Created, c.SpecTime, c.Deleting = c.Created.UTC(), c.SpecTime.UTC(), c.Deleting.UTC()
+	return &c
+}

@@ -1,0 +1,138 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/kspan-project/kspan/internal/capture"
+	"github.com/kspan-project/kspan/internal/correlate"
+	"github.com/kspan-project/kspan/internal/sink"
+	"github.com/kspan-project/kspan/internal/span"
+)
+
+// Options configures a live run.
+type Options struct {
+	Client ClientOptions
+	Engine correlate.Config
+	Sink   sink.Sink
+	// Capture, when set, receives kspan's capture of every record, in the
+	// order the engine saw them; CaptureFields go into its header.
+	Capture       io.Writer
+	CaptureFields map[string]string
+	Log           *slog.Logger
+	// Queue bounds records between the informers and the engine (default
+	// 10000); when full, informers wait (the watch is slowed, nothing is
+	// dropped).
+	Queue int
+	// Tick is how often the engine's clock advances without records
+	// (default 500ms).
+	Tick time.Duration
+	// ShutdownTimeout bounds the final flush of the sinks (default 10s).
+	ShutdownTimeout time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Run watches the cluster until ctx is done, then exports everything held
+// and closes the sink. It fails early when the cluster cannot be reached.
+func Run(ctx context.Context, opt Options) error {
+	if opt.Queue <= 0 {
+		opt.Queue = 10000
+	}
+	if opt.Tick <= 0 {
+		opt.Tick = 500 * time.Millisecond
+	}
+	if opt.ShutdownTimeout <= 0 {
+		opt.ShutdownTimeout = 10 * time.Second
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	cfg, err := RESTConfig(opt.Client)
+	if err != nil {
+		return err
+	}
+	var cw *capture.Writer
+	if opt.Capture != nil {
+		if cw, err = capture.NewWriter(opt.Capture, capture.Header{Started: opt.Now(), Fields: opt.CaptureFields}); err != nil {
+			return fmt.Errorf("starting the capture: %w", err)
+		}
+	}
+	items := make(chan item, opt.Queue)
+	src, err := newSource(cfg, items, opt.Log, opt.Now)
+	if err != nil {
+		return err
+	}
+
+	srcCtx, stopSource := context.WithCancel(ctx)
+	defer stopSource()
+	var wg sync.WaitGroup
+	srcErr := make(chan error, 1)
+	wg.Go(func() { srcErr <- src.run(srcCtx) })
+
+	var sinkErr error
+	ecfg := opt.Engine
+	ecfg.Out = func(spans []span.Span) {
+		if err := opt.Sink.Export(ctx, spans); err != nil && sinkErr == nil {
+			sinkErr = err
+			opt.Log.Error("exporting spans failed", "error", err)
+		}
+	}
+	eng := correlate.New(ecfg)
+	add := func(it item) {
+		if cw != nil {
+			if err := cw.Write(it.rec.Observed, it.typ, it.raw); err != nil {
+				opt.Log.Error("writing the capture failed; capture stopped", "error", err)
+				cw = nil
+			}
+		}
+		eng.Add(it.rec, it.rec.Observed)
+	}
+
+	tick := time.NewTicker(opt.Tick)
+	defer tick.Stop()
+	var runErr error
+loop:
+	for {
+		select {
+		case it := <-items:
+			add(it)
+		case <-tick.C:
+			eng.Advance(opt.Now())
+		case err := <-srcErr:
+			if err != nil {
+				runErr = err
+			}
+			break loop
+		case <-ctx.Done():
+			break loop
+		}
+	}
+
+	// Shut down in order: the source, then what it had queued, then the
+	// engine's held events and open traces, then the sinks.
+	stopSource()
+	wg.Wait()
+	for drained := false; !drained; {
+		select {
+		case it := <-items:
+			add(it)
+		default:
+			drained = true
+		}
+	}
+	eng.Flush()
+	st := eng.Stats()
+	opt.Log.Info("stopped", "events", st.Events, "objects", st.Objects, "spans", st.Spans,
+		"duplicates", st.Duplicates, "suppressed_repeats", st.Suppressed, "late_spans", st.LateSpans,
+		"forced_decisions", st.ForcedDecisions, "forced_flushes", st.ForcedFlushes, "forgotten", st.Forgotten,
+		"evicted_objects", st.Index.Evicted, "owner_cycles", st.Cycles)
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opt.ShutdownTimeout)
+	defer cancel()
+	return errors.Join(runErr, sinkErr, opt.Sink.Close(closeCtx))
+}

@@ -1,0 +1,320 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/kspan-project/kspan/internal/capture"
+	"github.com/kspan-project/kspan/internal/record"
+)
+
+// item is one change an informer saw, with the object as served (trimmed)
+// for the capture.
+type item struct {
+	rec record.Record
+	typ string
+	raw any
+}
+
+// defaultKinds are watched from the start, so owner walks of the common
+// workloads are answered before the first event needs them. Any other kind
+// is watched when an event or an owner reference first names it.
+var defaultKinds = []schema.GroupVersionKind{
+	{Version: "v1", Kind: "Pod"},
+	{Version: "v1", Kind: "ReplicationController"},
+	{Group: "apps", Version: "v1", Kind: "ReplicaSet"},
+	{Group: "apps", Version: "v1", Kind: "Deployment"},
+	{Group: "apps", Version: "v1", Kind: "StatefulSet"},
+	{Group: "apps", Version: "v1", Kind: "DaemonSet"},
+	{Group: "batch", Version: "v1", Kind: "Job"},
+	{Group: "batch", Version: "v1", Kind: "CronJob"},
+}
+
+// source runs the informers.
+type source struct {
+	log      *slog.Logger
+	client   kubernetes.Interface
+	mapper   *restmapper.DeferredDiscoveryRESTMapper
+	mfactory metadatainformer.SharedInformerFactory
+	out      chan<- item
+	now      func() time.Time
+	syncWait time.Duration
+
+	mu      sync.Mutex
+	ctx     context.Context
+	watched map[schema.GroupKind]bool // true: watched; false: cannot be
+	kinds   atomic.Int64              // kinds watched
+	// EventsAPI is the API group version events are read from.
+	eventsAPI string
+}
+
+func newSource(cfg *rest.Config, out chan<- item, log *slog.Logger, now func() time.Time) (*source, error) {
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating client: %w", err)
+	}
+	mc, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating metadata client: %w", err)
+	}
+	return &source{
+		log:      log,
+		client:   client,
+		mapper:   restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery())),
+		mfactory: metadatainformer.NewSharedInformerFactory(mc, 0),
+		out:      out,
+		now:      now,
+		syncWait: time.Minute,
+		watched:  map[schema.GroupKind]bool{},
+	}, nil
+}
+
+// run starts the informers and blocks until ctx is done. It returns early
+// only when the cluster cannot be used at all (no Events API, no access).
+func (s *source) run(ctx context.Context) error {
+	s.mu.Lock()
+	s.ctx = ctx
+	s.mu.Unlock()
+
+	api, err := s.detectEventsAPI()
+	if err != nil {
+		return err
+	}
+	s.eventsAPI = api
+	for _, gvk := range defaultKinds {
+		s.ensure(gvk)
+	}
+	syncCtx, cancel := context.WithTimeout(ctx, s.syncWait)
+	for gvr, ok := range s.mfactory.WaitForCacheSync(syncCtx.Done()) {
+		if !ok {
+			s.log.Warn("object cache did not sync in time; owner walks may miss objects", "resource", gvr.String())
+		}
+	}
+	cancel()
+
+	f := informers.NewSharedInformerFactoryWithOptions(s.client, 0, informers.WithTransform(trimEvent))
+	var inf cache.SharedIndexInformer
+	if api == "events.k8s.io/v1" {
+		inf = f.Events().V1().Events().Informer()
+	} else {
+		inf = f.Core().V1().Events().Informer()
+	}
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { s.event(o, capture.Added) },
+		UpdateFunc: func(_, o any) { s.event(o, capture.Modified) },
+	}); err != nil {
+		return fmt.Errorf("watching events: %w", err)
+	}
+	if err := inf.SetWatchErrorHandlerWithContext(s.watchError("events")); err != nil {
+		return fmt.Errorf("watching events: %w", err)
+	}
+	f.Start(ctx.Done())
+	s.log.Info("watching events", "api", api, "kinds", s.kinds.Load())
+	<-ctx.Done()
+	f.Shutdown()
+	s.mfactory.Shutdown()
+	return nil
+}
+
+// detectEventsAPI prefers events.k8s.io/v1 and falls back to core/v1.
+func (s *source) detectEventsAPI() (string, error) {
+	rl, err := s.client.Discovery().ServerResourcesForGroupVersion("events.k8s.io/v1")
+	if err == nil {
+		for _, r := range rl.APIResources {
+			if r.Name == "events" {
+				return "events.k8s.io/v1", nil
+			}
+		}
+	} else if !apierrors.IsNotFound(err) {
+		return "", fmt.Errorf("discovering the Events API: %w", err)
+	}
+	return "v1", nil
+}
+
+func (s *source) watchError(what string) cache.WatchErrorHandlerWithContext {
+	return func(ctx context.Context, _ *cache.Reflector, err error) {
+		if errors.Is(err, context.Canceled) {
+			return
+		}
+		if apierrors.IsForbidden(err) {
+			s.log.Error("kspan may not list or watch "+what, "error", err)
+			return
+		}
+		s.log.Warn("watch interrupted; relisting", "what", what, "error", err)
+	}
+}
+
+func (s *source) send(it item) {
+	s.mu.Lock()
+	ctx := s.ctx
+	s.mu.Unlock()
+	select {
+	case s.out <- it:
+	case <-ctx.Done():
+	}
+}
+
+func (s *source) event(o any, typ string) {
+	var ev *record.Event
+	switch e := o.(type) {
+	case *eventsv1.Event:
+		ev = eventFromV1(e)
+	case *corev1.Event:
+		ev = eventFromCore(e)
+	default:
+		return
+	}
+	if gv, err := schema.ParseGroupVersion(ev.Regarding.APIVersion); err == nil && ev.Regarding.Kind != "" {
+		s.ensure(gv.WithKind(ev.Regarding.Kind))
+	}
+	s.send(item{rec: record.Record{Observed: s.now(), Event: ev}, typ: typ, raw: o})
+}
+
+func (s *source) object(o any, typ string) {
+	if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+		o = d.Obj
+	}
+	m, ok := o.(*metav1.PartialObjectMetadata)
+	if !ok {
+		return
+	}
+	for _, r := range m.OwnerReferences {
+		if gv, err := schema.ParseGroupVersion(r.APIVersion); err == nil {
+			s.ensure(gv.WithKind(r.Kind))
+		}
+	}
+	op := record.Upsert
+	if typ == capture.Deleted {
+		op = record.Delete
+	}
+	s.send(item{rec: record.Record{Observed: s.now(), Op: op, Object: objectFromMeta(m)}, typ: typ, raw: m})
+}
+
+// ensure starts a metadata informer for gvk's kind unless there is one.
+func (s *source) ensure(gvk schema.GroupVersionKind) {
+	gk := gvk.GroupKind()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, done := s.watched[gk]; done || s.ctx == nil {
+		return
+	}
+	mapping, err := s.mapper.RESTMapping(gk, gvk.Version)
+	if err != nil {
+		s.mapper.Reset() // a CRD created since discovery
+		mapping, err = s.mapper.RESTMapping(gk, gvk.Version)
+	}
+	if err != nil {
+		s.watched[gk] = false
+		s.log.Info("kind not served: its objects are not tracked (events about it are still traced)", "kind", gvk.String(), "error", err)
+		return
+	}
+	s.watched[gk] = true
+	real := mapping.GroupVersionKind
+	inf := s.mfactory.ForResource(mapping.Resource).Informer()
+	if err := inf.SetTransform(trimMeta(real)); err != nil {
+		s.log.Warn("cannot trim cached objects", "kind", real.String(), "error", err)
+	}
+	if err := inf.SetWatchErrorHandlerWithContext(s.watchError(mapping.Resource.Resource)); err != nil {
+		s.log.Warn("cannot observe watch errors", "kind", real.String(), "error", err)
+	}
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { s.object(o, capture.Added) },
+		UpdateFunc: func(_, o any) { s.object(o, capture.Modified) },
+		DeleteFunc: func(o any) { s.object(o, capture.Deleted) },
+	}); err != nil {
+		s.log.Warn("cannot watch kind", "kind", real.String(), "error", err)
+		return
+	}
+	s.kinds.Add(1)
+	s.mfactory.Start(s.ctx.Done())
+	s.log.Debug("watching object metadata", "kind", real.String(), "resource", mapping.Resource.String())
+}
+
+// trimEvent drops what the engine never reads and sets the type fields, so
+// the capture says which API an event came from.
+func trimEvent(o any) (any, error) {
+	switch e := o.(type) {
+	case *eventsv1.Event:
+		e.ManagedFields = nil
+		e.APIVersion, e.Kind = "events.k8s.io/v1", "Event"
+	case *corev1.Event:
+		e.ManagedFields = nil
+		e.APIVersion, e.Kind = "v1", "Event"
+	}
+	return o, nil
+}
+
+// trimMeta keeps only the metadata the engine reads: identity, generation,
+// times, owner references, the trace-context annotation, and the two
+// managedFields entries that say who changed the spec last and who set the
+// owner references, with their field sets cut down to that.
+func trimMeta(gvk schema.GroupVersionKind) cache.TransformFunc {
+	apiVersion := gvk.GroupVersion().String()
+	return func(o any) (any, error) {
+		m, ok := o.(*metav1.PartialObjectMetadata)
+		if !ok {
+			return o, nil
+		}
+		out := &metav1.PartialObjectMetadata{
+			TypeMeta: metav1.TypeMeta{APIVersion: apiVersion, Kind: gvk.Kind},
+			ObjectMeta: metav1.ObjectMeta{
+				Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
+				Generation: m.Generation, CreationTimestamp: m.CreationTimestamp,
+				DeletionTimestamp: m.DeletionTimestamp, OwnerReferences: m.OwnerReferences,
+			},
+		}
+		if tp := m.Annotations[annObjectTraces]; tp != "" {
+			out.Annotations = map[string]string{annObjectTraces: tp}
+		}
+		spec, owner := -1, -1
+		var specT, ownerT time.Time
+		for i, f := range m.ManagedFields {
+			var t time.Time
+			if f.Time != nil {
+				t = f.Time.Time
+			}
+			sp, ow := touches(f.FieldsV1)
+			if sp && (spec < 0 || !t.Before(specT)) {
+				spec, specT = i, t
+			}
+			if ow && (owner < 0 || t.Before(ownerT)) {
+				owner, ownerT = i, t
+			}
+		}
+		for i, f := range m.ManagedFields {
+			var raw string
+			switch {
+			case i == spec && i == owner:
+				raw = `{"f:metadata":{"f:ownerReferences":{}},"f:spec":{}}`
+			case i == spec:
+				raw = `{"f:spec":{}}`
+			case i == owner:
+				raw = `{"f:metadata":{"f:ownerReferences":{}}}`
+			default:
+				continue
+			}
+			f.FieldsV1 = &metav1.FieldsV1{Raw: []byte(raw)}
+			out.ManagedFields = append(out.ManagedFields, f)
+		}
+		return out, nil
+	}
+}
