@@ -168,11 +168,15 @@ type fieldsTop struct {
 // touches says whether a managedFields entry covers the spec and the owner
 // references.
 func touches(f *metav1.FieldsV1) (spec, owners bool) {
-	if f == nil || len(f.Raw) == 0 {
+	if f == nil {
+		return false, false
+	}
+	raw := f.GetRawBytes()
+	if len(raw) == 0 {
 		return false, false
 	}
 	var ft fieldsTop
-	if json.Unmarshal(f.Raw, &ft) != nil {
+	if json.Unmarshal(raw, &ft) != nil {
 		return false, false
 	}
 	return ft.Spec != nil, ft.Metadata != nil && ft.Metadata.OwnerReferences != nil

@@ -88,15 +88,15 @@ func TestObjectConversionMatchesDecode(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{
 			Name: "web-abc", Namespace: "default", UID: "r1", Generation: 3, ResourceVersion: "9",
 			CreationTimestamp: *ts(0), Labels: map[string]string{"app": "web"},
-			Annotations:       map[string]string{"tracing.k8s.io/traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "big": "x"},
-			OwnerReferences:   []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: "web", UID: "d1", Controller: &yes}},
+			Annotations:     map[string]string{"tracing.k8s.io/traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "big": "x"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: "web", UID: "d1", Controller: &yes}},
 			ManagedFields: []metav1.ManagedFieldsEntry{
 				{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate, Time: ts(0),
-					FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:ownerReferences":{"k:{\"uid\":\"d1\"}":{}}},"f:spec":{"f:replicas":{}}}`)}},
+					FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{"f:ownerReferences":{"k:{\"uid\":\"d1\"}":{}}},"f:spec":{"f:replicas":{}}}`)},
 				{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate, Time: ts(5), Subresource: "status",
-					FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:status":{"f:replicas":{}}}`)}},
+					FieldsV1: metav1.NewFieldsV1(`{"f:status":{"f:replicas":{}}}`)},
 				{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationUpdate, Time: ts(9), Subresource: "scale",
-					FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:replicas":{}}}`)}},
+					FieldsV1: metav1.NewFieldsV1(`{"f:spec":{"f:replicas":{}}}`)},
 			},
 		},
 	}

@@ -84,7 +84,18 @@ func Run(ctx context.Context, opt Options) error {
 		}
 	}
 	eng := correlate.New(ecfg)
+	// The engine's clock: monotonic, and read in this goroutine when a
+	// record is taken, so ticks and records are ordered in the capture
+	// exactly as the engine saw them and a replay decides the same.
+	var last time.Time
+	clock := func() time.Time {
+		if n := opt.Now(); n.After(last) {
+			last = n
+		}
+		return last
+	}
 	add := func(it item) {
+		it.rec.Observed = clock()
 		if cw != nil {
 			if err := cw.Write(it.rec.Observed, it.typ, it.raw); err != nil {
 				opt.Log.Error("writing the capture failed; capture stopped", "error", err)
@@ -103,7 +114,7 @@ loop:
 		case it := <-items:
 			add(it)
 		case <-tick.C:
-			eng.Advance(opt.Now())
+			eng.Advance(clock())
 		case err := <-srcErr:
 			if err != nil {
 				runErr = err

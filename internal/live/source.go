@@ -312,7 +312,7 @@ func trimMeta(gvk schema.GroupVersionKind) cache.TransformFunc {
 			default:
 				continue
 			}
-			f.FieldsV1 = &metav1.FieldsV1{Raw: []byte(raw)}
+			f.FieldsV1 = metav1.NewFieldsV1(raw)
 			out.ManagedFields = append(out.ManagedFields, f)
 		}
 		return out, nil
