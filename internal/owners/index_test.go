@@ -1,0 +1,123 @@
+package owners
+
+import (
+	"testing"
+	"time"
+
+	"github.com/kspan-project/kspan/internal/record"
+)
+
+var t0 = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+
+func obj(kind, name, uid string, gen int64, owners ...record.OwnerRef) *record.Object {
+	return &record.Object{Kind: kind, Namespace: "ns", Name: name, UID: uid, Generation: gen, Created: t0, Owners: owners}
+}
+
+func TestOwnerWalk(t *testing.T) {
+	ix := New(Config{})
+	ix.Upsert(obj("Deployment", "web", "d1", 1))
+	ix.Upsert(obj("ReplicaSet", "web-a", "r1", 1,
+		record.OwnerRef{Kind: "Widget", Name: "w", UID: "w1"},
+		record.OwnerRef{Kind: "Deployment", Name: "web", UID: "d1", Controller: true}))
+	ix.Upsert(obj("Pod", "web-a-1", "p1", 1, record.OwnerRef{Kind: "ReplicaSet", Name: "web-a", UID: "r1"}))
+	ix.Infer(NameKey{"Pod", "ns", "web-a-2"}, Inferred{UID: "r1", Kind: "ReplicaSet", Name: "web-a"})
+	ix.Infer(NameKey{"Pod", "ns", "web-a-1"}, Inferred{UID: "other", Kind: "ReplicaSet", Name: "x"})
+
+	cases := []struct {
+		name    string
+		key     NameKey
+		uid     string
+		wantUID string
+		ok      bool
+	}{
+		{"controller owner first", NameKey{"ReplicaSet", "ns", "web-a"}, "r1", "d1", true},
+		{"sole non-controller owner", NameKey{"Pod", "ns", "web-a-1"}, "p1", "r1", true},
+		{"metadata beats an inferred owner", NameKey{"Pod", "ns", "web-a-1"}, "p1", "r1", true},
+		{"root", NameKey{"Deployment", "ns", "web"}, "d1", "", false},
+		{"inferred when never seen", NameKey{"Pod", "ns", "web-a-2"}, "p2", "r1", true},
+		{"inferred without a UID", NameKey{"Pod", "ns", "web-a-2"}, "", "r1", true},
+		{"unknown", NameKey{"Pod", "ns", "nope"}, "p9", "", false},
+	}
+	for _, c := range cases {
+		got, ok := ix.Owner(c.key, c.uid)
+		if ok != c.ok || got.UID != c.wantUID {
+			t.Errorf("%s: Owner = %q, %v; want %q, %v", c.name, got.UID, ok, c.wantUID, c.ok)
+		}
+	}
+}
+
+func TestGenerationsAndTombstones(t *testing.T) {
+	ix := New(Config{Tombstone: time.Minute, MaxGenerations: 2})
+	for g := int64(1); g <= 3; g++ {
+		o := obj("Deployment", "web", "d1", g)
+		o.SpecTime = t0.Add(time.Duration(g) * time.Minute)
+		o.SpecManager = "kubectl"
+		ix.Upsert(o)
+	}
+	// A stale version arriving late does not disturb the history.
+	old := obj("Deployment", "web", "d1", 2)
+	old.SpecTime = t0.Add(2 * time.Minute)
+	ix.Upsert(old)
+	e, _ := ix.Get("d1")
+	if len(e.Gens) != 2 || e.Gens[0].Generation != 2 || e.Gens[1].Generation != 3 {
+		t.Fatalf("history %+v, want generations 2 and 3", e.Gens)
+	}
+	for _, c := range []struct {
+		at   time.Duration
+		want int64
+		ok   bool
+	}{{90 * time.Second, 0, false}, {2 * time.Minute, 2, true}, {150 * time.Second, 2, true}, {time.Hour, 3, true}} {
+		g, ok := e.GenAt(t0.Add(c.at))
+		if ok != c.ok || g.Generation != c.want {
+			t.Errorf("GenAt(+%v) = %d, %v; want %d, %v", c.at, g.Generation, ok, c.want, c.ok)
+		}
+	}
+
+	ix.Delete(obj("Deployment", "web", "d1", 3), t0.Add(time.Hour))
+	if _, ok := ix.Get("d1"); !ok {
+		t.Fatal("tombstone missing right after delete")
+	}
+	if st := ix.Stats(); st.Tombstones != 1 || st.Objects != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	ix.Expire(t0.Add(time.Hour + 30*time.Second))
+	if _, ok := ix.Get("d1"); !ok {
+		t.Error("tombstone expired early")
+	}
+	ix.Expire(t0.Add(time.Hour + 2*time.Minute))
+	if _, ok := ix.Get("d1"); ok || ix.UID(NameKey{"Deployment", "ns", "web"}) != "" {
+		t.Error("tombstone not expired")
+	}
+}
+
+func TestDirectSpecChange(t *testing.T) {
+	ix := New(Config{})
+	o := obj("Deployment", "web", "d1", 2, record.OwnerRef{Kind: "Widget", Name: "w", UID: "w1", Controller: true})
+	o.OwnerManager, o.SpecManager = "widget-operator", "kubectl"
+	ix.Upsert(o)
+	o2 := obj("Deployment", "web", "d1", 3, record.OwnerRef{Kind: "Widget", Name: "w", UID: "w1", Controller: true})
+	o2.OwnerManager, o2.SpecManager = "widget-operator", "widget-operator"
+	ix.Upsert(o2)
+	e, _ := ix.Get("d1")
+	if !e.Gens[0].Direct || e.Gens[1].Direct {
+		t.Errorf("direct flags %+v", e.Gens)
+	}
+}
+
+func TestBoundEvictsLeastRecentlyTouched(t *testing.T) {
+	ix := New(Config{MaxObjects: 3})
+	for _, uid := range []string{"a", "b", "c"} {
+		ix.Upsert(obj("Pod", uid, uid, 1))
+	}
+	ix.Upsert(obj("Pod", "a", "a", 1)) // touch a
+	ix.Upsert(obj("Pod", "d", "d", 1))
+	if _, ok := ix.Get("b"); ok {
+		t.Error("b should have been evicted")
+	}
+	if _, ok := ix.Get("a"); !ok {
+		t.Error("a was touched and should stay")
+	}
+	if st := ix.Stats(); st.Evicted != 1 || st.Objects != 3 {
+		t.Errorf("stats %+v", st)
+	}
+}
