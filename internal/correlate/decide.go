@@ -155,8 +155,45 @@ type cand struct {
 }
 
 // candidate walks from o's object up its owners, looking for the nearest
-// cause; it returns the root object when there is none.
+// cause; it returns the root object when there is none. A deletion that
+// began on the object or an ancestor after the cause found is a newer cause:
+// the event then joins the deleted object's Delete episode (the garbage
+// collector kills a deleted Deployment's pods without any event of its own).
 func (e *Engine) candidate(o *occ) cand {
+	c := e.nearest(o)
+	if del, at, ok := e.deletedAncestor(o); ok && (c.occ == nil || c.occ.t.Add(time.Second).Before(at)) {
+		return cand{root: del}
+	}
+	return c
+}
+
+// deletedAncestor is the highest object on o's owner chain (o's own object
+// included) whose deletion began within the window before o.
+func (e *Engine) deletedAncestor(o *occ) (objRef, time.Time, bool) {
+	var found objRef
+	var at time.Time
+	ok := false
+	cur := o.obj
+	for depth := 0; depth < e.cfg.MaxDepth; depth++ {
+		if ent, known := e.index.Get(cur.uid); known && !ent.Deleting.IsZero() &&
+			!ent.Deleting.After(o.t.Add(time.Second)) && o.t.Sub(ent.Deleting) < e.cfg.Window {
+			found, at, ok = cur, ent.Deleting, true
+		}
+		inf, has := e.index.Owner(cur.name, cur.uid)
+		if !has || inf.UID == "" || inf.UID == o.obj.key || inf.UID == cur.key {
+			break
+		}
+		next := objRef{key: inf.UID, uid: inf.UID, name: owners.NameKey{Kind: inf.Kind, Namespace: cur.name.Namespace, Name: inf.Name}}
+		if ent, known := e.index.Get(inf.UID); known {
+			next.name.Namespace = ent.Namespace
+		}
+		cur = next
+	}
+	return found, at, ok
+}
+
+// nearest is the nearest cause up o's owner chain, else the root.
+func (e *Engine) nearest(o *occ) cand {
 	cur := o.obj
 	var visited []string
 	for depth := 0; ; depth++ {

@@ -112,10 +112,15 @@ func (e *Engine) Stats() Stats {
 }
 
 // Add feeds one record, observed at now (the engine's clock never goes
-// backwards: an earlier now is taken as the latest one seen), and releases
-// whatever became due.
+// backwards: an earlier now is taken as the latest one seen). What became due
+// by now is released before the record is added, exactly as a call to
+// Advance(now) would, so a replay of a capture, whose clock only moves with
+// its records, makes the same decisions and exports as the live run that
+// ticked in between.
 func (e *Engine) Add(rec record.Record, now time.Time) {
 	e.tick(now)
+	e.release(false)
+	e.maintain(false)
 	switch {
 	case rec.Object != nil:
 		e.stats.Objects++
@@ -128,8 +133,10 @@ func (e *Engine) Add(rec record.Record, now time.Time) {
 		e.stats.Events++
 		e.addEvent(rec.Event, rec.Observed)
 	}
-	e.release(false)
-	e.maintain(false)
+	for len(e.heap) > e.cfg.MaxHeld {
+		e.stats.ForcedDecisions++
+		e.decide(e.heap[0])
+	}
 }
 
 // Advance moves the clock to now and releases what became due.
@@ -224,8 +231,6 @@ func (e *Engine) release(all bool) {
 		head := e.heap[0]
 		switch {
 		case all:
-		case len(e.heap) > e.cfg.MaxHeld:
-			e.stats.ForcedDecisions++
 		case !e.now.Before(head.arrived.Add(e.cfg.Hold)):
 		case e.overdue():
 		default:

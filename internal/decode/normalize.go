@@ -313,7 +313,7 @@ func (w *wire) object() (o *record.Object, deleted time.Time, err error) {
 		UID:         m.UID,
 		Generation:  m.Generation,
 		Created:     ts.get("metadata.creationTimestamp", m.CreationTimestamp),
-		Deleting:    ts.get("metadata.deletionTimestamp", m.DeletionTimestamp),
+		Deleting:    deletionBegan(ts.get("metadata.deletionTimestamp", m.DeletionTimestamp), m.DeletionGracePeriodSeconds),
 		Traceparent: m.Annotations.ObjectTraceparent,
 	}
 	if len(m.OwnerReferences) > 0 {
@@ -351,4 +351,13 @@ func (w *wire) object() (o *record.Object, deleted time.Time, err error) {
 		deleted = newest
 	}
 	return o, deleted, nil
+}
+
+// deletionBegan is when a deletion was asked for: deletionTimestamp is the
+// deadline, that time plus the grace period.
+func deletionBegan(deadline time.Time, graceSeconds int64) time.Time {
+	if deadline.IsZero() || graceSeconds <= 0 {
+		return deadline
+	}
+	return deadline.Add(-time.Duration(graceSeconds) * time.Second)
 }

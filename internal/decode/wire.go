@@ -50,16 +50,19 @@ type wire struct {
 }
 
 type meta struct {
-	Name              string         `json:"name"`
-	Namespace         string         `json:"namespace"`
-	UID               string         `json:"uid"`
-	ResourceVersion   string         `json:"resourceVersion"`
-	Generation        int64          `json:"generation"`
-	CreationTimestamp ktime          `json:"creationTimestamp"`
-	DeletionTimestamp ktime          `json:"deletionTimestamp"`
-	Annotations       annotations    `json:"annotations"`
-	OwnerReferences   []ownerRef     `json:"ownerReferences"`
-	ManagedFields     []managedField `json:"managedFields"`
+	Name              string `json:"name"`
+	Namespace         string `json:"namespace"`
+	UID               string `json:"uid"`
+	ResourceVersion   string `json:"resourceVersion"`
+	Generation        int64  `json:"generation"`
+	CreationTimestamp ktime  `json:"creationTimestamp"`
+	DeletionTimestamp ktime  `json:"deletionTimestamp"`
+	// DeletionGracePeriodSeconds turns deletionTimestamp (a deadline) back
+	// into the time the deletion was asked for.
+	DeletionGracePeriodSeconds int64          `json:"deletionGracePeriodSeconds"`
+	Annotations                annotations    `json:"annotations"`
+	OwnerReferences            []ownerRef     `json:"ownerReferences"`
+	ManagedFields              []managedField `json:"managedFields"`
 }
 
 // annotations holds only the annotations kspan reads; the others (often

@@ -134,6 +134,9 @@ func objectFromMeta(m *metav1.PartialObjectMetadata) *record.Object {
 	}
 	if m.DeletionTimestamp != nil {
 		o.Deleting = m.DeletionTimestamp.Time
+		if g := m.DeletionGracePeriodSeconds; g != nil && *g > 0 {
+			o.Deleting = o.Deleting.Add(-time.Duration(*g) * time.Second)
+		}
 	}
 	for _, r := range m.OwnerReferences {
 		o.Owners = append(o.Owners, record.OwnerRef{APIVersion: r.APIVersion, Kind: r.Kind, Name: r.Name,

@@ -84,10 +84,12 @@ func TestEventConversionMatchesDecode(t *testing.T) {
 func TestObjectConversionMatchesDecode(t *testing.T) {
 	ts := func(s int) *metav1.Time { x := metav1.NewTime(base.Add(time.Duration(s) * time.Second)); return &x }
 	yes := true
+	grace := int64(30)
 	m := &metav1.PartialObjectMetadata{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: "web-abc", Namespace: "default", UID: "r1", Generation: 3, ResourceVersion: "9",
 			CreationTimestamp: *ts(0), Labels: map[string]string{"app": "web"},
+			DeletionTimestamp: ts(60), DeletionGracePeriodSeconds: &grace,
 			Annotations:     map[string]string{"tracing.k8s.io/traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "big": "x"},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: "web", UID: "d1", Controller: &yes}},
 			ManagedFields: []metav1.ManagedFieldsEntry{
@@ -112,6 +114,9 @@ func TestObjectConversionMatchesDecode(t *testing.T) {
 	got := objectFromMeta(tm)
 	if !reflect.DeepEqual(got, full) {
 		t.Errorf("trimming changed what the engine reads:\ntrimmed %+v\nfull    %+v", got, full)
+	}
+	if !got.Deleting.Equal(base.Add(30 * time.Second)) {
+		t.Errorf("deletion began at %v, want the deadline minus the grace period", got.Deleting)
 	}
 	if got.SpecManager != "kubectl" || got.OwnerManager != "kube-controller-manager" || got.Generation != 3 {
 		t.Errorf("managedFields summary: %+v", got)

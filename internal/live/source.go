@@ -279,7 +279,8 @@ func trimMeta(gvk schema.GroupVersionKind) cache.TransformFunc {
 			ObjectMeta: metav1.ObjectMeta{
 				Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
 				Generation: m.Generation, CreationTimestamp: m.CreationTimestamp,
-				DeletionTimestamp: m.DeletionTimestamp, OwnerReferences: m.OwnerReferences,
+				DeletionTimestamp: m.DeletionTimestamp, DeletionGracePeriodSeconds: m.DeletionGracePeriodSeconds,
+				OwnerReferences: m.OwnerReferences,
 			},
 		}
 		if tp := m.Annotations[annObjectTraces]; tp != "" {

@@ -109,7 +109,9 @@ type Object struct {
 	UID        string
 	Generation int64
 	Created    time.Time
-	// Deleting is metadata.deletionTimestamp (zero when not being deleted).
+	// Deleting is when the object's deletion was asked for:
+	// metadata.deletionTimestamp (a deadline) minus
+	// deletionGracePeriodSeconds. Zero when not being deleted.
 	Deleting time.Time
 	Owners   []OwnerRef
 	// Traceparent is the annotation tracing.k8s.io/traceparent, if any.
