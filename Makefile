@@ -14,14 +14,17 @@ STATICCHECK_VERSION := v0.8.2
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/kspan-project/kspan/internal/cli.Version=$(VERSION)
 
-.PHONY: all build test test-short lint fmt fuzz clean run help
+.PHONY: all build test test-unit lint fmt fuzz clean run demo tools help
 
 all: lint test build
 
 help:
 	@echo "make build      build bin/kspan"
 	@echo "make run        replay the bundled sample capture as a tree"
-	@echo "make test       every test (the one command CI runs)"
+	@echo "make test       every test, end-to-end ones on a local control plane (the command CI runs)"
+	@echo "make test-unit  the tests that need no cluster (seconds)"
+	@echo "make demo       local control plane + kspan live + a sample rollout"
+	@echo "make tools      build the pinned control plane and Jaeger into .cache/bin"
 	@echo "make lint       gofmt, go vet, staticcheck"
 	@echo "make fuzz       run each fuzz target briefly (FUZZTIME=30s)"
 
@@ -31,11 +34,19 @@ build:
 run:
 	go run ./cmd/kspan replay testdata/kspan-v0/deployment-2-pods.yaml
 
-test:
-	go test -count=1 ./...
+# The end-to-end tests start a real control plane from .cache/bin (built once,
+# about 22 minutes cold; rebuilt only when hack/tools pins change).
+test: tools
+	go test -count=1 -timeout 40m ./...
 
-test-short:
-	go test -short ./...
+test-unit:
+	go test -count=1 ./internal/... ./cmd/...
+
+tools:
+	hack/build-tools.sh cluster
+
+demo:
+	hack/demo.sh
 
 $(BIN)/staticcheck: Makefile
 	GOBIN=$(BIN) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)

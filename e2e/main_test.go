@@ -42,13 +42,15 @@ func run(m *testing.M) int {
 	defer os.RemoveAll(tmp)
 
 	env.kspan = filepath.Join(tmp, "kspan")
-	if out, err := exec.Command("go", "build", "-o", env.kspan, "./cmd/kspan").CombinedOutput(); err != nil {
+	build := exec.Command("go", "build", "-o", env.kspan, "./cmd/kspan")
+	build.Dir = env.root
+	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: building kspan: %v\n%s", err, out)
 		return 1
 	}
 	fmt.Fprintln(os.Stderr, "e2e: starting the control plane (hack/cluster.sh up)")
 	start := time.Now()
-	up := exec.Command(filepath.Join(env.root, "hack", "cluster.sh"), "up", env.dir)
+	up := exec.Command("bash", filepath.Join(env.root, "hack", "cluster.sh"), "up", env.dir)
 	var upOut bytes.Buffer
 	up.Stdout, up.Stderr = &upOut, &upOut
 	if err := up.Run(); err != nil {
@@ -77,7 +79,7 @@ func run(m *testing.M) int {
 }
 
 func down() {
-	out, err := exec.Command(filepath.Join(env.root, "hack", "cluster.sh"), "down", env.dir).CombinedOutput()
+	out, err := exec.Command("bash", filepath.Join(env.root, "hack", "cluster.sh"), "down", env.dir).CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: stopping the control plane: %v\n%s", err, out)
 	}

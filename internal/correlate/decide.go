@@ -136,7 +136,7 @@ func (e *Engine) parentOf(o *occ, act *activity) (span.TraceID, span.ID, time.Ti
 		a := act.attach(c.occ.trace, c.occ.id, c.occ.start, c.occ.root, o.t)
 		return a.trace, a.parent, a.pstart, a.root
 	}
-	if c.root.key != o.obj.key {
+	if c.root.key != o.obj.key && !c.deleted {
 		// No cause found for an owned object: while its own activity goes
 		// on, it stays where it was.
 		if a := act.latest(); a != nil && o.t.Sub(a.last) < e.cfg.Window {
@@ -152,6 +152,8 @@ func (e *Engine) parentOf(o *occ, act *activity) (span.TraceID, span.ID, time.Ti
 type cand struct {
 	occ  *occ
 	root objRef
+	// deleted says root was chosen because its deletion is the newest cause.
+	deleted bool
 }
 
 // candidate walks from o's object up its owners, looking for the nearest
@@ -162,7 +164,7 @@ type cand struct {
 func (e *Engine) candidate(o *occ) cand {
 	c := e.nearest(o)
 	if del, at, ok := e.deletedAncestor(o); ok && (c.occ == nil || c.occ.t.Add(time.Second).Before(at)) {
-		return cand{root: del}
+		return cand{root: del, deleted: true}
 	}
 	return c
 }

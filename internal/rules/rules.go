@@ -26,7 +26,9 @@ type Mention struct {
 }
 
 // Default is the built-in table, from the messages the Kubernetes controllers
-// emit (v1.2x-v1.37). Older deployment-controller messages lack "from N".
+// emit (v1.2x-v1.37). Older deployment-controller messages lack "from N";
+// the statefulset-controller capitalised its verb ("Create Pod ...") in later
+// versions.
 var Default = []Rule{
 	{Kind: "Deployment", Reason: "ScalingReplicaSet", SubKind: "ReplicaSet",
 		Pattern: regexp.MustCompile(`^Scaled (?:up|down) replica set (\S+) (?:from \d+ )?to \d+`)},
@@ -34,10 +36,10 @@ var Default = []Rule{
 	{Kind: "ReplicaSet", Reason: "SuccessfulDelete", SubKind: "Pod", Pattern: regexp.MustCompile(`^Deleted pod: (\S+)$`)},
 	{Kind: "ReplicationController", Reason: "SuccessfulCreate", SubKind: "Pod", Pattern: regexp.MustCompile(`^Created pod: (\S+)$`)},
 	{Kind: "ReplicationController", Reason: "SuccessfulDelete", SubKind: "Pod", Pattern: regexp.MustCompile(`^Deleted pod: (\S+)$`)},
-	{Kind: "StatefulSet", Reason: "SuccessfulCreate", SubKind: "Pod", Pattern: regexp.MustCompile(`^create Pod (\S+) in StatefulSet \S+ successful$`)},
-	{Kind: "StatefulSet", Reason: "SuccessfulDelete", SubKind: "Pod", Pattern: regexp.MustCompile(`^delete Pod (\S+) in StatefulSet \S+ successful$`)},
-	{Kind: "StatefulSet", Reason: "FailedCreate", SubKind: "Pod", Pattern: regexp.MustCompile(`^create Pod (\S+) in StatefulSet \S+ failed`)},
-	{Kind: "StatefulSet", Reason: "SuccessfulCreate", SubKind: "PersistentVolumeClaim", Pattern: regexp.MustCompile(`^create Claim (\S+) Pod \S+ in StatefulSet \S+ success`)},
+	{Kind: "StatefulSet", Reason: "SuccessfulCreate", SubKind: "Pod", Pattern: regexp.MustCompile(`^(?i:create) Pod (\S+) in StatefulSet \S+ successful$`)},
+	{Kind: "StatefulSet", Reason: "SuccessfulDelete", SubKind: "Pod", Pattern: regexp.MustCompile(`^(?i:delete) Pod (\S+) in StatefulSet \S+ successful$`)},
+	{Kind: "StatefulSet", Reason: "FailedCreate", SubKind: "Pod", Pattern: regexp.MustCompile(`^(?i:create) Pod (\S+) in StatefulSet \S+ failed`)},
+	{Kind: "StatefulSet", Reason: "SuccessfulCreate", SubKind: "PersistentVolumeClaim", Pattern: regexp.MustCompile(`^(?i:create) Claim (\S+) Pod \S+ in StatefulSet \S+ success`)},
 	{Kind: "DaemonSet", Reason: "SuccessfulCreate", SubKind: "Pod", Pattern: regexp.MustCompile(`^Created pod: (\S+)$`)},
 	{Kind: "DaemonSet", Reason: "SuccessfulDelete", SubKind: "Pod", Pattern: regexp.MustCompile(`^Deleted pod: (\S+)$`)},
 	{Kind: "Job", Reason: "SuccessfulCreate", SubKind: "Pod", Pattern: regexp.MustCompile(`^Created pod: (\S+)$`)},

@@ -18,6 +18,8 @@ func TestMatch(t *testing.T) {
 		{"StatefulSet", "SuccessfulCreate", "create Pod db-0 in StatefulSet db successful", Mention{SubKind: "Pod", Name: "db-0"}, true},
 		{"StatefulSet", "SuccessfulCreate", "create Claim data-db-0 Pod db-0 in StatefulSet db success", Mention{SubKind: "PersistentVolumeClaim", Name: "data-db-0"}, true},
 		{"StatefulSet", "SuccessfulDelete", "delete Pod db-2 in StatefulSet db successful", Mention{SubKind: "Pod", Name: "db-2"}, true},
+		{"StatefulSet", "SuccessfulCreate", "Create Pod db-0 in StatefulSet db successful", Mention{SubKind: "Pod", Name: "db-0"}, true},
+		{"StatefulSet", "SuccessfulDelete", "Delete Pod db-1 in StatefulSet db successful", Mention{SubKind: "Pod", Name: "db-1"}, true},
 		{"DaemonSet", "SuccessfulCreate", "Created pod: agent-x7k2p", Mention{SubKind: "Pod", Name: "agent-x7k2p"}, true},
 		{"Job", "SuccessfulCreate", "Created pod: pi-abcde", Mention{SubKind: "Pod", Name: "pi-abcde"}, true},
 		{"CronJob", "SuccessfulCreate", "Created job hello-29000000", Mention{SubKind: "Job", Name: "hello-29000000", Episode: "Run"}, true},
