@@ -142,7 +142,8 @@ func testDeploymentRollouts(t *testing.T, p *kspanProc) {
 		var ups, downs int
 		for _, s := range scaling {
 			if s.TraceID == byGen[g] {
-				if strings.HasPrefix(s.Attr(span.KeyEventMessage), "Scaled up") {
+				msg := strings.TrimPrefix(s.Attr(span.KeyEventMessage), "(combined from similar events): ")
+				if strings.HasPrefix(msg, "Scaled up") {
 					ups++
 				} else {
 					downs++

@@ -178,7 +178,7 @@ func (e *Engine) deletedAncestor(o *occ) (objRef, time.Time, bool) {
 	cur := o.obj
 	for depth := 0; depth < e.cfg.MaxDepth; depth++ {
 		if ent, known := e.index.Get(cur.uid); known && !ent.Deleting.IsZero() &&
-			!ent.Deleting.After(o.t.Add(time.Second)) && o.t.Sub(ent.Deleting) < e.cfg.Window {
+			!ent.Deleting.After(o.t) && o.t.Sub(ent.Deleting) < e.cfg.Window {
 			found, at, ok = cur, ent.Deleting, true
 		}
 		inf, has := e.index.Owner(cur.name, cur.uid)

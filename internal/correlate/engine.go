@@ -125,9 +125,15 @@ func (e *Engine) Add(rec record.Record, now time.Time) {
 	case rec.Object != nil:
 		e.stats.Objects++
 		if rec.Op == record.Delete {
-			e.index.Delete(rec.Object, e.now)
+			// The record's own observation, not the clock: arrival order
+			// must not change what the engine knows.
+			at := rec.Observed
+			if at.IsZero() {
+				at = e.now
+			}
+			e.index.Delete(rec.Object, at)
 		} else {
-			e.index.Upsert(rec.Object)
+			e.index.Upsert(rec.Object, rec.Observed)
 		}
 	case rec.Event != nil && rec.Op != record.Delete:
 		e.stats.Events++

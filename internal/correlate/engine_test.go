@@ -304,3 +304,27 @@ func TestHeldBoundForcesDecisions(t *testing.T) {
 		t.Errorf("forced %d, want 40", st.ForcedDecisions)
 	}
 }
+
+func TestOwnerDeletedRightAfterCreation(t *testing.T) {
+	// The garbage collector kills a deleted Deployment's pods with no
+	// "Deleted pod" event: the deletion, newer than "Created pod", is the cause.
+	var s scenario
+	s.obj("Deployment", "default", "web", "d1", 1, 0, nil)
+	s.obj("ReplicaSet", "default", "web-a", "r1", 1, 0, ctl("Deployment", "web", "d1"))
+	s.obj("Pod", "default", "web-a-1", "p1", 1, 0, ctl("ReplicaSet", "web-a", "r1"))
+	s.ev("Deployment", "web", "d1", "ScalingReplicaSet", "Scaled up replica set web-a from 0 to 1", 0.2)
+	s.ev("ReplicaSet", "web-a", "r1", "SuccessfulCreate", "Created pod: web-a-1", 0.3)
+	s.ev("Pod", "web-a-1", "p1", "Started", "Started container nginx", 2)
+	d := &record.Object{Kind: "Deployment", Namespace: "default", Name: "web", UID: "d1", Generation: 1, Created: at(0)}
+	s.recs = append(s.recs, record.Record{Observed: at(3), Op: record.Delete, Object: d})
+	s.ev("Pod", "web-a-1", "p1", "Killing", "Stopping container nginx", 3.2)
+	spans := run(t, Config{}, s.recs)
+	mustPass(t, spans, s.events)
+	if root := parentOf(t, spans, find(t, spans, "Stopping container nginx")); root.Name != "Deployment.Delete" {
+		t.Errorf("Killing is under %q, want Deployment.Delete", root.Name)
+	}
+	if p := parentOf(t, spans, find(t, spans, "Started container nginx")); p.Attr(span.KeyEventMessage) != "Created pod: web-a-1" {
+		t.Errorf("Started is under %q", p.Name)
+	}
+	permutations(t, Config{}, s.recs, 10)
+}

@@ -43,6 +43,9 @@ type Gen struct {
 	// Direct says the change was not made by the controller that owns the
 	// object (its manager is not the one that set ownerReferences).
 	Direct bool
+	// Observed is when this generation was first seen, if that was within
+	// Time's second (zero otherwise).
+	Observed time.Time
 }
 
 // Entry is what the index knows about one object.
@@ -76,12 +79,19 @@ func (e *Entry) Controller() *record.OwnerRef {
 
 // GenAt returns the spec change in force at t: the newest one whose time is
 // not after t; a change of unknown time counts as in force since ever.
+//
+// Two changes stamped with the same whole second are told apart by when each
+// was observed: the later one is in force only from its observation on.
 func (e *Entry) GenAt(t time.Time) (Gen, bool) {
 	for i := len(e.Gens) - 1; i >= 0; i-- {
 		g := e.Gens[i]
-		if g.Time.IsZero() || !g.Time.After(t) {
-			return g, true
+		if !g.Time.IsZero() && g.Time.After(t) {
+			continue
 		}
+		if i > 0 && !g.Observed.IsZero() && g.Observed.After(t) && e.Gens[i-1].Time.Equal(g.Time) {
+			continue
+		}
+		return g, true
 	}
 	return Gen{}, false
 }
@@ -140,8 +150,9 @@ func (ix *Index) Stats() Stats {
 	return Stats{Objects: len(ix.byUID) - ix.tombs, Tombstones: ix.tombs, Inferred: len(ix.inferred), Evicted: ix.evicted}
 }
 
-// Upsert records a version of an object.
-func (ix *Index) Upsert(o *record.Object) {
+// Upsert records a version of an object, observed at observed (zero when
+// unknown).
+func (ix *Index) Upsert(o *record.Object, observed time.Time) {
 	if o.UID == "" {
 		return
 	}
@@ -162,11 +173,18 @@ func (ix *Index) Upsert(o *record.Object) {
 		e.Deleting = o.Deleting
 	}
 	ix.byName[NameKey{o.Kind, o.Namespace, o.Name}] = o.UID
-	ix.addGen(e, o)
+	ix.addGen(e, o, observed)
 }
 
-func (ix *Index) addGen(e *Entry, o *record.Object) {
+func (ix *Index) addGen(e *Entry, o *record.Object, observed time.Time) {
 	g := Gen{Generation: o.Generation, Time: o.SpecTime, Manager: o.SpecManager, Operation: o.SpecOperation}
+	// managedFields times are whole seconds: t stands for [t, t+1s). A
+	// version observed within that second changed no later than its
+	// observation; GenAt uses that to tell apart two spec changes made in
+	// the same second.
+	if !g.Time.IsZero() && !observed.Before(g.Time) && observed.Sub(g.Time) < time.Second {
+		g.Observed = observed
+	}
 	g.Direct = o.Generation > 1 && len(o.Owners) > 0 && o.OwnerManager != "" &&
 		o.SpecManager != "" && o.SpecManager != o.OwnerManager
 	// Keep the history sorted by generation; replace a known generation
@@ -176,8 +194,11 @@ func (ix *Index) addGen(e *Entry, o *record.Object) {
 		i--
 	}
 	if i < len(e.Gens) && e.Gens[i].Generation == g.Generation {
-		if e.Gens[i].Time.IsZero() || (!g.Time.IsZero() && g.Time.Before(e.Gens[i].Time)) {
-			e.Gens[i] = g
+		old := &e.Gens[i]
+		if old.Time.IsZero() || (!g.Time.IsZero() && g.Time.Before(old.Time)) {
+			*old = g
+		} else if g.Time.Equal(old.Time) && !g.Observed.IsZero() && (old.Observed.IsZero() || g.Observed.Before(old.Observed)) {
+			old.Observed = g.Observed // the first observation of the generation
 		}
 		return
 	}
@@ -192,7 +213,7 @@ func (ix *Index) addGen(e *Entry, o *record.Object) {
 // Delete records that the object was deleted at now; it stays as a
 // tombstone for the configured time.
 func (ix *Index) Delete(o *record.Object, now time.Time) {
-	ix.Upsert(o)
+	ix.Upsert(o, time.Time{})
 	if e, ok := ix.byUID[o.UID]; ok && e.Deleted.IsZero() {
 		e.Deleted = now
 		if e.Deleting.IsZero() {

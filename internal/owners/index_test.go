@@ -15,11 +15,11 @@ func obj(kind, name, uid string, gen int64, owners ...record.OwnerRef) *record.O
 
 func TestOwnerWalk(t *testing.T) {
 	ix := New(Config{})
-	ix.Upsert(obj("Deployment", "web", "d1", 1))
+	ix.Upsert(obj("Deployment", "web", "d1", 1), time.Time{})
 	ix.Upsert(obj("ReplicaSet", "web-a", "r1", 1,
 		record.OwnerRef{Kind: "Widget", Name: "w", UID: "w1"},
-		record.OwnerRef{Kind: "Deployment", Name: "web", UID: "d1", Controller: true}))
-	ix.Upsert(obj("Pod", "web-a-1", "p1", 1, record.OwnerRef{Kind: "ReplicaSet", Name: "web-a", UID: "r1"}))
+		record.OwnerRef{Kind: "Deployment", Name: "web", UID: "d1", Controller: true}), time.Time{})
+	ix.Upsert(obj("Pod", "web-a-1", "p1", 1, record.OwnerRef{Kind: "ReplicaSet", Name: "web-a", UID: "r1"}), time.Time{})
 	ix.Infer(NameKey{"Pod", "ns", "web-a-2"}, Inferred{UID: "r1", Kind: "ReplicaSet", Name: "web-a"})
 	ix.Infer(NameKey{"Pod", "ns", "web-a-1"}, Inferred{UID: "other", Kind: "ReplicaSet", Name: "x"})
 
@@ -52,12 +52,12 @@ func TestGenerationsAndTombstones(t *testing.T) {
 		o := obj("Deployment", "web", "d1", g)
 		o.SpecTime = t0.Add(time.Duration(g) * time.Minute)
 		o.SpecManager = "kubectl"
-		ix.Upsert(o)
+		ix.Upsert(o, time.Time{})
 	}
 	// A stale version arriving late does not disturb the history.
 	old := obj("Deployment", "web", "d1", 2)
 	old.SpecTime = t0.Add(2 * time.Minute)
-	ix.Upsert(old)
+	ix.Upsert(old, time.Time{})
 	e, _ := ix.Get("d1")
 	if len(e.Gens) != 2 || e.Gens[0].Generation != 2 || e.Gens[1].Generation != 3 {
 		t.Fatalf("history %+v, want generations 2 and 3", e.Gens)
@@ -94,10 +94,10 @@ func TestDirectSpecChange(t *testing.T) {
 	ix := New(Config{})
 	o := obj("Deployment", "web", "d1", 2, record.OwnerRef{Kind: "Widget", Name: "w", UID: "w1", Controller: true})
 	o.OwnerManager, o.SpecManager = "widget-operator", "kubectl"
-	ix.Upsert(o)
+	ix.Upsert(o, time.Time{})
 	o2 := obj("Deployment", "web", "d1", 3, record.OwnerRef{Kind: "Widget", Name: "w", UID: "w1", Controller: true})
 	o2.OwnerManager, o2.SpecManager = "widget-operator", "widget-operator"
-	ix.Upsert(o2)
+	ix.Upsert(o2, time.Time{})
 	e, _ := ix.Get("d1")
 	if !e.Gens[0].Direct || e.Gens[1].Direct {
 		t.Errorf("direct flags %+v", e.Gens)
@@ -107,10 +107,10 @@ func TestDirectSpecChange(t *testing.T) {
 func TestBoundEvictsLeastRecentlyTouched(t *testing.T) {
 	ix := New(Config{MaxObjects: 3})
 	for _, uid := range []string{"a", "b", "c"} {
-		ix.Upsert(obj("Pod", uid, uid, 1))
+		ix.Upsert(obj("Pod", uid, uid, 1), time.Time{})
 	}
-	ix.Upsert(obj("Pod", "a", "a", 1)) // touch a
-	ix.Upsert(obj("Pod", "d", "d", 1))
+	ix.Upsert(obj("Pod", "a", "a", 1), time.Time{}) // touch a
+	ix.Upsert(obj("Pod", "d", "d", 1), time.Time{})
 	if _, ok := ix.Get("b"); ok {
 		t.Error("b should have been evicted")
 	}
@@ -119,5 +119,23 @@ func TestBoundEvictsLeastRecentlyTouched(t *testing.T) {
 	}
 	if st := ix.Stats(); st.Evicted != 1 || st.Objects != 3 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestSameSecondChangesToldApartByObservation(t *testing.T) {
+	ix := New(Config{})
+	for g, obs := range map[int64]time.Duration{3: 200 * time.Millisecond, 4: 700 * time.Millisecond} {
+		o := obj("Deployment", "web", "d1", g)
+		o.SpecTime = t0 // both changes stamped with the same whole second
+		ix.Upsert(o, t0.Add(obs))
+	}
+	e, _ := ix.Get("d1")
+	for _, c := range []struct {
+		at   time.Duration
+		want int64
+	}{{500 * time.Millisecond, 3}, {700 * time.Millisecond, 4}, {time.Second, 4}} {
+		if g, _ := e.GenAt(t0.Add(c.at)); g.Generation != c.want {
+			t.Errorf("GenAt(+%v) = %d, want %d", c.at, g.Generation, c.want)
+		}
 	}
 }

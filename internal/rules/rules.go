@@ -2,6 +2,7 @@ package rules
 
 import (
 	"regexp"
+	"strings"
 )
 
 // Rule matches Events on objects of Kind with Reason whose Message names a
@@ -66,10 +67,19 @@ func NewTable(rs []Rule) *Table {
 	return t
 }
 
+// combined is the prefix the legacy event recorder's aggregator puts on a
+// message that stands for more than 10 similar events in 10 minutes.
+const combined = "(combined from similar events): "
+
 // Match returns what an event with this kind, reason and message is about,
 // and false when no rule applies.
 func (t *Table) Match(kind, reason, message string) (Mention, bool) {
-	for _, r := range t.byKey[key{kind, reason}] {
+	rs := t.byKey[key{kind, reason}]
+	if len(rs) == 0 {
+		return Mention{}, false
+	}
+	message = strings.TrimPrefix(message, combined)
+	for _, r := range rs {
 		if m := r.Pattern.FindStringSubmatch(message); m != nil {
 			return Mention{SubKind: r.SubKind, Name: m[1], Episode: r.Episode}, true
 		}

@@ -26,6 +26,7 @@ func TestMatch(t *testing.T) {
 		{"CronJob", "SawCompletedJob", "Saw completed job: hello-29000000, status: Complete", Mention{SubKind: "Job", Name: "hello-29000000"}, true},
 		{"CronJob", "SuccessfulDelete", "Deleted job hello-28999990", Mention{SubKind: "Job", Name: "hello-28999990"}, true},
 		{"Pod", "SuccessfulCreate", "Created pod: x", Mention{}, false},
+		{"Deployment", "ScalingReplicaSet", "(combined from similar events): Scaled up replica set web-56897f48f6 from 1 to 2", Mention{SubKind: "ReplicaSet", Name: "web-56897f48f6"}, true},
 		{"ReplicaSet", "SuccessfulCreate", "Created pod: ", Mention{}, false},
 	}
 	for _, c := range cases {
