@@ -258,8 +258,11 @@ func (e *Engine) ready(x *occ) bool {
 }
 
 // latestMention is the newest controller event naming cur that may have
-// caused o: one at or before o's time if any, else one within the
-// timestamp tolerance after it.
+// caused o: the latest one stamped in o's second or before, else the
+// closest one in the second after. Controllers write events asynchronously,
+// so within one second a cause is often stored, and observed, after its
+// effect ("Created pod" before the "Scaled up" that asked for it): whole
+// seconds, not observation order, decide.
 func (e *Engine) latestMention(cur objRef, o *occ) *occ {
 	list := e.mentions[cur.name]
 	var late []*occ
@@ -271,11 +274,11 @@ func (e *Engine) latestMention(cur objRef, o *occ) *occ {
 		if o.t.Sub(m.t) > e.cfg.Window {
 			break
 		}
-		if !e.mentionFits(m, cur) || m.t.After(o.t.Add(tolerance(m, o))) {
+		if m.sec > o.sec+1 || !e.mentionFits(m, cur) {
 			continue
 		}
-		if m.t.After(o.t) {
-			late = append(late, m)
+		if m.sec > o.sec || (!m.ev.Coarse && !o.ev.Coarse && m.t.After(o.t)) {
+			late = append(late, m) // only microsecond stamps order within a second
 			continue
 		}
 		if e.ready(m) {

@@ -26,6 +26,7 @@ type occ struct {
 	obj     objRef
 	t       time.Time // occurrence time (ev.Last)
 	rv      uint64    // resourceVersion: etcd's write order, for ties
+	sec     int64     // the whole second of the occurrence as stamped
 	arrived time.Time
 	mention *rules.Mention
 	id      span.ID
@@ -189,6 +190,7 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 	}
 	o := &occ{ev: ev, obj: refOf(ev.Regarding), t: ev.Last, arrived: e.now}
 	o.rv, _ = strconv.ParseUint(ev.ResourceVersion, 10, 64)
+	o.sec = o.t.Unix()
 	if o.t.IsZero() {
 		o.t = ev.First
 	}

@@ -328,3 +328,23 @@ func TestOwnerDeletedRightAfterCreation(t *testing.T) {
 	}
 	permutations(t, Config{}, s.recs, 10)
 }
+
+func TestCauseStoredAfterItsEffectInTheSameSecond(t *testing.T) {
+	// Seen on a real cluster: the ReplicaSet's "Created pod" for a scale-up
+	// was observed 30ms before the Deployment's "Scaled up" that caused it.
+	var s scenario
+	s.obj("Deployment", "default", "web", "d1", 1, 0, nil)
+	s.ev("Deployment", "web", "d1", "ScalingReplicaSet", "Scaled up replica set web-a from 0 to 1", 0.2)
+	s.ev("ReplicaSet", "web-a", "r1", "SuccessfulCreate", "Created pod: web-a-1", 0.3)
+	d2 := s.obj("Deployment", "default", "web", "d1", 2, 10, nil)
+	s.recs[len(s.recs)-1].Observed = at(10.1)
+	_ = d2
+	s.ev("ReplicaSet", "web-a", "r1", "SuccessfulCreate", "Created pod: web-a-2", 10.5)
+	s.ev("Deployment", "web", "d1", "ScalingReplicaSet", "Scaled up replica set web-a from 1 to 2", 10.53)
+	spans := run(t, Config{}, s.recs)
+	mustPass(t, spans, s.events)
+	if p := parentOf(t, spans, find(t, spans, "Created pod: web-a-2")); p.Attr(span.KeyEventMessage) != "Scaled up replica set web-a from 1 to 2" {
+		t.Errorf("second pod's creation is under %q, want the second scale-up", p.Attr(span.KeyEventMessage))
+	}
+	permutations(t, Config{}, s.recs, 10)
+}
