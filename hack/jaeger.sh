@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Jaeger v2 on 127.0.0.1 with in-memory storage (config: hack/jaeger/config.yaml):
+#   OTLP gRPC 127.0.0.1:4317, OTLP HTTP 127.0.0.1:4318, query API http://127.0.0.1:16686
+#
+# Usage: hack/jaeger.sh up|down|status [DIR]
+#   DIR  state folder for the pid file and log (default: <repo>/.cache/jaeger)
+#   up   builds the binary if needed (hack/build-tools.sh jaeger; SKIP_BUILD=1 skips that),
+#        starts Jaeger and waits until the query API answers.
+# Env: BIN_DIR (default <repo>/.cache/bin), UP_TIMEOUT (default 60), DOWN_TIMEOUT (default 20).
+set -euo pipefail
+
+HACK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT_DIR=$(cd "$HACK_DIR/.." && pwd)
+BIN_DIR=${BIN_DIR:-$ROOT_DIR/.cache/bin}
+mkdir -p "$BIN_DIR"
+BIN_DIR=$(cd "$BIN_DIR" && pwd -P)
+CONFIG=$HACK_DIR/jaeger/config.yaml
+UP_TIMEOUT=${UP_TIMEOUT:-60}
+DOWN_TIMEOUT=${DOWN_TIMEOUT:-20}
+QUERY_URL=http://127.0.0.1:16686
+PORTS=(4317 4318 16685 16686)
+
+START=$SECONDS
+log() { printf '[jaeger %3ds] %s\n' "$((SECONDS - START))" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# alive PID: the process exists and is not a zombie. (PID 1 here reaps orphans only after ~2s,
+# and `kill -0` succeeds on a zombie.)
+alive() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[[ ${stat%% *} != Z ]]
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+pid_of() {
+	local f=$STATE/jaeger.pid pid exe
+	[[ -f $f ]] || return 1
+	pid=$(<"$f")
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
+	[[ ${exe% (deleted)} == "$BIN_DIR/jaeger" ]] || return 1
+	echo "$pid"
+}
+
+tail_log() {
+	echo "----- last 40 lines of $STATE/jaeger.log -----" >&2
+	tail -n 40 "$STATE/jaeger.log" >&2 || true
+	echo "-----" >&2
+}
+
+cmd_up() {
+	if pid=$(pid_of); then die "already running (pid $pid); run: $0 down $STATE"; fi
+	local busy=() p
+	for p in "${PORTS[@]}"; do
+		if port_in_use "$p"; then busy+=("$p"); fi
+	done
+	((${#busy[@]} == 0)) || die "ports already in use on 127.0.0.1: ${busy[*]}"
+	if [[ ${SKIP_BUILD:-0} != 1 ]]; then
+		"$HACK_DIR/build-tools.sh" jaeger >&2
+	fi
+	START=$SECONDS
+	[[ -x $BIN_DIR/jaeger ]] || die "missing $BIN_DIR/jaeger (run hack/build-tools.sh jaeger)"
+
+	(cd "$STATE" && exec setsid "$BIN_DIR/jaeger" --config "$CONFIG" </dev/null >"$STATE/jaeger.log" 2>&1) &
+	echo $! >"$STATE/jaeger.pid"
+	log "started jaeger (pid $!), log $STATE/jaeger.log"
+
+	local deadline=$((SECONDS + UP_TIMEOUT))
+	until curl -fsS --max-time 2 "$QUERY_URL/api/services" >/dev/null 2>&1 &&
+		port_in_use 4317 && port_in_use 4318; do
+		if ! pid_of >/dev/null; then
+			tail_log
+			die "jaeger exited during startup"
+		fi
+		if ((SECONDS >= deadline)); then
+			tail_log
+			die "jaeger not ready after ${UP_TIMEOUT}s"
+		fi
+		sleep 0.2
+	done
+	log "jaeger ready in $((SECONDS - START))s: OTLP grpc 127.0.0.1:4317, http 127.0.0.1:4318, query $QUERY_URL"
+}
+
+cmd_down() {
+	local pid
+	if ! pid=$(pid_of); then
+		rm -f "$STATE/jaeger.pid"
+		log "jaeger not running"
+		return 0
+	fi
+	kill -TERM "$pid" 2>/dev/null || true
+	local deadline=$((SECONDS + DOWN_TIMEOUT))
+	while alive "$pid"; do
+		if ((SECONDS >= deadline)); then
+			log "jaeger (pid $pid) still running after ${DOWN_TIMEOUT}s, sending SIGKILL"
+			kill -KILL "$pid" 2>/dev/null || true
+			deadline=$((SECONDS + 5))
+			while alive "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
+			break
+		fi
+		sleep 0.1
+	done
+	rm -f "$STATE/jaeger.pid"
+	log "stopped jaeger (pid $pid) in $((SECONDS - START))s"
+}
+
+cmd_status() {
+	local pid
+	pid=$(pid_of) || { echo "jaeger not running"; return 1; }
+	printf 'jaeger pid %s, query API: ' "$pid"
+	curl -fsS --max-time 2 "$QUERY_URL/api/services"
+	echo
+}
+
+main() {
+	[[ $# -ge 1 && $# -le 2 ]] || die "usage: $0 up|down|status [DIR]"
+	STATE=${2:-$ROOT_DIR/.cache/jaeger}
+	mkdir -p "$STATE"
+	STATE=$(cd "$STATE" && pwd)
+	case $1 in
+	up) cmd_up ;;
+	down) cmd_down ;;
+	status) cmd_status ;;
+	*) die "usage: $0 up|down|status [DIR]" ;;
+	esac
+}
+
+main "$@"
