@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -23,6 +25,8 @@ import (
 // whole run.
 func TestLive(t *testing.T) {
 	p := startKspan(t)
+	started := time.Now()
+	eventsBefore := countEvents(t)
 	t.Run("scenarios", func(t *testing.T) {
 		for name, fn := range map[string]func(*testing.T, *kspanProc){
 			"deployment-rollouts": testDeploymentRollouts,
@@ -41,8 +45,69 @@ func TestLive(t *testing.T) {
 			})
 		}
 	})
+	t.Run("no-API-request-per-event", func(t *testing.T) {
+		events := countEvents(t) - eventsBefore
+		r := kspanRequests(t, started)
+		t.Logf("while %d events were traced, kspan made %d requests: %d lists, %d watches, %d discovery, %d object GETs",
+			events, r.total, r.lists, r.watches, r.discovery, r.objectGets)
+		if events < 150 {
+			t.Fatalf("only %d events: the scenarios did not run", events)
+		}
+		if r.objectGets != 0 || r.lists+r.discovery > events/3 {
+			t.Errorf("kspan's requests grow with events: %+v for %d events", r, events)
+		}
+	})
+	if dir := os.Getenv("KSPAN_E2E_RECORD"); dir != "" {
+		recordScenarios(t, dir)
+	}
 	p.stop(t)
 	t.Run("capture-replays-to-the-same-traces", func(t *testing.T) { testCaptureReplay(t, p) })
+	if dir := os.Getenv("KSPAN_E2E_RECORD"); dir != "" {
+		b, err := os.ReadFile(p.capture)
+		if err == nil {
+			err = os.MkdirAll(filepath.Join(dir, "live-capture"), 0o755)
+		}
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, "live-capture", "capture.jsonl"), b, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func countEvents(t *testing.T) int {
+	t.Helper()
+	l, err := env.client.CoreV1().Events("").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(l.Items)
+}
+
+// recordScenarios saves each scenario's Events and objects as kubectl prints them,
+// for the replay tests (KSPAN_E2E_RECORD=dir).
+func recordScenarios(t *testing.T, dir string) {
+	for ns, name := range map[string]string{"e2e-deploy": "live-deployment-rollouts", "e2e-sts": "live-statefulset",
+		"e2e-ds": "live-daemonset", "e2e-job": "live-job", "e2e-cron": "live-cronjob", "e2e-pod": "live-bare-pod",
+		"e2e-delete": "live-deleted-owner", "e2e-unsched": "live-unschedulable", "e2e-custom": "live-custom-owner"} {
+		out := filepath.Join(dir, name)
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for file, args := range map[string][]string{
+			"events.json":  {"get", "events", "-n", ns, "-o", "json"},
+			"objects.json": {"get", "deployments,replicasets,statefulsets,daemonsets,jobs,cronjobs,pods", "-n", ns, "-o", "json"},
+		} {
+			b, err := exec.Command("kubectl", append([]string{"--kubeconfig", env.kubeconfig}, args...)...).Output()
+			if err != nil {
+				t.Fatalf("kubectl %v: %v", args, err)
+			}
+			if err := os.WriteFile(filepath.Join(out, file), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }
 
 func testDeploymentRollouts(t *testing.T, p *kspanProc) {

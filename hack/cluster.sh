@@ -230,7 +230,17 @@ cmd_up() {
 		--listen-metrics-urls="http://127.0.0.1:$ETCD_METRICS_PORT" --log-level=warn
 	wait_for etcd healthy curl -fsS --max-time 2 "http://127.0.0.1:$ETCD_PORT/health"
 
+	# An audit log (metadata only) lets tests count who asked the apiserver for what.
+	cat >"$STATE/audit-policy.yaml" <<-'POLICY'
+	apiVersion: audit.k8s.io/v1
+	kind: Policy
+	omitStages: [RequestReceived]
+	rules:
+	- level: Metadata
+	POLICY
 	start kube-apiserver --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+		--audit-policy-file="$STATE/audit-policy.yaml" --audit-log-path="$STATE/audit.log" \
+		--audit-log-maxsize=200 --audit-log-maxbackup=1 \
 		--bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$APISERVER_PORT" \
 		--tls-cert-file=pki/apiserver.crt --tls-private-key-file=pki/apiserver.key --client-ca-file=pki/ca.crt \
 		--service-account-issuer="https://127.0.0.1:$APISERVER_PORT" --service-account-key-file=pki/sa.pub \
