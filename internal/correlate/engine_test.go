@@ -348,3 +348,26 @@ func TestCauseStoredAfterItsEffectInTheSameSecond(t *testing.T) {
 	}
 	permutations(t, Config{}, s.recs, 10)
 }
+
+func TestDirectChangeOfOwnedObjectIsItsOwnTrace(t *testing.T) {
+	// A Deployment owned by a custom resource: what its operator does joins
+	// the resource's trace; a kubectl scale by hand is a trace of its own.
+	var s scenario
+	s.obj("Widget", "default", "shop", "w1", 1, 0, nil)
+	d := s.obj("Deployment", "default", "web", "d1", 1, 0, ctl("Widget", "shop", "w1"))
+	d.OwnerManager, d.SpecManager = "widget-operator", "widget-operator"
+	s.ev("Deployment", "web", "d1", "ScalingReplicaSet", "Scaled up replica set web-a from 0 to 2", 1)
+	d2 := s.obj("Deployment", "default", "web", "d1", 2, 30, ctl("Widget", "shop", "w1"))
+	d2.OwnerManager, d2.SpecManager = "widget-operator", "kubectl"
+	s.ev("Deployment", "web", "d1", "ScalingReplicaSet", "Scaled up replica set web-a from 2 to 4", 31)
+	spans := run(t, Config{}, s.recs)
+	mustPass(t, spans, s.events)
+	first := find(t, spans, "Scaled up replica set web-a from 0 to 2")
+	if r := parentOf(t, spans, first); r.Name != "Widget.Create" {
+		t.Errorf("the operator's work is under %q, want Widget.Create", r.Name)
+	}
+	second := find(t, spans, "Scaled up replica set web-a from 2 to 4")
+	if r := parentOf(t, spans, second); r.Name != "Deployment.Update" || second.TraceID != span.TraceIDFor("d1", 2) {
+		t.Errorf("the hand-made scale is under %q in %s, want its own Deployment.Update trace", r.Name, second.TraceID)
+	}
+}

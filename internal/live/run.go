@@ -64,7 +64,7 @@ func Run(ctx context.Context, opt Options) error {
 		}
 	}
 	items := make(chan item, opt.Queue)
-	src, err := newSource(cfg, items, opt.Log, opt.Now)
+	src, err := newSource(cfg, items, opt.Log)
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ import (
 )
 
 // item is one change an informer saw, with the object as served (trimmed)
-// for the capture.
+// for the capture. The engine goroutine stamps its observation time.
 type item struct {
 	rec record.Record
 	typ string
@@ -56,7 +56,6 @@ type source struct {
 	mapper   *restmapper.DeferredDiscoveryRESTMapper
 	mfactory metadatainformer.SharedInformerFactory
 	out      chan<- item
-	now      func() time.Time
 	syncWait time.Duration
 
 	mu      sync.Mutex
@@ -67,7 +66,7 @@ type source struct {
 	eventsAPI string
 }
 
-func newSource(cfg *rest.Config, out chan<- item, log *slog.Logger, now func() time.Time) (*source, error) {
+func newSource(cfg *rest.Config, out chan<- item, log *slog.Logger) (*source, error) {
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("creating client: %w", err)
@@ -82,7 +81,6 @@ func newSource(cfg *rest.Config, out chan<- item, log *slog.Logger, now func() t
 		mapper:   restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery())),
 		mfactory: metadatainformer.NewSharedInformerFactory(mc, 0),
 		out:      out,
-		now:      now,
 		syncWait: time.Minute,
 		watched:  map[schema.GroupKind]bool{},
 	}, nil
@@ -186,7 +184,7 @@ func (s *source) event(o any, typ string) {
 	if gv, err := schema.ParseGroupVersion(ev.Regarding.APIVersion); err == nil && ev.Regarding.Kind != "" {
 		s.ensure(gv.WithKind(ev.Regarding.Kind))
 	}
-	s.send(item{rec: record.Record{Observed: s.now(), Event: ev}, typ: typ, raw: o})
+	s.send(item{rec: record.Record{Event: ev}, typ: typ, raw: o})
 }
 
 func (s *source) object(o any, typ string) {
@@ -206,7 +204,7 @@ func (s *source) object(o any, typ string) {
 	if typ == capture.Deleted {
 		op = record.Delete
 	}
-	s.send(item{rec: record.Record{Observed: s.now(), Op: op, Object: objectFromMeta(m)}, typ: typ, raw: m})
+	s.send(item{rec: record.Record{Op: op, Object: objectFromMeta(m)}, typ: typ, raw: m})
 }
 
 // ensure starts a metadata informer for gvk's kind unless there is one.
