@@ -125,7 +125,22 @@ func testDeploymentRollouts(t *testing.T, p *kspanProc) {
 		waitDeployment(t, ns, "web")
 	}
 	step(func(d *appsv1.Deployment) { d.Spec.Replicas = ptr(int32(5)) })                         // scale up
-	step(func(d *appsv1.Deployment) { d.Spec.Replicas = ptr(int32(2)) })                         // scale down
+	// Scale down through the scale subresource, as kubectl scale does: its
+	// managedFields entry has no time.
+	sc, err := env.client.AppsV1().Deployments(ns).GetScale(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Spec.Replicas = 2
+	if _, err := env.client.AppsV1().Deployments(ns).UpdateScale(ctx, "web", sc, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	d, err = env.client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gens = append(gens, d.Generation)
+	waitDeployment(t, ns, "web")
 	step(func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "nginx:1.26" }) // rollout
 	step(func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "nginx:1.27" }) // right after
 	spans, evs := waitSpans(t, p, ns)

@@ -33,7 +33,12 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	_, file, _, _ := runtime.Caller(0)
 	env.root = filepath.Dir(filepath.Dir(file))
+	// KSPAN_E2E_DIR and PORT_OFFSET (read by hack/cluster.sh) let several
+	// runs share a machine.
 	env.dir = filepath.Join(env.root, ".cache", "e2e-cluster")
+	if d := os.Getenv("KSPAN_E2E_DIR"); d != "" {
+		env.dir = d
+	}
 	tmp, err := os.MkdirTemp("", "kspan-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)

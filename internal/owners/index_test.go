@@ -139,3 +139,22 @@ func TestSameSecondChangesToldApartByObservation(t *testing.T) {
 		}
 	}
 }
+
+func TestUntimedSpecChangeUsesObservation(t *testing.T) {
+	// kubectl scale writes a managedFields entry without a time; the newest
+	// timed spec entry is then the creation's.
+	ix := New(Config{})
+	g1 := obj("Deployment", "web", "d1", 1)
+	g1.SpecTime = t0
+	ix.Upsert(g1, t0.Add(100*time.Millisecond))
+	g2 := obj("Deployment", "web", "d1", 2)
+	g2.SpecTime = t0
+	ix.Upsert(g2, t0.Add(3*time.Second))
+	e, _ := ix.Get("d1")
+	if g, _ := e.GenAt(t0.Add(time.Second)); g.Generation != 1 {
+		t.Errorf("GenAt(+1s) = %d, want 1", g.Generation)
+	}
+	if g, _ := e.GenAt(t0.Add(3 * time.Second)); g.Generation != 2 {
+		t.Errorf("GenAt(+3s) = %d, want 2", g.Generation)
+	}
+}
