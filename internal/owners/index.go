@@ -193,6 +193,13 @@ func (ix *Index) addGen(e *Entry, o *record.Object, observed time.Time) {
 	for i > 0 && e.Gens[i-1].Generation >= g.Generation {
 		i--
 	}
+	// A generation's spec changed after the one before it. When the newest
+	// timed managedFields entry is no later than that, the change was made
+	// by an entry without a time (kubectl scale through the scale
+	// subresource records none): the observation is the best bound.
+	if i > 0 && !observed.IsZero() && !e.Gens[i-1].Time.IsZero() && !g.Time.After(e.Gens[i-1].Time) && observed.After(e.Gens[i-1].Time) {
+		g.Time, g.Observed = observed, time.Time{}
+	}
 	if i < len(e.Gens) && e.Gens[i].Generation == g.Generation {
 		old := &e.Gens[i]
 		if old.Time.IsZero() || (!g.Time.IsZero() && g.Time.Before(old.Time)) {
@@ -201,13 +208,6 @@ func (ix *Index) addGen(e *Entry, o *record.Object, observed time.Time) {
 			old.Observed = g.Observed // the first observation of the generation
 		}
 		return
-	}
-	// A generation's spec changed after the one before it. When the newest
-	// timed managedFields entry is no later than that, the change was made
-	// by an entry without a time (kubectl scale through the scale
-	// subresource records none): the observation is the best bound.
-	if i > 0 && !observed.IsZero() && !e.Gens[i-1].Time.IsZero() && !g.Time.After(e.Gens[i-1].Time) && observed.After(e.Gens[i-1].Time) {
-		g.Time, g.Observed = observed, time.Time{}
 	}
 	e.Gens = append(e.Gens, Gen{})
 	copy(e.Gens[i+1:], e.Gens[i:])

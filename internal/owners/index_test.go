@@ -150,6 +150,7 @@ func TestUntimedSpecChangeUsesObservation(t *testing.T) {
 	g2 := obj("Deployment", "web", "d1", 2)
 	g2.SpecTime = t0
 	ix.Upsert(g2, t0.Add(3*time.Second))
+	ix.Upsert(g2, t0.Add(4*time.Second)) // a later version of the same generation
 	e, _ := ix.Get("d1")
 	if g, _ := e.GenAt(t0.Add(time.Second)); g.Generation != 1 {
 		t.Errorf("GenAt(+1s) = %d, want 1", g.Generation)
