@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/kspan-project/kspan/internal/owners"
+	"github.com/kspan-project/kspan/internal/rules"
 	"github.com/kspan-project/kspan/internal/span"
 )
 
@@ -157,13 +158,15 @@ type cand struct {
 }
 
 // candidate walks from o's object up its owners, looking for the nearest
-// cause; it returns the root object when there is none. A deletion that
-// began on the object or an ancestor after the cause found is a newer cause:
-// the event then joins the deleted object's Delete episode (the garbage
-// collector kills a deleted Deployment's pods without any event of its own).
+// cause; it returns the root object when there is none. For the events a
+// deletion causes (rules.DeletionReasons), a deletion that began on the
+// object or an ancestor after the cause found is a newer cause: the event
+// then joins the deleted object's Delete episode (the garbage collector kills
+// a deleted Deployment's pods without any event of its own).
 func (e *Engine) candidate(o *occ) cand {
 	c := e.nearest(o)
-	if del, at, ok := e.deletedAncestor(o); ok && (c.occ == nil || c.occ.t.Add(time.Second).Before(at)) {
+	if del, at, ok := e.deletedAncestor(o); ok &&
+		(c.occ == nil || rules.DeletionReasons[o.ev.Reason] && c.occ.t.Add(time.Second).Before(at)) {
 		return cand{root: del, deleted: true}
 	}
 	return c

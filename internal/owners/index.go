@@ -43,9 +43,10 @@ type Gen struct {
 	// Direct says the change was not made by the controller that owns the
 	// object (its manager is not the one that set ownerReferences).
 	Direct bool
-	// Observed is when this generation was first seen, if that was within
-	// Time's second (zero otherwise).
-	Observed time.Time
+	// FirstSeen is when a version of this generation was first observed
+	// (zero when unknown); Observed is the same when it fell within Time's
+	// whole second.
+	FirstSeen, Observed time.Time
 }
 
 // Entry is what the index knows about one object.
@@ -77,20 +78,23 @@ func (e *Entry) Controller() *record.OwnerRef {
 	return nil
 }
 
-// GenAt returns the spec change in force at t: the newest one whose time is
-// not after t; a change of unknown time counts as in force since ever.
-//
-// Two changes stamped with the same whole second are told apart by when each
-// was observed: the later one is in force only from its observation on.
+// GenAt returns the spec change in force at t: the newest one whose change
+// time (see changeTime) is not after t; a change of unknown time counts as in
+// force since ever. Two changes stamped with the same whole second are told
+// apart by when each was observed: the later one is in force only from its
+// observation on. The Gen returned carries the change time.
 func (e *Entry) GenAt(t time.Time) (Gen, bool) {
 	for i := len(e.Gens) - 1; i >= 0; i-- {
 		g := e.Gens[i]
-		if !g.Time.IsZero() && g.Time.After(t) {
+		at := e.changeTime(i)
+		if !at.IsZero() && at.After(t) {
 			continue
 		}
-		if i > 0 && !g.Observed.IsZero() && g.Observed.After(t) && e.Gens[i-1].Time.Equal(g.Time) {
+		if at.Equal(g.Time) && i > 0 && !g.Observed.IsZero() && g.Observed.After(t) &&
+			e.changeTime(i-1).Truncate(time.Second).Equal(g.Time) {
 			continue
 		}
+		g.Time = at
 		return g, true
 	}
 	return Gen{}, false
@@ -177,7 +181,8 @@ func (ix *Index) Upsert(o *record.Object, observed time.Time) {
 }
 
 func (ix *Index) addGen(e *Entry, o *record.Object, observed time.Time) {
-	g := Gen{Generation: o.Generation, Time: o.SpecTime, Manager: o.SpecManager, Operation: o.SpecOperation}
+	g := Gen{Generation: o.Generation, Time: o.SpecTime, Manager: o.SpecManager, Operation: o.SpecOperation,
+		FirstSeen: observed}
 	// managedFields times are whole seconds: t stands for [t, t+1s). A
 	// version observed within that second changed no later than its
 	// observation; GenAt uses that to tell apart two spec changes made in
@@ -187,26 +192,20 @@ func (ix *Index) addGen(e *Entry, o *record.Object, observed time.Time) {
 	}
 	g.Direct = o.Generation > 1 && len(o.Owners) > 0 && o.OwnerManager != "" &&
 		o.SpecManager != "" && o.SpecManager != o.OwnerManager
-	// Keep the history sorted by generation; replace a known generation
-	// (a later version may carry a better spec time).
+	// Keep the history sorted by generation. Every field of a generation is
+	// the earliest its versions show, so the history does not depend on the
+	// order versions arrive in.
 	i := len(e.Gens)
 	for i > 0 && e.Gens[i-1].Generation >= g.Generation {
 		i--
 	}
-	// A generation's spec changed after the one before it. When the newest
-	// timed managedFields entry is no later than that, the change was made
-	// by an entry without a time (kubectl scale through the scale
-	// subresource records none): the observation is the best bound.
-	if i > 0 && !observed.IsZero() && !e.Gens[i-1].Time.IsZero() && !g.Time.After(e.Gens[i-1].Time) && observed.After(e.Gens[i-1].Time) {
-		g.Time, g.Observed = observed, time.Time{}
-	}
 	if i < len(e.Gens) && e.Gens[i].Generation == g.Generation {
 		old := &e.Gens[i]
 		if old.Time.IsZero() || (!g.Time.IsZero() && g.Time.Before(old.Time)) {
-			*old = g
-		} else if g.Time.Equal(old.Time) && !g.Observed.IsZero() && (old.Observed.IsZero() || g.Observed.Before(old.Observed)) {
-			old.Observed = g.Observed // the first observation of the generation
+			old.Time, old.Manager, old.Operation, old.Direct = g.Time, g.Manager, g.Operation, g.Direct
 		}
+		old.FirstSeen = earliest(old.FirstSeen, g.FirstSeen)
+		old.Observed = earliest(old.Observed, g.Observed)
 		return
 	}
 	e.Gens = append(e.Gens, Gen{})
@@ -215,6 +214,29 @@ func (ix *Index) addGen(e *Entry, o *record.Object, observed time.Time) {
 	if n := len(e.Gens) - ix.cfg.MaxGenerations; n > 0 {
 		e.Gens = append(e.Gens[:0], e.Gens[n:]...)
 	}
+}
+
+// earliest is the earlier of two times, a zero time counting as unknown.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
+// changeTime is when generation i's spec changed. A generation changed after
+// the one before it: when its newest timed managedFields entry is no later
+// than that, the change was made by an entry without a time (kubectl scale
+// through the scale subresource records none), and its first observation is
+// the best bound.
+func (e *Entry) changeTime(i int) time.Time {
+	g := e.Gens[i]
+	if i > 0 && !g.FirstSeen.IsZero() && !g.Time.IsZero() {
+		if prev := e.changeTime(i - 1); !prev.IsZero() && !g.Time.After(prev) && g.FirstSeen.After(prev) {
+			return g.FirstSeen
+		}
+	}
+	return g.Time
 }
 
 // Delete records that the object was deleted at now; it stays as a

@@ -50,6 +50,20 @@ var Default = []Rule{
 	{Kind: "CronJob", Reason: "SuccessfulDelete", SubKind: "Job", Pattern: regexp.MustCompile(`^Deleted job (\S+)$`)},
 }
 
+// DeletionReasons are the reasons of events that an object's deletion (or
+// its owner's) causes. Such an event joins the deletion's trace even when an
+// older cause is known; any other event keeps its cause (a pod's late
+// "Started" is part of its start, even if the pod is already being deleted).
+var DeletionReasons = map[string]bool{
+	"Killing":             true,
+	"FailedKillPod":       true,
+	"ExceededGracePeriod": true,
+	"SuccessfulDelete":    true,
+	"FailedDelete":        true,
+	"Deleted":             true,
+	"Deleting":            true,
+}
+
 // Table looks rules up by (kind, reason).
 type Table struct {
 	byKey map[key][]Rule
