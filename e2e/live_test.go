@@ -124,7 +124,7 @@ func testDeploymentRollouts(t *testing.T, p *kspanProc) {
 		gens = append(gens, updateDeployment(t, ns, "web", change))
 		waitDeployment(t, ns, "web")
 	}
-	step(func(d *appsv1.Deployment) { d.Spec.Replicas = ptr(int32(5)) })                         // scale up
+	step(func(d *appsv1.Deployment) { d.Spec.Replicas = ptr(int32(5)) }) // scale up
 	// Scale down through the scale subresource, as kubectl scale does: its
 	// managedFields entry has no time.
 	sc, err := env.client.AppsV1().Deployments(ns).GetScale(ctx, "web", metav1.GetOptions{})
