@@ -156,11 +156,7 @@ func TestArrivalPermutations(t *testing.T) {
 			Sort(recs)
 			want := canonical(feed(recs, correlate.Config{}))
 			rng := rand.New(rand.NewPCG(7, 11))
-			n := 20
-			if testing.Short() {
-				n = 3
-			}
-			for i := range n {
+			for i := range 20 {
 				p := slices.Clone(recs)
 				rng.Shuffle(len(p), func(a, b int) { p[a], p[b] = p[b], p[a] })
 				if got := canonical(feed(p, correlate.Config{Hold: 24 * time.Hour})); got != want {
