@@ -21,73 +21,75 @@ const (
 	annObjectTraces = "tracing.k8s.io/traceparent"
 )
 
-func eventFromV1(e *eventsv1.Event) *record.Event {
+// eventParts are an Event's fields under either API's names.
+type eventParts struct {
+	meta                                             *metav1.ObjectMeta
+	api                                              string
+	regarding                                        corev1.ObjectReference
+	related                                          *corev1.ObjectReference
+	reason, message, typ, action                     string
+	component, instance, sourceComponent, sourceHost string
+	series                                           *time.Time
+	seriesCount, count                               int32
+	first, last, eventTime                           time.Time
+}
+
+func (p eventParts) record() *record.Event {
 	r := &record.Event{
-		UID: string(e.UID), Namespace: e.Namespace, Name: e.Name, API: "events.k8s.io/v1",
-		ResourceVersion:    e.ResourceVersion,
-		Regarding:          ref(e.Regarding),
-		Reason:             e.Reason,
-		Message:            e.Note,
-		Type:               e.Type,
-		Action:             e.Action,
-		ReportingComponent: e.ReportingController,
-		ReportingInstance:  e.ReportingInstance,
-		Created:            e.CreationTimestamp.Time,
-		TopLevel:           e.Annotations[annTopLevel] == "true",
-		Traceparent:        e.Annotations[annTraceparent],
+		UID: string(p.meta.UID), Namespace: p.meta.Namespace, Name: p.meta.Name, API: p.api,
+		ResourceVersion:    p.meta.ResourceVersion,
+		Regarding:          ref(p.regarding),
+		Reason:             p.reason,
+		Message:            p.message,
+		Type:               p.typ,
+		Action:             p.action,
+		ReportingComponent: p.component,
+		ReportingInstance:  p.instance,
+		Created:            p.meta.CreationTimestamp.Time,
+		TopLevel:           p.meta.Annotations[annTopLevel] == "true",
+		Traceparent:        p.meta.Annotations[annTraceparent],
 	}
-	if e.Related != nil {
-		rel := ref(*e.Related)
+	if p.related != nil {
+		rel := ref(*p.related)
 		r.Related = &rel
 	}
 	if r.ReportingComponent == "" {
-		r.ReportingComponent = e.DeprecatedSource.Component
+		r.ReportingComponent = p.sourceComponent
 	}
 	if r.ReportingInstance == "" {
-		r.ReportingInstance = e.DeprecatedSource.Host
+		r.ReportingInstance = p.sourceHost
 	}
-	var seriesCount int32
 	var seriesLast time.Time
-	if e.Series != nil {
-		seriesCount, seriesLast = e.Series.Count, e.Series.LastObservedTime.Time
+	if p.series != nil {
+		seriesLast = *p.series
 	}
-	setTimes(r, seriesCount, e.DeprecatedCount, seriesLast, e.DeprecatedFirstTimestamp.Time,
-		e.DeprecatedLastTimestamp.Time, e.EventTime.Time)
+	setTimes(r, p.seriesCount, p.count, seriesLast, p.first, p.last, p.eventTime)
 	return r
 }
 
-func eventFromCore(e *corev1.Event) *record.Event {
-	r := &record.Event{
-		UID: string(e.UID), Namespace: e.Namespace, Name: e.Name, API: "v1",
-		ResourceVersion:    e.ResourceVersion,
-		Regarding:          ref(e.InvolvedObject),
-		Reason:             e.Reason,
-		Message:            e.Message,
-		Type:               e.Type,
-		Action:             e.Action,
-		ReportingComponent: e.ReportingController,
-		ReportingInstance:  e.ReportingInstance,
-		Created:            e.CreationTimestamp.Time,
-		TopLevel:           e.Annotations[annTopLevel] == "true",
-		Traceparent:        e.Annotations[annTraceparent],
-	}
-	if e.Related != nil {
-		rel := ref(*e.Related)
-		r.Related = &rel
-	}
-	if r.ReportingComponent == "" {
-		r.ReportingComponent = e.Source.Component
-	}
-	if r.ReportingInstance == "" {
-		r.ReportingInstance = e.Source.Host
-	}
-	var seriesCount int32
-	var seriesLast time.Time
+func eventFromV1(e *eventsv1.Event) *record.Event {
+	p := eventParts{meta: &e.ObjectMeta, api: "events.k8s.io/v1", regarding: e.Regarding, related: e.Related,
+		reason: e.Reason, message: e.Note, typ: e.Type, action: e.Action,
+		component: e.ReportingController, instance: e.ReportingInstance,
+		sourceComponent: e.DeprecatedSource.Component, sourceHost: e.DeprecatedSource.Host,
+		count: e.DeprecatedCount, first: e.DeprecatedFirstTimestamp.Time, last: e.DeprecatedLastTimestamp.Time,
+		eventTime: e.EventTime.Time}
 	if e.Series != nil {
-		seriesCount, seriesLast = e.Series.Count, e.Series.LastObservedTime.Time
+		p.seriesCount, p.series = e.Series.Count, &e.Series.LastObservedTime.Time
 	}
-	setTimes(r, seriesCount, e.Count, seriesLast, e.FirstTimestamp.Time, e.LastTimestamp.Time, e.EventTime.Time)
-	return r
+	return p.record()
+}
+
+func eventFromCore(e *corev1.Event) *record.Event {
+	p := eventParts{meta: &e.ObjectMeta, api: "v1", regarding: e.InvolvedObject, related: e.Related,
+		reason: e.Reason, message: e.Message, typ: e.Type, action: e.Action,
+		component: e.ReportingController, instance: e.ReportingInstance,
+		sourceComponent: e.Source.Component, sourceHost: e.Source.Host,
+		count: e.Count, first: e.FirstTimestamp.Time, last: e.LastTimestamp.Time, eventTime: e.EventTime.Time}
+	if e.Series != nil {
+		p.seriesCount, p.series = e.Series.Count, &e.Series.LastObservedTime.Time
+	}
+	return p.record()
 }
 
 // setTimes applies the normalization rules of record.Event.
