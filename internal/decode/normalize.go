@@ -306,15 +306,16 @@ func (w *wire) object() (o *record.Object, deleted time.Time, err error) {
 	}
 	var ts times
 	o = &record.Object{
-		APIVersion:  w.APIVersion,
-		Kind:        w.Kind,
-		Namespace:   m.Namespace,
-		Name:        m.Name,
-		UID:         m.UID,
-		Generation:  m.Generation,
-		Created:     ts.get("metadata.creationTimestamp", m.CreationTimestamp),
-		Deleting:    deletionBegan(ts.get("metadata.deletionTimestamp", m.DeletionTimestamp), m.DeletionGracePeriodSeconds),
-		Traceparent: m.Annotations.ObjectTraceparent,
+		APIVersion:      w.APIVersion,
+		Kind:            w.Kind,
+		Namespace:       m.Namespace,
+		Name:            m.Name,
+		UID:             m.UID,
+		Generation:      m.Generation,
+		ResourceVersion: m.ResourceVersion,
+		Created:         ts.get("metadata.creationTimestamp", m.CreationTimestamp),
+		Deleting:        deletionBegan(ts.get("metadata.deletionTimestamp", m.DeletionTimestamp), m.DeletionGracePeriodSeconds),
+		Traceparent:     m.Annotations.ObjectTraceparent,
 	}
 	if len(m.OwnerReferences) > 0 {
 		o.Owners = make([]record.OwnerRef, len(m.OwnerReferences))

@@ -130,9 +130,10 @@ func ref(o corev1.ObjectReference) record.Ref {
 func objectFromMeta(m *metav1.PartialObjectMetadata) *record.Object {
 	o := &record.Object{
 		APIVersion: m.APIVersion, Kind: m.Kind, Namespace: m.Namespace, Name: m.Name, UID: string(m.UID),
-		Generation:  m.Generation,
-		Created:     m.CreationTimestamp.Time,
-		Traceparent: m.Annotations[annObjectTraces],
+		ResourceVersion: m.ResourceVersion,
+		Generation:      m.Generation,
+		Created:         m.CreationTimestamp.Time,
+		Traceparent:     m.Annotations[annObjectTraces],
 	}
 	if m.DeletionTimestamp != nil {
 		o.Deleting = m.DeletionTimestamp.Time

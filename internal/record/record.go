@@ -31,6 +31,11 @@ type Record struct {
 	Object   *Object
 	// Source says where the record came from ("file.json:12"), for messages.
 	Source string
+	// Inferred says Observed was inferred, not seen: replay dates an object
+	// version from kubectl output by the first Event etcd stored after it.
+	// Such a record still comes before every event, and only dates the
+	// object's generation.
+	Inferred bool
 }
 
 // Ref identifies an object that an Event is about.
@@ -107,8 +112,10 @@ type Object struct {
 	Namespace  string
 	Name       string
 	UID        string
-	Generation int64
-	Created    time.Time
+	// ResourceVersion is etcd's revision of this version of the object.
+	ResourceVersion string
+	Generation      int64
+	Created         time.Time
 	// Deleting is when the object's deletion was asked for:
 	// metadata.deletionTimestamp (a deadline) minus
 	// deletionGracePeriodSeconds. Zero when not being deleted.

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
+	"time"
 
 	"github.com/kspan-project/kspan/internal/correlate"
 	"github.com/kspan-project/kspan/internal/decode"
@@ -53,6 +55,7 @@ func Run(ctx context.Context, opt Options) (Result, error) {
 	for _, p := range res.Problems {
 		opt.Log.Warn("skipped input", "where", p.Source, "error", p.Err)
 	}
+	InferObserved(recs)
 	Sort(recs)
 	res.Records = len(recs)
 
@@ -68,7 +71,11 @@ func Run(ctx context.Context, opt Options) (Result, error) {
 		if i%1024 == 0 && ctx.Err() != nil {
 			return res, ctx.Err()
 		}
-		eng.Add(r, r.Observed)
+		now := r.Observed
+		if r.Inferred {
+			now = time.Time{} // an inferred time dates a generation; it is not a clock reading
+		}
+		eng.Add(r, now)
 		if sinkErr != nil {
 			return res, fmt.Errorf("exporting spans: %w", sinkErr)
 		}
@@ -99,8 +106,14 @@ func open(f string, stdin io.Reader) (io.Reader, string, func(), error) {
 // time, then by content and source, so that the same records in any order
 // sort the same.
 func Sort(recs []record.Record) {
+	at := func(r record.Record) time.Time {
+		if r.Inferred {
+			return time.Time{}
+		}
+		return r.Observed
+	}
 	slices.SortStableFunc(recs, func(a, b record.Record) int {
-		if c := a.Observed.Compare(b.Observed); c != 0 {
+		if c := at(a).Compare(at(b)); c != 0 {
 			return c
 		}
 		if c := cmp.Compare(kindRank(a), kindRank(b)); c != 0 {
@@ -141,4 +154,43 @@ func kindRank(r record.Record) int {
 		return 0
 	}
 	return 1
+}
+
+// InferObserved dates object versions that were read without an observation
+// time (kubectl output) by the first Event that etcd stored after them: both
+// carry etcd revisions as resourceVersion, and an object version existed no
+// later than an Event written after it. That tells apart spec changes that
+// managedFields cannot (kubectl scale writes an entry with no time). Records
+// with non-numeric resourceVersions are left alone.
+func InferObserved(recs []record.Record) {
+	type stamp struct {
+		rv uint64
+		t  time.Time
+	}
+	var evs []stamp
+	for _, r := range recs {
+		if r.Event != nil {
+			if rv, err := strconv.ParseUint(r.Event.ResourceVersion, 10, 64); err == nil {
+				evs = append(evs, stamp{rv, r.Event.Last})
+			}
+		}
+	}
+	if len(evs) == 0 {
+		return
+	}
+	slices.SortFunc(evs, func(a, b stamp) int { return cmp.Compare(a.rv, b.rv) })
+	for i := range recs {
+		r := &recs[i]
+		if r.Object == nil || !r.Observed.IsZero() || r.Op == record.Delete {
+			continue
+		}
+		rv, err := strconv.ParseUint(r.Object.ResourceVersion, 10, 64)
+		if err != nil {
+			continue
+		}
+		j, _ := slices.BinarySearchFunc(evs, rv, func(s stamp, rv uint64) int { return cmp.Compare(s.rv, rv+1) })
+		if j < len(evs) {
+			r.Observed, r.Inferred = evs[j].t, true
+		}
+	}
 }

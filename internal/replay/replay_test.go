@@ -3,7 +3,9 @@ package replay
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -206,4 +208,63 @@ func TestKspanV0DeletedPodDescendsFromScaleDown(t *testing.T) {
 		}
 	}
 	t.Errorf("Deleted pod: px-7df978b9bf-jm22q does not descend from the scale-down")
+}
+
+// TestKubectlWatchStreamKeepsGenerationsApart replays the live run's capture
+// turned into what `kubectl get -w -o json --output-watch-events` prints (no
+// observation times): the Deployment's five spec changes, one of them a
+// kubectl scale with no time in managedFields, are still five traces.
+func TestKubectlWatchStreamKeepsGenerationsApart(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "live-capture", "capture.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stream bytes.Buffer
+	var uid string
+	for i, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		if i == 0 {
+			continue // the capture header
+		}
+		var l struct {
+			Type   string          `json:"type"`
+			Object json.RawMessage `json:"object"`
+		}
+		if err := json.Unmarshal(line, &l); err != nil {
+			t.Fatal(err)
+		}
+		var m struct {
+			Kind     string `json:"kind"`
+			Metadata struct {
+				Namespace, Name, UID string
+			} `json:"metadata"`
+		}
+		_ = json.Unmarshal(l.Object, &m)
+		if m.Metadata.Namespace != "e2e-deploy" {
+			continue
+		}
+		if m.Kind == "Deployment" {
+			uid = m.Metadata.UID
+		}
+		fmt.Fprintf(&stream, "{\"type\":%q,\"object\":%s}\n", l.Type, l.Object)
+	}
+	path := filepath.Join(t.TempDir(), "watch.json")
+	if err := os.WriteFile(path, stream.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var c collect
+	replayTo(t, []string{path}, &c, correlate.Config{})
+	if bad := tracecheck.Check(c.spans, events(t, []string{path})); len(bad) > 0 {
+		t.Errorf("trace check:\n  %s", strings.Join(bad, "\n  "))
+	}
+	roots := map[span.TraceID]string{}
+	for _, s := range c.spans {
+		if s.Parent.IsZero() && s.Attr(span.KeyObjectUID) == uid {
+			roots[s.TraceID] = s.Name
+		}
+	}
+	for g := int64(1); g <= 5; g++ {
+		if _, ok := roots[span.TraceIDFor(uid, g)]; !ok {
+			t.Errorf("no trace for generation %d; roots: %v", g, roots)
+		}
+	}
 }
