@@ -14,7 +14,7 @@ STATICCHECK_VERSION := v0.8.2
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/kspan-project/kspan/internal/cli.Version=$(VERSION)
 
-.PHONY: all build test test-unit lint fmt fuzz clean run demo tools help
+.PHONY: all build test test-unit lint fmt fuzz clean run demo tools chromium help
 
 all: lint test build
 
@@ -35,15 +35,24 @@ run:
 	go run ./cmd/kspan replay testdata/kspan-v0/deployment-2-pods.yaml
 
 # The end-to-end tests start a real control plane from .cache/bin (built once,
-# about 22 minutes cold; rebuilt only when hack/tools pins change).
-test: tools
+# about 22 minutes cold; rebuilt only when hack/tools pins change). The viewer's
+# browser tests drive Chromium and save their screenshots under
+# $(KSPAN_TEST_ARTIFACTS).
+export KSPAN_TEST_ARTIFACTS ?= $(CACHE)/artifacts
+test: tools chromium
 	go test -count=1 -timeout 40m ./...
 
-test-unit:
+test-unit: chromium
 	go test -count=1 ./internal/... ./cmd/...
 
+# Debian's chromium, for the browser tests of internal/web (installed only
+# when missing; needs root, as CI runs).
+chromium:
+	@command -v chromium >/dev/null || { echo "== installing chromium for the viewer's browser tests"; \
+		apt-get update && apt-get install -y chromium; }
+
 tools:
-	hack/build-tools.sh cluster
+	hack/build-tools.sh cluster && hack/build-tools.sh jaeger
 
 demo:
 	hack/demo.sh

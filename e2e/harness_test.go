@@ -33,7 +33,8 @@ type kspanProc struct {
 	log     string
 }
 
-func startKspan(t *testing.T) *kspanProc {
+// startKspan starts kspan with the suite's flags and any extra ones.
+func startKspan(t *testing.T, extra ...string) *kspanProc {
 	t.Helper()
 	dir := t.TempDir()
 	p := &kspanProc{out: filepath.Join(dir, "traces.jsonl"), capture: filepath.Join(dir, "capture.jsonl"), log: filepath.Join(dir, "kspan.log")}
@@ -43,6 +44,7 @@ func startKspan(t *testing.T) *kspanProc {
 	}
 	args := append([]string{"-kubeconfig", env.kubeconfig, "-o", "otlp-json", "-output-file", p.out,
 		"-capture", p.capture, "-log-level", "debug"}, kspanFlags...)
+	args = append(args, extra...)
 	p.cmd = exec.Command(env.kspan, args...)
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
 	if err := p.cmd.Start(); err != nil {

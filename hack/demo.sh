@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# make demo: start the local control plane (building it the first time), run kspan live on
-# its default output (the terminal tree), and play a sample rollout. Ctrl-C stops kspan and
-# the control plane.
+# make demo: start the local control plane (building it the first time), run kspan live with
+# its web viewer (and the terminal tree), and play a sample rollout. Ctrl-C stops kspan and
+# the control plane. KSPAN_UI chooses the viewer's address (default 127.0.0.1:7380).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DIR=${DEMO_DIR:-$ROOT/.cache/demo-cluster}
@@ -19,9 +19,18 @@ cleanup() {
 trap cleanup EXIT
 
 go build -o "$ROOT/bin/kspan" "$ROOT/cmd/kspan"
-echo "== kspan is watching; a sample rollout follows (Ctrl-C to stop)"
-"$ROOT/bin/kspan" -hold 2s -linger 4s -color always &
+UI=${KSPAN_UI:-127.0.0.1:7380}
+"$ROOT/bin/kspan" -hold 2s -linger 4s -color always -ui "$UI" &
 KSPAN_PID=$!
+URL="http://$UI/"
+until curl -fsS -o /dev/null "$URL" 2>/dev/null; do
+	kill -0 "$KSPAN_PID" 2>/dev/null || { echo "kspan stopped; see above" >&2; exit 1; }
+	sleep 0.2
+done
+echo "== kspan is watching; open the viewer at $URL (a sample rollout follows; Ctrl-C to stop)"
+if [[ -n ${DISPLAY:-}${WAYLAND_DISPLAY:-} ]] && command -v xdg-open >/dev/null; then
+	xdg-open "$URL" >/dev/null 2>&1 || true
+fi
 
 k() { kubectl "$@" >/dev/null; }
 sleep_until() { # wait on a condition, not a clock
@@ -35,5 +44,5 @@ k -n demo scale deployment web --replicas=5
 sleep_until -n demo deployment/web
 k -n demo set image deployment/web nginx=nginx:1.26
 sleep_until -n demo deployment/web
-echo "== rollout played; kspan keeps watching (Ctrl-C to stop)" >&2
+echo "== rollout played; its traces are at $URL; kspan keeps watching (Ctrl-C to stop)" >&2
 wait "$KSPAN_PID"

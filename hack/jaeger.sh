@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Jaeger v2 on 127.0.0.1 with in-memory storage (config: hack/jaeger/config.yaml):
 #   OTLP gRPC 127.0.0.1:4317, OTLP HTTP 127.0.0.1:4318, query API http://127.0.0.1:16686
+#   (each port plus PORT_OFFSET, so that several instances can run side by side)
 #
 # Usage: hack/jaeger.sh up|down|status [DIR]
 #   DIR  state folder for the pid file and log (default: <repo>/.cache/jaeger)
 #   up   builds the binary if needed (hack/build-tools.sh jaeger; SKIP_BUILD=1 skips that),
 #        starts Jaeger and waits until the query API answers.
-# Env: BIN_DIR (default <repo>/.cache/bin), UP_TIMEOUT (default 60), DOWN_TIMEOUT (default 20).
+# Env: BIN_DIR (default <repo>/.cache/bin), UP_TIMEOUT (default 60), DOWN_TIMEOUT (default 20),
+#      PORT_OFFSET (default 0), STORAGE (memory, the default, or badger: spans kept on disk in
+#      DIR/badger, so they survive a restart of the same DIR). Both are recorded in DIR by up;
+#      later commands on the same DIR reuse them unless set.
 set -euo pipefail
 
 HACK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,8 +21,43 @@ BIN_DIR=$(cd "$BIN_DIR" && pwd -P)
 CONFIG=$HACK_DIR/jaeger/config.yaml
 UP_TIMEOUT=${UP_TIMEOUT:-60}
 DOWN_TIMEOUT=${DOWN_TIMEOUT:-20}
-QUERY_URL=http://127.0.0.1:16686
-PORTS=(4317 4318 16685 16686)
+
+# set_ports PORT_OFFSET: the ports of this instance; a non-zero offset gets its own copy of the
+# config in the state folder with every port moved.
+set_ports() {
+	local off=$1
+	if ! [[ $off =~ ^[0-9]+$ ]] || ((off + 16686 > 65535)); then
+		die "PORT_OFFSET=$off: want a number from 0 to $((65535 - 16686))"
+	fi
+	GRPC_PORT=$((4317 + off)) HTTP_PORT=$((4318 + off))
+	QUERY_GRPC_PORT=$((16685 + off)) QUERY_PORT=$((16686 + off))
+	QUERY_URL=http://127.0.0.1:$QUERY_PORT
+	PORTS=("$GRPC_PORT" "$HTTP_PORT" "$QUERY_GRPC_PORT" "$QUERY_PORT")
+	if ((off != 0)) || [[ $STORAGE != memory ]]; then
+		CONFIG=$STATE/config.yaml
+	fi
+}
+
+write_config() {
+	[[ $CONFIG == "$HACK_DIR/jaeger/config.yaml" ]] && return 0
+	sed -e "s/127\.0\.0\.1:4317\b/127.0.0.1:$GRPC_PORT/g" -e "s/127\.0\.0\.1:4318\b/127.0.0.1:$HTTP_PORT/g" \
+		-e "s/127\.0\.0\.1:16685\b/127.0.0.1:$QUERY_GRPC_PORT/g" -e "s/127\.0\.0\.1:16686\b/127.0.0.1:$QUERY_PORT/g" \
+		"$HACK_DIR/jaeger/config.yaml" >"$CONFIG.tmp"
+	if [[ $STORAGE == badger ]]; then
+		# Replace the memory backend (two lines) with badger; the backend keeps its name.
+		sed -i -e '/^        memory:$/{N;c\
+        badger:\
+          directories:\
+            keys: '"$STATE"'/badger/keys\
+            values: '"$STATE"'/badger/values\
+          ephemeral: false\
+          ttl:\
+            spans: 24h
+}' "$CONFIG.tmp"
+		grep -q '^        badger:$' "$CONFIG.tmp" || die "could not switch $CONFIG to badger storage"
+	fi
+	mv -f "$CONFIG.tmp" "$CONFIG"
+}
 
 START=$SECONDS
 log() { printf '[jaeger %3ds] %s\n' "$((SECONDS - START))" "$*" >&2; }
@@ -63,6 +102,8 @@ cmd_up() {
 	fi
 	START=$SECONDS
 	[[ -x $BIN_DIR/jaeger ]] || die "missing $BIN_DIR/jaeger (run hack/build-tools.sh jaeger)"
+	write_config
+	printf 'PORT_OFFSET=%s\nSTORAGE=%s\n' "$PORT_OFFSET" "$STORAGE" >"$STATE/instance"
 
 	(cd "$STATE" && exec setsid "$BIN_DIR/jaeger" --config "$CONFIG" </dev/null >"$STATE/jaeger.log" 2>&1) &
 	echo $! >"$STATE/jaeger.pid"
@@ -70,7 +111,7 @@ cmd_up() {
 
 	local deadline=$((SECONDS + UP_TIMEOUT))
 	until curl -fsS --max-time 2 "$QUERY_URL/api/services" >/dev/null 2>&1 &&
-		port_in_use 4317 && port_in_use 4318; do
+		port_in_use "$GRPC_PORT" && port_in_use "$HTTP_PORT"; do
 		if ! pid_of >/dev/null; then
 			tail_log
 			die "jaeger exited during startup"
@@ -81,7 +122,7 @@ cmd_up() {
 		fi
 		sleep 0.2
 	done
-	log "jaeger ready in $((SECONDS - START))s: OTLP grpc 127.0.0.1:4317, http 127.0.0.1:4318, query $QUERY_URL"
+	log "jaeger ready in $((SECONDS - START))s: OTLP grpc 127.0.0.1:$GRPC_PORT, http 127.0.0.1:$HTTP_PORT, query $QUERY_URL"
 }
 
 cmd_down() {
@@ -120,6 +161,19 @@ main() {
 	STATE=${2:-$ROOT_DIR/.cache/jaeger}
 	mkdir -p "$STATE"
 	STATE=$(cd "$STATE" && pwd)
+	if [[ -f $STATE/instance ]]; then
+		local line
+		while IFS= read -r line; do
+			case $line in
+			PORT_OFFSET=*) PORT_OFFSET=${PORT_OFFSET:-${line#*=}} ;;
+			STORAGE=*) STORAGE=${STORAGE:-${line#*=}} ;;
+			esac
+		done <"$STATE/instance"
+	fi
+	PORT_OFFSET=${PORT_OFFSET:-0}
+	STORAGE=${STORAGE:-memory}
+	[[ $STORAGE == memory || $STORAGE == badger ]] || die "STORAGE=$STORAGE: want memory or badger"
+	set_ports "$PORT_OFFSET"
 	case $1 in
 	up) cmd_up ;;
 	down) cmd_down ;;

@@ -115,6 +115,11 @@ func runReplay(ctx context.Context, args []string, env Env) error {
 		return &exitError{ExitUsage, errors.New("no input files (use - for standard input)")}
 	}
 	log := newLogger(env.Stderr, cfg)
+	ui, err := openViewer(cfg, false, log)
+	if err != nil {
+		return err
+	}
+	defer ui.close()
 
 	out, closeOut, err := openOutput(cfg.OutputFile, env.Stdout)
 	if err != nil {
@@ -126,6 +131,10 @@ func runReplay(ctx context.Context, args []string, env Env) error {
 	} else {
 		s = sink.NewTree(out, treeOptions(cfg, out, env))
 	}
+	if s, err = withExporter(ctx, cfg, s, log, true); err != nil {
+		return err
+	}
+	s = ui.sink(s)
 	res, err := replay.Run(ctx, replay.Options{Files: fs.Args(), Stdin: env.Stdin, Engine: cfg.Engine, Sink: s, Log: log})
 	if cerr := s.Close(context.WithoutCancel(ctx)); err == nil && cerr != nil {
 		err = fmt.Errorf("writing output: %w", cerr)
@@ -136,6 +145,9 @@ func runReplay(ctx context.Context, args []string, env Env) error {
 		"late_spans", st.LateSpans, "forced_decisions", st.ForcedDecisions, "forced_flushes", st.ForcedFlushes,
 		"forgotten", st.Forgotten, "evicted_objects", st.Index.Evicted, "owner_cycles", st.Cycles,
 		"deep_chains", st.DeepChains, "skipped_inputs", len(res.Problems))
+	if err == nil {
+		err = ui.serve(ctx)
+	}
 	if err != nil {
 		return err
 	}
@@ -212,6 +224,11 @@ func runLive(ctx context.Context, args []string, env Env) error {
 		return &exitError{ExitUsage, fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	log := newLogger(env.Stderr, cfg)
+	ui, err := openViewer(cfg, true, log)
+	if err != nil {
+		return err
+	}
+	defer ui.close()
 	out, closeOut, err := openOutput(cfg.OutputFile, env.Stdout)
 	if err != nil {
 		return err
@@ -224,7 +241,10 @@ func runLive(ctx context.Context, args []string, env Env) error {
 		t.Stream = true
 		s = t
 	}
-	opt := live.Options{Client: client, Engine: cfg.Engine, Sink: s, Log: log}
+	if s, err = withExporter(ctx, cfg, s, log, false); err != nil {
+		return err
+	}
+	opt := live.Options{Client: client, Engine: cfg.Engine, Sink: ui.sink(s), Log: log}
 	if capturePath != "" {
 		f, err := os.OpenFile(capturePath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 		if err != nil {
@@ -236,5 +256,5 @@ func runLive(ctx context.Context, args []string, env Env) error {
 			opt.CaptureFields = map[string]string{"cluster": cfg.ClusterName}
 		}
 	}
-	return live.Run(ctx, opt)
+	return ui.during(ctx, func(ctx context.Context) error { return live.Run(ctx, opt) })
 }

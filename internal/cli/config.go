@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kspan-project/kspan/internal/correlate"
+	"github.com/kspan-project/kspan/internal/export"
 	"github.com/kspan-project/kspan/internal/span"
 )
 
@@ -32,6 +33,10 @@ type Config struct {
 	LogLevel, LogFormat string
 
 	Engine correlate.Config
+	// UI is the web viewer (see UIConfig for when it runs).
+	UI UIConfig
+	// Export is the OTLP exporter; no endpoint means no export.
+	Export export.Config
 }
 
 // defaultConfig reads the environment.
@@ -48,6 +53,7 @@ func defaultConfig(getenv func(string) string) Config {
 		c.ServiceName = v
 	}
 	c.ResourceAttrs = parseResourceAttrs(getenv("OTEL_RESOURCE_ATTRIBUTES"))
+	c.Export = defaultExport(getenv)
 	return c
 }
 
@@ -73,6 +79,8 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.IntVar(&e.MaxDepth, "max-depth", e.MaxDepth, "longest owner chain walked")
 	fs.IntVar(&e.Index.MaxObjects, "max-objects", 200000, "most objects (and tombstones) in the owner index")
 	fs.DurationVar(&e.Index.Tombstone, "tombstone", time.Hour, "how long a deleted object is remembered for late events")
+	c.UI.bind(fs)
+	c.bindExport(fs)
 }
 
 // Validate reports every invalid setting at once.
@@ -100,6 +108,12 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("-width must not be negative"))
 	}
 	if err := c.Engine.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.UI.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Export.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

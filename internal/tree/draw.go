@@ -3,7 +3,6 @@ package tree
 import (
 	"bytes"
 	"fmt"
-	"hash/fnv"
 	"math/bits"
 	"strings"
 	"time"
@@ -36,11 +35,8 @@ var palette = [...]int{33, 37, 71, 136, 97, 173, 67, 108}
 func draw(buf *bytes.Buffer, t *trace, opt Options) {
 	width := opt.width()
 	var rows []row
-	for _, r := range t.roots {
+	for _, r := range layout(t) {
 		rows = walk(rows, t, r, "", "")
-	}
-	for _, n := range t.nodes {
-		n.done = false
 	}
 
 	writeHeader(buf, t, rows, width, opt.Color)
@@ -84,14 +80,10 @@ func draw(buf *bytes.Buffer, t *trace, opt Options) {
 
 // walk appends the rows of n and its subtree in drawing order. lead is the
 // connector drawn before n, indent what its children's connectors follow.
-func walk(rows []row, t *trace, n *node, lead, indent string) []row {
-	if n.done {
-		return rows
-	}
-	n.done = true
-	s := n.s
+func walk(rows []row, t *trace, n *Node, lead, indent string) []row {
+	s := n.Span
 	branch := lead
-	if n.orphan {
+	if n.Orphan {
 		branch += "(orphan) "
 	}
 	rows = append(rows, row{
@@ -102,14 +94,8 @@ func walk(rows []row, t *trace, n *node, lead, indent string) []row {
 		off:    "+" + human(s.Start.Sub(t.start)),
 		dur:    human(s.End.Sub(s.Start)),
 	})
-	kids := n.children[:0:0]
-	for _, c := range n.children {
-		if !c.done {
-			kids = append(kids, c)
-		}
-	}
-	for i, c := range kids {
-		if i == len(kids)-1 {
+	for i, c := range n.Children {
+		if i == len(n.Children)-1 {
 			rows = walk(rows, t, c, indent+"└─ ", indent+"   ")
 		} else {
 			rows = walk(rows, t, c, indent+"├─ ", indent+"│  ")
@@ -139,14 +125,7 @@ func label(s *span.Span) string {
 func writeHeader(buf *bytes.Buffer, t *trace, rows []row, width int, color bool) {
 	root := t.roots[0].s
 	parts := make([]string, 0, 8)
-	object := clean(root.Attr(span.KeyObjectName))
-	if ns := clean(root.Attr(span.KeyNamespace)); ns != "" && object != "" {
-		object = ns + "/" + object
-	}
-	if kind := clean(root.Attr(span.KeyObjectKind)); kind != "" {
-		object = strings.TrimSpace(kind + " " + object)
-	}
-	if object != "" {
+	if object := Object(root); object != "" {
 		parts = append(parts, object)
 	}
 	parts = append(parts, clean(root.Name), human(t.end.Sub(t.start)), plural(len(rows), "span"))
@@ -215,12 +194,8 @@ func writeBar(buf *bytes.Buffer, t *trace, r row, barW int, color bool) {
 	} else {
 		bar = strings.Repeat("█", int(n/8)) + eighthBlocks[n%8]
 	}
-	if color {
-		if c := r.s.Attr(span.KeyEventComponent); c != "" {
-			h := fnv.New32a()
-			h.Write([]byte(c))
-			bar = paint(true, fmt.Sprintf("\x1b[38;5;%dm", palette[h.Sum32()%uint32(len(palette))]), bar)
-		}
+	if i := ColorIndex(r.s.Attr(span.KeyEventComponent)); color && i >= 0 {
+		bar = paint(true, fmt.Sprintf("\x1b[38;5;%dm", palette[i]), bar)
 	}
 	buf.WriteString(bar)
 }

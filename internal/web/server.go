@@ -1,0 +1,223 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/kspan-project/kspan/internal/otlp"
+	"github.com/kspan-project/kspan/internal/sink"
+	"github.com/kspan-project/kspan/internal/span"
+)
+
+//go:embed assets
+var assets embed.FS
+
+var pages = template.Must(template.ParseFS(assets, "assets/*.html"))
+
+// ViewerOptions configure the viewer's pages.
+type ViewerOptions struct {
+	// Resource is the resource of the OTLP/JSON the API serves (the same
+	// as the other outputs').
+	Resource []span.Attr
+	// Live makes the trace list refresh itself when new traces are stored.
+	// Off for a replay, whose store does not change while served.
+	Live bool
+}
+
+// Viewer serves the store's traces:
+//
+//	GET /                     the trace list, newest first; query: namespace, kind, name, uid, reason, errors
+//	GET /trace/{id}           one trace as a waterfall (a stable link while the trace is stored)
+//	GET /api/traces/{id}      the trace in OTLP/JSON (one ExportTraceServiceRequest)
+//	GET /api/version          a number that changes whenever spans are stored
+//	GET /static/...           the embedded CSS and JavaScript
+type Viewer struct {
+	store *Store
+	opt   ViewerOptions
+	mux   *http.ServeMux
+}
+
+// NewViewer returns the viewer's handler for store.
+func NewViewer(store *Store, opt ViewerOptions) *Viewer {
+	v := &Viewer{store: store, opt: opt, mux: http.NewServeMux()}
+	static, err := fs.Sub(assets, "assets/static")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	v.mux.HandleFunc("GET /{$}", v.list)
+	v.mux.HandleFunc("GET /trace/{id}", v.trace)
+	v.mux.HandleFunc("GET /api/traces/{id}", v.traceJSON)
+	v.mux.HandleFunc("GET /api/version", v.version)
+	v.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	v.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		v.page(w, http.StatusNotFound, "notfound", notFound{Stats: store.Stats(), What: "There is no page at " + r.URL.Path + "."})
+	})
+	return v
+}
+
+// ServeHTTP implements http.Handler.
+func (v *Viewer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	// Everything is served from here: no other origin, no inline script.
+	// Inline style attributes place the bars.
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	v.mux.ServeHTTP(w, r)
+}
+
+type notFound struct {
+	Stats Stats
+	What  string
+}
+
+func (v *Viewer) list(w http.ResponseWriter, r *http.Request) {
+	v.page(w, http.StatusOK, "list", newListView(v.store, ParseFilter(r.URL.Query()), v.opt.Live))
+}
+
+func (v *Viewer) lookup(w http.ResponseWriter, r *http.Request, asJSON bool) (*Trace, bool) {
+	raw := r.PathValue("id")
+	id, valid := parseTraceID(raw)
+	if t, ok := v.store.Trace(id); valid && ok {
+		return t, true
+	}
+	msg := fmt.Sprintf("Trace %s is not in memory: it was evicted to keep the viewer within its bounds, or kspan has not exported it.", raw)
+	if !valid {
+		msg = fmt.Sprintf("%q is not a trace ID (32 hexadecimal digits).", raw)
+	}
+	if asJSON {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintf(w, "{\"error\":%s}\n", strconv.Quote(msg))
+	} else {
+		v.page(w, http.StatusNotFound, "notfound", notFound{Stats: v.store.Stats(), What: msg})
+	}
+	return nil, false
+}
+
+func (v *Viewer) trace(w http.ResponseWriter, r *http.Request) {
+	if t, ok := v.lookup(w, r, false); ok {
+		v.page(w, http.StatusOK, "trace", newTraceView(v.store, t))
+	}
+}
+
+func (v *Viewer) traceJSON(w http.ResponseWriter, r *http.Request) {
+	t, ok := v.lookup(w, r, true)
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(otlp.AppendJSON(nil, v.opt.Resource, sink.Scope, t.Spans)) // a failed write is the client's to notice
+}
+
+func (v *Viewer) version(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	fmt.Fprintln(w, v.store.Stats().Version)
+}
+
+// page renders a template into a buffer first, so a template error is a
+// 500 rather than half a page.
+func (v *Viewer) page(w http.ResponseWriter, status int, name string, data any) {
+	var buf bytes.Buffer
+	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
+		http.Error(w, "rendering the page: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes()) // a failed write is the client's to notice
+}
+
+// Server is the viewer's HTTP server: a listener bound by Listen, served by
+// Run until its context ends.
+type Server struct {
+	ln  net.Listener
+	srv *http.Server
+	log *slog.Logger
+}
+
+// Listen binds addr (host:port; port 0 picks a free one) for h. Binding
+// first lets the caller report a busy port before anything else starts.
+func Listen(addr string, h http.Handler, log *slog.Logger) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening for the viewer: %w", err)
+	}
+	return &Server{ln: ln, log: log, srv: &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}}, nil
+}
+
+// Addr is the bound address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Loopback reports whether only this machine can connect.
+func (s *Server) Loopback() bool {
+	a, ok := s.ln.Addr().(*net.TCPAddr)
+	return ok && a.IP.IsLoopback()
+}
+
+// URL is where a browser on this machine finds the viewer.
+func (s *Server) URL() string {
+	a, ok := s.ln.Addr().(*net.TCPAddr)
+	if !ok {
+		return "http://" + s.ln.Addr().String() + "/"
+	}
+	host := a.IP.String()
+	if a.IP.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(a.Port)) + "/"
+}
+
+// Close releases the listener of a server that is not running; Run
+// releases it itself, so Close after Run does nothing.
+func (s *Server) Close() error {
+	if err := s.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("closing the viewer's listener: %w", err)
+	}
+	return nil
+}
+
+// Run serves until ctx is done, then shuts down gracefully: it stops
+// accepting, lets requests in flight finish for up to five seconds, and
+// returns once the server has stopped.
+func (s *Server) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(s.ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving the viewer: %w", err)
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(shutCtx)
+	if err != nil {
+		err = errors.Join(err, s.srv.Close()) // requests that did not finish in time
+	}
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	if err != nil {
+		return fmt.Errorf("stopping the viewer: %w", err)
+	}
+	return nil
+}
