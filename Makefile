@@ -20,7 +20,7 @@ all: lint test build
 
 help:
 	@echo "make build      build bin/kspan"
-	@echo "make run        replay the bundled sample capture as a tree"
+	@echo "make run        replay the bundled captures: a tree, and the viewer on 127.0.0.1:7380"
 	@echo "make test       every test, end-to-end ones on a local control plane (the command CI runs)"
 	@echo "make test-unit  the tests that need no cluster (seconds)"
 	@echo "make demo       local control plane + kspan live + a sample rollout"
@@ -32,7 +32,7 @@ build:
 	go build -ldflags '$(LDFLAGS)' -o bin/kspan ./cmd/kspan
 
 run:
-	go run ./cmd/kspan replay testdata/kspan-v0/deployment-2-pods.yaml
+	go run ./cmd/kspan replay -ui 127.0.0.1:7380 testdata/kspan-v0/*.yaml testdata/live-capture/capture.jsonl
 
 # The end-to-end tests start a real control plane from .cache/bin (built once,
 # about 22 minutes cold; rebuilt only when hack/tools pins change). The viewer's
