@@ -121,17 +121,8 @@ func runReplay(ctx context.Context, args []string, env Env) error {
 	}
 	defer ui.close()
 
-	out, closeOut, err := openOutput(cfg.OutputFile, env.Stdout)
+	s, err := outputs(ctx, cfg, env, log, true)
 	if err != nil {
-		return err
-	}
-	var s sink.Sink
-	if cfg.Output == "otlp-json" {
-		s = sink.NewJSON(out, closeOut, cfg.Resource())
-	} else {
-		s = sink.NewTree(out, treeOptions(cfg, out, env))
-	}
-	if s, err = withExporter(ctx, cfg, s, log, true); err != nil {
 		return err
 	}
 	s = ui.sink(s)
@@ -155,6 +146,25 @@ func runReplay(ctx context.Context, args []string, env Env) error {
 		return &exitError{ExitSkipped, fmt.Errorf("%d part(s) of the input were skipped (see the warnings above)", n)}
 	}
 	return nil
+}
+
+// outputs builds the -o output (the tree draws each trace as it comes in
+// live mode, all of them at the end of a replay) and, when configured, the
+// OTLP exporter beside it.
+func outputs(ctx context.Context, cfg Config, env Env, log *slog.Logger, replaying bool) (sink.Sink, error) {
+	out, closeOut, err := openOutput(cfg.OutputFile, env.Stdout)
+	if err != nil {
+		return nil, err
+	}
+	var s sink.Sink
+	if cfg.Output == "otlp-json" {
+		s = sink.NewJSON(out, closeOut, cfg.Resource())
+	} else {
+		t := sink.NewTree(out, treeOptions(cfg, out, env))
+		t.Stream = !replaying
+		s = t
+	}
+	return withExporter(ctx, cfg, s, log, replaying)
 }
 
 func openOutput(path string, stdout io.Writer) (io.Writer, io.Closer, error) {
@@ -229,19 +239,8 @@ func runLive(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	defer ui.close()
-	out, closeOut, err := openOutput(cfg.OutputFile, env.Stdout)
+	s, err := outputs(ctx, cfg, env, log, false)
 	if err != nil {
-		return err
-	}
-	var s sink.Sink
-	if cfg.Output == "otlp-json" {
-		s = sink.NewJSON(out, closeOut, cfg.Resource())
-	} else {
-		t := sink.NewTree(out, treeOptions(cfg, out, env))
-		t.Stream = true
-		s = t
-	}
-	if s, err = withExporter(ctx, cfg, s, log, false); err != nil {
 		return err
 	}
 	opt := live.Options{Client: client, Engine: cfg.Engine, Sink: ui.sink(s), Log: log}
