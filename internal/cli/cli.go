@@ -132,7 +132,7 @@ func runReplay(ctx context.Context, args []string, env Env) error {
 	}
 	st := res.Stats
 	log.Info("replay done", "records", res.Records, "events", st.Events, "objects", st.Objects,
-		"spans", st.Spans, "duplicates", st.Duplicates, "suppressed_repeats", st.Suppressed,
+		"spans", st.Spans, "filtered", st.Filtered, "duplicates", st.Duplicates, "suppressed_repeats", st.Suppressed,
 		"late_spans", st.LateSpans, "forced_decisions", st.ForcedDecisions, "forced_flushes", st.ForcedFlushes,
 		"forgotten", st.Forgotten, "evicted_objects", st.Index.Evicted, "owner_cycles", st.Cycles,
 		"deep_chains", st.DeepChains, "skipped_inputs", len(res.Problems))

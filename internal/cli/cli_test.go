@@ -141,3 +141,30 @@ func TestLiveFailsClearlyWithoutACluster(t *testing.T) {
 		t.Errorf("exit %d, error %v: want a failure naming the kubeconfig", code, err)
 	}
 }
+
+func TestFilterFlags(t *testing.T) {
+	unsched := filepath.Join("..", "..", "testdata", "live-unschedulable", "events.json")
+	out, _, code := run(t, nil, "replay", "-o", "otlp-json", "-type", "Warning", "-exclude-namespace", "kube-system", unsched, v0)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	total := 0
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		_, spans, err := otlp.ParseJSON([]byte(l))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range spans {
+			if s.Attr("k8s.event.uid") != "" && s.Attr("k8s.event.type") != "Warning" {
+				t.Errorf("Normal event exported: %s", s.Name)
+			}
+			total++
+		}
+	}
+	if total != 2 {
+		t.Errorf("%d spans, want the FailedScheduling and its root", total)
+	}
+	if _, _, code := run(t, nil, "replay", "-type", "Error", v0); code != ExitUsage {
+		t.Errorf("-type Error: exit %d, want %d", code, ExitUsage)
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kspan-project/kspan/internal/correlate"
 	"github.com/kspan-project/kspan/internal/export"
+	"github.com/kspan-project/kspan/internal/filter"
 	"github.com/kspan-project/kspan/internal/span"
 )
 
@@ -33,6 +34,8 @@ type Config struct {
 	LogLevel, LogFormat string
 
 	Engine correlate.Config
+	// Filter says which Events are exported (empty: all).
+	Filter filter.Filter
 	// UI is the web viewer (see UIConfig for when it runs).
 	UI UIConfig
 	// Export is the OTLP exporter; no endpoint means no export.
@@ -68,6 +71,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
 
+	c.bindFilter(fs)
 	e := &c.Engine
 	fs.DurationVar(&e.Window, "window", e.Window, "how recent a controller or owner event must be to become a parent; also the quiet gap that ends an episode")
 	fs.DurationVar(&e.Hold, "hold", e.Hold, "how long an event waits for records arriving out of order before its parent is chosen")
@@ -108,6 +112,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("-width must not be negative"))
 	}
 	if err := c.Engine.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.applyFilter(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.UI.validate(); err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kspan-project/kspan/internal/owners"
+	"github.com/kspan-project/kspan/internal/record"
 	"github.com/kspan-project/kspan/internal/rules"
 	"github.com/kspan-project/kspan/internal/span"
 )
@@ -40,6 +41,10 @@ type Config struct {
 	Index owners.Config
 	// Rules is the controller message table (nil: rules.Default).
 	Rules []rules.Rule
+	// Export says which Events get a span (nil: all). The others are still
+	// decided and still cause their children, which hang from the nearest
+	// exported ancestor instead (Stats.Filtered counts them).
+	Export func(*record.Event) bool
 	// Out receives each exported batch: the spans of one trace (or late
 	// spans of an exported trace). It is called synchronously from Add,
 	// Advance and Flush and must not retain the slice.
@@ -113,6 +118,8 @@ type Stats struct {
 	Duplicates uint64
 	// Suppressed are occurrences beyond MaxRepeats for one Event object.
 	Suppressed uint64
+	// Filtered are occurrences Config.Export left out.
+	Filtered uint64
 	// Spans were exported (event spans plus synthetic roots).
 	Spans uint64
 	// LateSpans joined a trace that had already been exported.

@@ -124,7 +124,31 @@ func (e *Engine) decide(o *occ) {
 	if root != nil && root.trace == tr && root.last.Before(o.t) {
 		root.last = o.t
 	}
+	if h, ok := e.hidden[spanKey{tr, parent}]; ok {
+		parent = h.parent // the nearest exported ancestor
+	}
+	if e.cfg.Export != nil && !e.cfg.Export(o.ev) {
+		e.stats.Filtered++
+		e.hidden[spanKey{tr, o.id}] = hiddenSpan{parent: parent, t: o.t}
+		return
+	}
+	if root != nil && root.trace == tr && !root.emitted {
+		root.emitted = true
+		e.emit(tr, root.span)
+	}
 	e.emit(tr, e.eventSpan(o, parent, start, end))
+}
+
+// spanKey identifies a span across traces.
+type spanKey struct {
+	trace span.TraceID
+	id    span.ID
+}
+
+// hiddenSpan is a filtered-out occurrence: its children hang from parent.
+type hiddenSpan struct {
+	parent span.ID
+	t      time.Time
 }
 
 func (e *Engine) parentOf(o *occ, act *activity) (span.TraceID, span.ID, time.Time, *rootState) {

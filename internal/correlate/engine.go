@@ -73,6 +73,7 @@ type Engine struct {
 	roots    map[string]*rootState     // by root object key
 	open     map[span.TraceID]*openTrace
 	flushed  map[span.TraceID]time.Time // exported traces, to count late spans
+	hidden   map[spanKey]hiddenSpan     // filtered-out occurrences
 
 	openSpans int
 	nextPrune time.Time
@@ -99,6 +100,7 @@ func New(cfg Config) *Engine {
 		roots:    map[string]*rootState{},
 		open:     map[span.TraceID]*openTrace{},
 		flushed:  map[span.TraceID]time.Time{},
+		hidden:   map[spanKey]hiddenSpan{},
 	}
 }
 

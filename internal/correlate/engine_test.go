@@ -371,3 +371,41 @@ func TestDirectChangeOfOwnedObjectIsItsOwnTrace(t *testing.T) {
 		t.Errorf("the hand-made scale is under %q in %s, want its own Deployment.Update trace", r.Name, second.TraceID)
 	}
 }
+
+func TestFilteredEventsStillCauseButHaveNoSpan(t *testing.T) {
+	var s scenario
+	rollout(&s, true)
+	cfg := Config{Export: func(ev *record.Event) bool { return ev.Regarding.Kind != "ReplicaSet" }}
+	var out []span.Span
+	cfg.Out = func(b []span.Span) { out = append(out, b...) }
+	eng := New(cfg)
+	for _, r := range s.recs {
+		eng.Add(r, r.Observed)
+	}
+	eng.Flush()
+	if st := eng.Stats(); st.Filtered != 2 {
+		t.Errorf("filtered %d, want the 2 ReplicaSet events", st.Filtered)
+	}
+	scale := find(t, out, "Scaled up replica set web-abc from 0 to 2")
+	started := find(t, out, "Started container nginx")
+	if p := parentOf(t, out, started); p.SpanID != scale.SpanID {
+		t.Errorf("with its creation hidden, the pod's event hangs from %q, want the scale-up", p.Name)
+	}
+	for _, sp := range out {
+		if sp.Attr(span.KeyObjectKind) == "ReplicaSet" && sp.Attr(span.KeyEventUID) != "" {
+			t.Errorf("filtered span exported: %s", sp.Name)
+		}
+	}
+	// Warnings only: this rollout has none, so nothing at all, not even a root.
+	cfg = Config{Export: func(ev *record.Event) bool { return ev.Type == "Warning" }}
+	out = nil
+	cfg.Out = func(b []span.Span) { out = append(out, b...) }
+	eng = New(cfg)
+	for _, r := range s.recs {
+		eng.Add(r, r.Observed)
+	}
+	eng.Flush()
+	if len(out) != 0 {
+		t.Errorf("%d spans exported for a change whose events are all filtered out", len(out))
+	}
+}

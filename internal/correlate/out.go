@@ -179,6 +179,11 @@ func (e *Engine) prune() {
 			delete(e.flushed, k)
 		}
 	}
+	for k, h := range e.hidden {
+		if h.t.Before(cut) {
+			delete(e.hidden, k)
+		}
+	}
 	seenCut := e.now.Add(-max(eventTTL, e.cfg.Window))
 	for k, st := range e.seen {
 		if st.lastSeen.Before(seenCut) {

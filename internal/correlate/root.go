@@ -20,6 +20,11 @@ type rootState struct {
 	start      time.Time
 	last       time.Time
 	hasStarter bool
+	// span is the synthetic root span, exported with the first exported
+	// span of its trace (a change whose events are all filtered out
+	// exports nothing).
+	span    span.Span
+	emitted bool
 }
 
 // episode returns the root's episode that o belongs to, starting a new one
@@ -118,7 +123,7 @@ func (e *Engine) episode(r objRef, o *occ) *rootState {
 		}
 	}
 	s.Attrs = e.appendObjectAttrs(s.Attrs, r)
-	e.emit(st.trace, s)
+	st.span = s
 	return st
 }
 

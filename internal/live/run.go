@@ -139,7 +139,7 @@ loop:
 	}
 	eng.Flush()
 	st := eng.Stats()
-	opt.Log.Info("stopped", "events", st.Events, "objects", st.Objects, "spans", st.Spans,
+	opt.Log.Info("stopped", "events", st.Events, "objects", st.Objects, "spans", st.Spans, "filtered", st.Filtered,
 		"duplicates", st.Duplicates, "suppressed_repeats", st.Suppressed, "late_spans", st.LateSpans,
 		"forced_decisions", st.ForcedDecisions, "forced_flushes", st.ForcedFlushes, "forgotten", st.Forgotten,
 		"evicted_objects", st.Index.Evicted, "owner_cycles", st.Cycles)
