@@ -14,7 +14,7 @@ STATICCHECK_VERSION := v0.8.2
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/kspan-project/kspan/internal/cli.Version=$(VERSION)
 
-.PHONY: all build test test-unit lint fmt fuzz clean run demo tools chromium help
+.PHONY: all build test test-unit lint fmt fuzz clean run demo tools chromium help bench
 
 all: lint test build
 
@@ -27,6 +27,7 @@ help:
 	@echo "make tools      build the pinned control plane and Jaeger into .cache/bin"
 	@echo "make lint       gofmt, go vet, staticcheck"
 	@echo "make fuzz       run each fuzz target briefly (FUZZTIME=30s)"
+	@echo "make bench      engine and memory benchmarks, as ratios against a decode baseline"
 
 build:
 	go build -ldflags '$(LDFLAGS)' -o bin/kspan ./cmd/kspan
@@ -72,6 +73,23 @@ FUZZTIME ?= 20s
 fuzz:
 	go test -run='^$$' -fuzz='^FuzzRead$$' -fuzztime=$(FUZZTIME) ./internal/decode
 	go test -run='^$$' -fuzz='^FuzzMatch$$' -fuzztime=$(FUZZTIME) ./internal/rules
+
+# Issue 7's engine and memory figures: the engine's cost per Event against
+# encoding/json decoding the same Events (run back to back, BENCHRUNS times,
+# on one core), then bytes retained per object and per held Event; printed
+# as ratios with targets and PASS/MISS. A miss never fails the target.
+BENCHRUNS ?= 5
+bench:
+	@mkdir -p $(CACHE)
+	go test -c -o $(CACHE)/correlate.test ./internal/correlate
+	@set -o pipefail; out=$(CACHE)/bench.txt; : > $$out; \
+	for i in $$(seq $(BENCHRUNS)); do \
+		$(CACHE)/correlate.test -test.run='^$$' -test.bench='^Benchmark(Engine|DecodeEvent)$$' \
+			-test.benchtime=1s -test.cpu=1 | tee -a $$out || exit 1; \
+	done; \
+	$(CACHE)/correlate.test -test.run='^$$' -test.bench='^BenchmarkRetained$$' -test.benchtime=1x -test.cpu=1 | tee -a $$out && \
+	echo "== $$(date -u +%F) $$(nproc) cores, $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" && \
+	go run ./internal/correlate/benchreport < $$out
 
 clean:
 	rm -rf bin

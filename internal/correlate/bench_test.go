@@ -1,0 +1,351 @@
+package correlate_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kspan-project/kspan/internal/correlate"
+	"github.com/kspan-project/kspan/internal/decode"
+	"github.com/kspan-project/kspan/internal/record"
+	"github.com/kspan-project/kspan/internal/span"
+	"github.com/kspan-project/kspan/internal/tracecheck"
+)
+
+// The benchmarks feed the engine a synthetic rollout of many Deployments in
+// the shape of testdata/live-capture: kspan's capture format, core/v1 Events
+// (kubelet ones with whole-second times, the scheduler's with eventTime) and
+// object metadata with owner references, managedFields and the status
+// updates a metadata informer sees, ordered by observation time with etcd
+// revisions in that order. `make bench` runs them and prints the ratios.
+
+const (
+	benchDeploys  = 200
+	benchReplicas = 10
+)
+
+// item is one line of the synthetic capture.
+type item struct {
+	t   time.Time
+	typ string
+	ev  *corev1.Event
+	obj *metav1.PartialObjectMetadata
+}
+
+var benchStart = time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC)
+
+// rolloutItems is the observations of Deployment d created at c with
+// replicas pods: the Deployment, its ReplicaSet, the pods and their Events.
+func rolloutItems(d, replicas int, c time.Time) []item {
+	ns := fmt.Sprintf("team-%d", d%20)
+	dep := fmt.Sprintf("app-%d", d)
+	rs := dep + "-7d9f8c6b5"
+	uid := func(kind byte, i int) string { return fmt.Sprintf("%c%07d-4b2e-4c1a-9e2f-%012d", kind, d, i) }
+	ms := func(n float64) time.Duration { return time.Duration(n * float64(time.Millisecond)) }
+	var out []item
+	objAt := func(at time.Time, typ, apiVersion, kind, name, u string, gen int64, owner *metav1.OwnerReference, manager string) {
+		m := &metav1.PartialObjectMetadata{
+			TypeMeta: metav1.TypeMeta{APIVersion: apiVersion, Kind: kind},
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, UID: typesUID(u), Generation: gen,
+				CreationTimestamp: metav1.NewTime(c.Truncate(time.Second)),
+				ManagedFields: []metav1.ManagedFieldsEntry{{Manager: manager, Operation: metav1.ManagedFieldsOperationUpdate,
+					APIVersion: apiVersion, Time: &metav1.Time{Time: c.Truncate(time.Second)}, FieldsType: "FieldsV1",
+					FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{"f:ownerReferences":{}},"f:spec":{}}`)}}},
+		}
+		if owner != nil {
+			m.OwnerReferences = []metav1.OwnerReference{*owner}
+		} else {
+			m.ManagedFields[0].FieldsV1.SetRawString(`{"f:spec":{}}`)
+		}
+		out = append(out, item{t: at, typ: typ, obj: m})
+	}
+	evAt := func(at time.Time, kind, apiVersion, name, u, reason, msg, component, host, fieldPath string, precise bool) {
+		e := &corev1.Event{
+			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Event"},
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", name, at.UnixNano()), Namespace: ns,
+				UID: typesUID(fmt.Sprintf("e%07d-%s-%d", d, reason, at.UnixNano())), CreationTimestamp: metav1.NewTime(at.Truncate(time.Second))},
+			InvolvedObject: corev1.ObjectReference{Kind: kind, Namespace: ns, Name: name, UID: typesUID(u), APIVersion: apiVersion,
+				ResourceVersion: "1", FieldPath: fieldPath},
+			Reason: reason, Message: msg, Type: corev1.EventTypeNormal,
+			ReportingController: component, ReportingInstance: host,
+		}
+		if precise {
+			e.EventTime = metav1.NewMicroTime(at)
+			e.Action = "Binding"
+		} else {
+			e.Source = corev1.EventSource{Component: component, Host: host}
+			e.FirstTimestamp = metav1.NewTime(at.Truncate(time.Second))
+			e.LastTimestamp = e.FirstTimestamp
+			e.Count = 1
+		}
+		out = append(out, item{t: at.Add(ms(2.5)), typ: "ADDED", ev: e})
+	}
+	depRef := &metav1.OwnerReference{APIVersion: "apps/v1", Kind: "Deployment", Name: dep, UID: typesUID(uid('d', 0)), Controller: ptr(true)}
+	rsRef := &metav1.OwnerReference{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs, UID: typesUID(uid('r', 0)), Controller: ptr(true)}
+
+	objAt(c, "ADDED", "apps/v1", "Deployment", dep, uid('d', 0), 1, nil, "kubectl-client-side-apply")
+	objAt(c.Add(ms(15)), "ADDED", "apps/v1", "ReplicaSet", rs, uid('r', 0), 1, depRef, "kube-controller-manager")
+	evAt(c.Add(ms(18)), "Deployment", "apps/v1", dep, uid('d', 0), "ScalingReplicaSet",
+		fmt.Sprintf("Scaled up replica set %s from 0 to %d", rs, replicas), "deployment-controller", "", "", false)
+	for i := range 3 {
+		objAt(c.Add(ms(20+float64(i)*700)), "MODIFIED", "apps/v1", "Deployment", dep, uid('d', 0), 1, nil, "kubectl-client-side-apply")
+		objAt(c.Add(ms(25+float64(i)*700)), "MODIFIED", "apps/v1", "ReplicaSet", rs, uid('r', 0), 1, depRef, "kube-controller-manager")
+	}
+	for j := range replicas {
+		pod := fmt.Sprintf("%s-%05x", rs, j*7919+d)
+		pu := uid('p', j)
+		node := fmt.Sprintf("node-%d", (d+j)%50)
+		p := c.Add(ms(30 + float64(j)*8))
+		objAt(p, "ADDED", "v1", "Pod", pod, pu, 0, rsRef, "kube-controller-manager")
+		evAt(p.Add(ms(3)), "ReplicaSet", "apps/v1", rs, uid('r', 0), "SuccessfulCreate", "Created pod: "+pod, "replicaset-controller", "", "", false)
+		for k, off := range []float64{10, 120, 260, 1420} { // bound, pulling, running, ready
+			objAt(p.Add(ms(off)), "MODIFIED", "v1", "Pod", pod, pu, 0, rsRef, []string{"default-scheduler", "kubelet", "kubelet", "kubelet"}[k])
+		}
+		evAt(p.Add(ms(12.345)), "Pod", "v1", pod, pu, "Scheduled", fmt.Sprintf("Successfully assigned %s/%s to %s", ns, pod, node),
+			"default-scheduler", "default-scheduler-vm", "", true)
+		const img = `"ghcr.io/example/app:1.4.2"`
+		steps := []struct {
+			off          float64
+			reason, note string
+		}{
+			{250, "Pulling", "Pulling image " + img},
+			{1400, "Pulled", "Successfully pulled image " + img + " in 1.15s (1.15s including waiting). Image size: 48213 bytes."},
+			{1410, "Created", "Created container: app"},
+			{1415, "Started", "Started container app"},
+		}
+		for _, s := range steps {
+			evAt(p.Add(ms(s.off)), "Pod", "v1", pod, pu, s.reason, s.note, "kubelet", node, "spec.containers{app}", false)
+		}
+	}
+	return out
+}
+
+func typesUID(s string) types.UID { return types.UID(s) }
+
+func ptr[T any](v T) *T { return &v }
+
+// capture encodes items, ordered by observation time, in kspan's capture
+// format with resourceVersions in that order, from rv on. It also returns
+// each Event's JSON alone, as a watcher receives it.
+func capture(items []item, rv int) (data []byte, events [][]byte) {
+	slices.SortStableFunc(items, func(a, b item) int { return a.t.Compare(b.t) })
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, `{"kspan":"capture","version":1,"started":%q,"cluster":"bench"}`+"\n", benchStart.Format(time.RFC3339Nano))
+	for _, it := range items {
+		var obj any = it.obj
+		if it.ev != nil {
+			it.ev.ResourceVersion = fmt.Sprint(rv)
+			obj = it.ev
+		} else {
+			it.obj.ResourceVersion = fmt.Sprint(rv)
+		}
+		rv++
+		raw, err := json.Marshal(obj)
+		if err != nil {
+			panic(err)
+		}
+		if it.ev != nil {
+			events = append(events, raw)
+		}
+		fmt.Fprintf(&buf, `{"t":%q,"type":%q,"object":%s}`+"\n", it.t.Format(time.RFC3339Nano), it.typ, raw)
+	}
+	return buf.Bytes(), events
+}
+
+// benchStream is a decoded synthetic stream.
+type benchStream struct {
+	recs    []record.Record
+	events  [][]byte // each Event's JSON
+	evs     []*record.Event
+	objects int
+}
+
+func newStream(tb testing.TB, deploys, replicas int) *benchStream {
+	tb.Helper()
+	var items []item
+	for d := range deploys {
+		items = append(items, rolloutItems(d, replicas, benchStart.Add(time.Duration(d)*50*time.Millisecond))...)
+	}
+	data, events := capture(items, 1000)
+	recs, probs := decode.Read(bytes.NewReader(data), "bench.jsonl")
+	if len(probs) > 0 {
+		tb.Fatalf("synthetic capture: %v", probs[0])
+	}
+	s := &benchStream{recs: recs, events: events}
+	for _, r := range recs {
+		if r.Event != nil {
+			s.evs = append(s.evs, r.Event)
+		} else {
+			s.objects++
+		}
+	}
+	if len(s.evs) != len(events) {
+		tb.Fatalf("decoded %d events, encoded %d", len(s.evs), len(events))
+	}
+	return s
+}
+
+// feed runs the stream through a new engine, each record at its observation
+// time, and returns the number of spans exported.
+func feed(s *benchStream, keep *[]span.Span) int {
+	n := 0
+	e := correlate.New(correlate.Config{Out: func(b []span.Span) {
+		n += len(b)
+		if keep != nil {
+			*keep = append(*keep, b...)
+		}
+	}})
+	for _, r := range s.recs {
+		e.Add(r, r.Observed)
+	}
+	e.Flush()
+	return n
+}
+
+// TestBenchStream checks that the benchmark stream correlates as a real
+// rollout does, so the benchmarks measure the real path: one trace per
+// Deployment, every Event under its controller's chain.
+func TestBenchStream(t *testing.T) {
+	s := newStream(t, 5, 3)
+	var spans []span.Span
+	feed(s, &spans)
+	if bad := tracecheck.Check(spans, s.evs); len(bad) > 0 {
+		t.Fatalf("trace check:\n%s", bad)
+	}
+	if want := len(s.evs) + 5; len(spans) != want {
+		t.Errorf("%d spans, want %d (one per Event and a root per Deployment)", len(spans), want)
+	}
+	parent := map[span.ID]*span.Span{}
+	traces := map[span.TraceID]bool{}
+	for i := range spans {
+		parent[spans[i].SpanID] = &spans[i]
+		traces[spans[i].TraceID] = true
+	}
+	if len(traces) != 5 {
+		t.Errorf("%d traces, want 5", len(traces))
+	}
+	for _, sp := range spans {
+		if sp.Name == "Pod.Started" {
+			p := parent[sp.Parent]
+			if p == nil || p.Name != "ReplicaSet.SuccessfulCreate" {
+				t.Errorf("Pod.Started is not under ReplicaSet.SuccessfulCreate: %+v", p)
+			}
+		}
+	}
+}
+
+// perEvent reports the engine-independent figures of a benchmark over
+// events: ns, allocations and bytes per event, and events per second.
+func perEvent(b *testing.B, events int, before *runtime.MemStats) {
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	n := float64(b.N) * float64(events)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/event")
+	b.ReportMetric(n/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/n, "allocs/event")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/n, "B/event")
+}
+
+// BenchmarkEngine is the engine's cost per Event over the rollout stream,
+// object records included (they are part of the work).
+func BenchmarkEngine(b *testing.B) {
+	s := newStream(b, benchDeploys, benchReplicas)
+	b.ReportAllocs()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	for b.Loop() {
+		if n := feed(s, nil); n != len(s.evs)+benchDeploys {
+			b.Fatalf("%d spans, want %d", n, len(s.evs)+benchDeploys)
+		}
+	}
+	b.StopTimer()
+	perEvent(b, len(s.evs), &before)
+}
+
+// BenchmarkDecodeEvent is the baseline: what any watcher pays per Event,
+// encoding/json of the Event's JSON into a core/v1 Event.
+func BenchmarkDecodeEvent(b *testing.B) {
+	s := newStream(b, benchDeploys, benchReplicas)
+	b.ReportAllocs()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	for b.Loop() {
+		for _, raw := range s.events {
+			var ev corev1.Event
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.StopTimer()
+	perEvent(b, len(s.events), &before)
+}
+
+// heapInUse is the live heap after a full collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// BenchmarkRetained measures the heap the engine retains: per object in its
+// owner index (50,000 Deployments, ReplicaSets and Pods with their status
+// updates) and per Event held for its hold time (10,000). The records are
+// decoded one Deployment at a time, so only what the engine keeps stays.
+func BenchmarkRetained(b *testing.B) {
+	const deploys, replicas, held = 2500, 18, 10000
+	for b.Loop() {
+		base := heapInUse()
+		e := correlate.New(correlate.Config{Out: func([]span.Span) {}})
+		decoded := func(d int) []record.Record {
+			data, _ := capture(rolloutItems(d, replicas, benchStart.Add(time.Duration(d)*50*time.Millisecond)), 1000+d*200)
+			recs, probs := decode.Read(bytes.NewReader(data), "bench.jsonl")
+			if len(probs) > 0 {
+				b.Fatal(probs[0])
+			}
+			return recs
+		}
+		for d := range deploys {
+			for _, r := range decoded(d) {
+				if r.Object != nil {
+					e.Add(r, benchStart)
+				}
+			}
+		}
+		if got := e.Stats().Index; got.Objects != deploys*(2+replicas) {
+			b.Fatalf("index holds %+v, want %d objects", got, deploys*(2+replicas))
+		}
+		withObjects := heapInUse()
+		// The same Deployments' Events, decoded again; the clock stays, so
+		// every one is held.
+		n := 0
+		for d := 0; n < held; d++ {
+			for _, r := range decoded(d) {
+				if r.Event != nil && n < held {
+					e.Add(r, benchStart)
+					n++
+				}
+			}
+		}
+		if st := e.Stats(); st.Held != held {
+			b.Fatalf("%d events held, want %d", st.Held, held)
+		}
+		withEvents := heapInUse()
+		runtime.KeepAlive(e)
+		objects := float64(deploys * (2 + replicas))
+		b.ReportMetric(float64(withObjects-base)/objects, "B/object")
+		b.ReportMetric(float64(withEvents-withObjects)/held, "B/held-event")
+	}
+}

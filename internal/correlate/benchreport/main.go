@@ -1,0 +1,135 @@
+// Command benchreport reads `go test -bench` output of internal/correlate's
+// benchmarks on standard input and prints the figures of issue 7 as ratios
+// against the baseline measured in the same run, each with its target and
+// PASS or MISS. With several runs, each ratio is the median of the per-run
+// ratios (engine and baseline run back to back, so they share the machine's
+// load of the moment) and each absolute figure the median over the runs. A miss is
+// reported, not an error: machines are noisy. It fails only when a figure is
+// missing from the input.
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+func main() {
+	if err := run(os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport:", err)
+		os.Exit(1)
+	}
+}
+
+// metrics holds every value of each "benchmark unit" pair seen.
+type metrics map[string][]float64
+
+// parse reads benchmark result lines: "BenchmarkName[-P] N value unit ...".
+func parse(r io.Reader) (metrics, error) {
+	m := metrics{}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
+			continue
+		}
+		name := strings.TrimPrefix(f[0], "Benchmark")
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			if _, err := strconv.Atoi(name[i+1:]); err == nil {
+				name = name[:i]
+			}
+		}
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				return nil, fmt.Errorf("parse %q: %w", sc.Text(), err)
+			}
+			k := name + " " + f[i+1]
+			m[k] = append(m[k], v)
+		}
+	}
+	return m, sc.Err()
+}
+
+func (m metrics) median(name, unit string) (float64, error) {
+	v := slices.Clone(m[name+" "+unit])
+	if len(v) == 0 {
+		return 0, fmt.Errorf("no %s of Benchmark%s in the input", unit, name)
+	}
+	slices.Sort(v)
+	return v[len(v)/2], nil
+}
+
+// ratio is the median over runs of a/b, pairing the i-th values; with
+// unequal counts, the ratio of the medians.
+func (m metrics) ratio(a, b, unit string) (float64, error) {
+	x, y := m[a+" "+unit], m[b+" "+unit]
+	if len(x) == 0 || len(x) != len(y) {
+		ma, err := m.median(a, unit)
+		if err != nil {
+			return 0, err
+		}
+		mb, err := m.median(b, unit)
+		return ma / mb, err
+	}
+	r := make([]float64, len(x))
+	for i := range x {
+		r[i] = x[i] / y[i]
+	}
+	slices.Sort(r)
+	return r[len(r)/2], nil
+}
+
+func run(in io.Reader, out io.Writer) error {
+	m, err := parse(in)
+	if err != nil {
+		return err
+	}
+	var firstErr error
+	get := func(name, unit string) float64 {
+		v, err := m.median(name, unit)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		return v
+	}
+	engNs, decNs := get("Engine", "ns/event"), get("DecodeEvent", "ns/event")
+	engRate := get("Engine", "events/s")
+	perObj, perHeld := get("Retained", "B/object"), get("Retained", "B/held-event")
+	engAllocs, decAllocs := get("Engine", "allocs/event"), get("DecodeEvent", "allocs/event")
+	engBytes, decBytes := get("Engine", "B/event"), get("DecodeEvent", "B/event")
+	ratio := func(unit string) float64 {
+		v, err := m.ratio("Engine", "DecodeEvent", unit)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		return v
+	}
+	cost := ratio("ns/event")
+	if firstErr != nil {
+		return firstErr
+	}
+	verdict := func(ok bool) string {
+		if ok {
+			return "PASS"
+		}
+		return "MISS"
+	}
+	fmt.Fprintf(out, "runs: %d (medians; the ratio paired per run)\n", len(m["Engine ns/event"]))
+	fmt.Fprintf(out, "%-44s %10.2f   target <= 0.50     %s   (%.0f / %.0f ns)\n",
+		"engine ns/event / decode ns/event", cost, verdict(cost <= 0.5), engNs, decNs)
+	fmt.Fprintf(out, "%-44s %10.0f   target >= 100000   %s\n",
+		"engine events/s, one core", engRate, verdict(engRate >= 100000))
+	fmt.Fprintf(out, "%-44s %10.0f   target < 1024      %s\n",
+		"retained bytes per object (50,000)", perObj, verdict(perObj < 1024))
+	fmt.Fprintf(out, "%-44s %10.0f   (no target)\n", "retained bytes per held event (10,000)", perHeld)
+	fmt.Fprintf(out, "%-44s %10.2f   (no target; %.1f / %.1f)\n",
+		"engine allocs/event / decode allocs/event", engAllocs/decAllocs, engAllocs, decAllocs)
+	fmt.Fprintf(out, "%-44s %10.2f   (no target; %.0f / %.0f)\n",
+		"engine bytes/event / decode bytes/event", engBytes/decBytes, engBytes, decBytes)
+	return nil
+}
