@@ -74,6 +74,7 @@ type Engine struct {
 	open     map[span.TraceID]*openTrace
 	flushed  map[span.TraceID]time.Time // exported traces, to count late spans
 	hidden   map[spanKey]hiddenSpan     // filtered-out occurrences
+	keys     map[string]*[2]string      // attribute keys per kind
 
 	openSpans int
 	nextPrune time.Time
@@ -101,6 +102,7 @@ func New(cfg Config) *Engine {
 		open:     map[span.TraceID]*openTrace{},
 		flushed:  map[span.TraceID]time.Time{},
 		hidden:   map[spanKey]hiddenSpan{},
+		keys:     map[string]*[2]string{},
 	}
 }
 

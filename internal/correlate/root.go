@@ -132,10 +132,10 @@ func (e *Engine) appendObjectAttrs(attrs []span.Attr, r objRef) []span.Attr {
 	cur := r
 	for depth := 0; depth < e.cfg.MaxDepth; depth++ {
 		if cur.name.Kind != "" {
-			k := "k8s." + strings.ToLower(cur.name.Kind)
-			attrs = append(attrs, span.Str(k+".name", cur.name.Name))
+			keys := e.kindKeys(cur.name.Kind)
+			attrs = append(attrs, span.Str(keys[0], cur.name.Name))
 			if cur.uid != "" {
-				attrs = append(attrs, span.Str(k+".uid", cur.uid))
+				attrs = append(attrs, span.Str(keys[1], cur.uid))
 			}
 		}
 		inf, ok := e.index.Owner(cur.name, cur.uid)
@@ -180,4 +180,18 @@ func unhex(c byte) (byte, bool) {
 		return c - 'a' + 10, true
 	}
 	return 0, false
+}
+
+// kindKeys returns the attribute keys k8s.<kind>.name and k8s.<kind>.uid,
+// built once per kind (every span carries them for each owner).
+func (e *Engine) kindKeys(kind string) *[2]string {
+	if k, ok := e.keys[kind]; ok {
+		return k
+	}
+	p := "k8s." + strings.ToLower(kind)
+	k := &[2]string{p + ".name", p + ".uid"}
+	if len(e.keys) < 1024 { // kinds are few; a flood of made-up kinds is not cached
+		e.keys[kind] = k
+	}
+	return k
 }
