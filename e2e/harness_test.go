@@ -43,7 +43,7 @@ func startKspan(t *testing.T, extra ...string) *kspanProc {
 		t.Fatal(err)
 	}
 	args := append([]string{"-kubeconfig", env.kubeconfig, "-o", "otlp-json", "-output-file", p.out,
-		"-capture", p.capture, "-log-level", "debug"}, kspanFlags...)
+		"-capture", p.capture, "-log-level", "debug", "-metrics-addr", "127.0.0.1:0"}, kspanFlags...)
 	args = append(args, extra...)
 	p.cmd = exec.Command(env.kspan, args...)
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf

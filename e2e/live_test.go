@@ -3,9 +3,12 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -57,6 +60,7 @@ func TestLive(t *testing.T) {
 			t.Errorf("kspan's requests grow with events: %+v for %d events", r, events)
 		}
 	})
+	t.Run("metrics", func(t *testing.T) { testMetrics(t, p) })
 	if dir := os.Getenv("KSPAN_E2E_RECORD"); dir != "" {
 		recordScenarios(t, dir)
 	}
@@ -537,4 +541,35 @@ func testCaptureReplay(t *testing.T, p *kspanProc) {
 		t.Fatalf("%d live spans, %d replayed; differences:\n%s", len(a), len(b), tail([]byte(strings.Join(diff, "\n")), 40))
 	}
 	t.Logf("capture replayed to the same %d spans", len(a))
+}
+
+// testMetrics checks that the running kspan is ready and counts what it
+// received: the URL comes from its "serving metrics" log line.
+func testMetrics(t *testing.T, p *kspanProc) {
+	b, err := os.ReadFile(p.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`msg="serving metrics" url=(\S+)/metrics`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("kspan did not log where it serves metrics")
+	}
+	get := func(path string) (int, string) {
+		resp, err := http.Get(string(m[1]) + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, string(body)
+	}
+	if code, body := get("/readyz"); code != http.StatusOK {
+		t.Errorf("/readyz = %d: %s", code, body)
+	}
+	if _, body := get("/metrics"); !regexp.MustCompile(`(?m)^kspan_events_received_total\{api="[^"]+",type="Normal"\} [1-9]`).MatchString(body) {
+		t.Errorf("/metrics counts no Normal events:\n%s", body)
+	}
 }

@@ -213,6 +213,8 @@ func runLive(ctx context.Context, args []string, env Env) error {
 	cfg.bind(fs)
 	var client live.ClientOptions
 	var capturePath string
+	var mf metricsFlags
+	mf.bind(fs)
 	fs.StringVar(&client.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster service account)")
 	fs.StringVar(&client.Context, "context", "", "kubeconfig context to use (default: its current context)")
 	fs.StringVar(&capturePath, "capture", "", "record every Event and object change, with the time it was seen, to this file in kspan's capture format (replay it with kspan replay)")
@@ -226,7 +228,7 @@ func runLive(ctx context.Context, args []string, env Env) error {
 		}
 		return &exitError{ExitUsage, err}
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := errors.Join(cfg.Validate(), mf.validate()); err != nil {
 		return &exitError{ExitUsage, err}
 	}
 	if fs.NArg() > 0 {
@@ -255,5 +257,13 @@ func runLive(ctx context.Context, args []string, env Env) error {
 			opt.CaptureFields = map[string]string{"cluster": cfg.ClusterName}
 		}
 	}
-	return ui.during(ctx, func(ctx context.Context) error { return live.Run(ctx, opt) })
+	opt.Status = &live.Status{}
+	m, ms, err := openMetrics(mf, opt.Status, s, ui, log)
+	if err != nil {
+		return errors.Join(err, opt.Sink.Close(ctx))
+	}
+	opt.Exported = m.ObserveExport
+	return ms.during(ctx, func(ctx context.Context) error {
+		return ui.during(ctx, func(ctx context.Context) error { return live.Run(ctx, opt) })
+	})
 }

@@ -43,6 +43,9 @@ type Exporter struct {
 
 	sent, requests, retried              atomic.Int64
 	droppedFull, droppedRejected, unsent atomic.Int64
+	// failingSince is when the current run of failed uploads began (unix
+	// nanoseconds; zero when the last upload was delivered).
+	failingSince atomic.Int64
 }
 
 var _ sink.Sink = (*Exporter)(nil)
@@ -277,6 +280,7 @@ func (e *Exporter) send(batch []span.Span) {
 		cancel()
 		v, throttle := classify(err, o)
 		if v == delivered {
+			e.failingSince.Store(0)
 			e.sent.Add(n)
 			e.requests.Add(1)
 			if err != nil {
@@ -298,6 +302,7 @@ func (e *Exporter) send(batch []span.Span) {
 			}
 			return
 		}
+		e.failingSince.CompareAndSwap(0, time.Now().UnixNano())
 		pause := b.pause(throttle)
 		if k, ok := e.failLog.add(1, time.Now(), e.cfg.LogInterval); ok {
 			e.log.Warn("otlp export failed; retrying until it succeeds (new spans are dropped once the queue is full)",
@@ -326,6 +331,10 @@ type Stats struct {
 	// queue being full), DroppedRejected (a permanent error from the
 	// backend) and DroppedShutdown (unsent at Close's deadline).
 	Dropped, DroppedFull, DroppedRejected, DroppedShutdown int64
+	// FailingSince is when uploads began failing with retryable errors (the
+	// backend unreachable or overloaded); zero while they succeed.
+	// Rejected batches do not count: the backend answered.
+	FailingSince time.Time
 }
 
 // Stats returns the counters; it may be called at any time.
@@ -340,6 +349,9 @@ func (e *Exporter) Stats() Stats {
 		DroppedShutdown: e.unsent.Load(),
 	}
 	s.Dropped = s.DroppedFull + s.DroppedRejected + s.DroppedShutdown
+	if ns := e.failingSince.Load(); ns != 0 {
+		s.FailingSince = time.Unix(0, ns)
+	}
 	return s
 }
 

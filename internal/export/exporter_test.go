@@ -88,8 +88,14 @@ func TestRetriesWithBackoff(t *testing.T) {
 			t.Fatal(err)
 		}
 		synctest.Wait()
+		if fs := e.Stats().FailingSince; !fs.Equal(start) {
+			t.Errorf("FailingSince = %v while the first upload failed, want %v", fs, start)
+		}
 		for e.Stats().Sent == 0 {
 			time.Sleep(100 * time.Millisecond)
+		}
+		if fs := e.Stats().FailingSince; !fs.IsZero() {
+			t.Errorf("FailingSince = %v after a delivery, want zero", fs)
 		}
 		// Pauses of [0.5,1], [1,2] and [1,2] seconds.
 		if d := time.Since(start); d < 2500*time.Millisecond || d > 5100*time.Millisecond {

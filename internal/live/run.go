@@ -36,6 +36,13 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Status, when set, is told when the caches have synced and receives a
+	// copy of the engine's counters on every tick.
+	Status *Status
+	// Exported, when set, is called from the engine goroutine with each
+	// batch of spans handed to the sink and the time it was; it must not
+	// retain the slice or block.
+	Exported func(spans []span.Span, at time.Time)
 }
 
 // Run watches the cluster until ctx is done, then exports everything held
@@ -64,7 +71,7 @@ func Run(ctx context.Context, opt Options) error {
 		}
 	}
 	items := make(chan item, opt.Queue)
-	src, err := newSource(cfg, items, opt.Log)
+	src, err := newSource(cfg, items, opt.Status, opt.Log)
 	if err != nil {
 		return err
 	}
@@ -78,6 +85,9 @@ func Run(ctx context.Context, opt Options) error {
 	var sinkErr error
 	ecfg := opt.Engine
 	ecfg.Out = func(spans []span.Span) {
+		if opt.Exported != nil {
+			opt.Exported(spans, opt.Now())
+		}
 		if err := opt.Sink.Export(ctx, spans); err != nil && sinkErr == nil {
 			sinkErr = err
 			opt.Log.Error("exporting spans failed", "error", err)
@@ -88,6 +98,7 @@ func Run(ctx context.Context, opt Options) error {
 	// record is taken, so ticks and records are ordered in the capture
 	// exactly as the engine saw them and a replay decides the same.
 	var last time.Time
+	events := map[EventKind]uint64{}
 	clock := func() time.Time {
 		if n := opt.Now(); n.After(last) {
 			last = n
@@ -102,8 +113,18 @@ func Run(ctx context.Context, opt Options) error {
 				cw = nil
 			}
 		}
+		if ev := it.rec.Event; ev != nil {
+			events[EventKind{API: apiOf(it.raw), Type: ev.Type}]++
+		}
 		eng.Add(it.rec, it.rec.Observed)
 	}
+	publish := func() {
+		if opt.Status == nil {
+			return
+		}
+		opt.Status.Publish(Snapshot{At: opt.Now(), Engine: eng.Stats(), Events: events})
+	}
+	publish()
 
 	tick := time.NewTicker(opt.Tick)
 	defer tick.Stop()
@@ -115,6 +136,7 @@ loop:
 			add(it)
 		case <-tick.C:
 			eng.Advance(clock())
+			publish()
 		case err := <-srcErr:
 			if err != nil {
 				runErr = err
@@ -138,6 +160,7 @@ loop:
 		}
 	}
 	eng.Flush()
+	publish()
 	st := eng.Stats()
 	opt.Log.Info("stopped", "events", st.Events, "objects", st.Objects, "spans", st.Spans, "filtered", st.Filtered,
 		"duplicates", st.Duplicates, "suppressed_repeats", st.Suppressed, "late_spans", st.LateSpans,

@@ -57,6 +57,7 @@ type source struct {
 	mfactory metadatainformer.SharedInformerFactory
 	out      chan<- item
 	syncWait time.Duration
+	status   *Status // may be nil
 
 	mu      sync.Mutex
 	ctx     context.Context
@@ -66,7 +67,7 @@ type source struct {
 	eventsAPI string
 }
 
-func newSource(cfg *rest.Config, out chan<- item, log *slog.Logger) (*source, error) {
+func newSource(cfg *rest.Config, out chan<- item, status *Status, log *slog.Logger) (*source, error) {
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("creating client: %w", err)
@@ -82,6 +83,7 @@ func newSource(cfg *rest.Config, out chan<- item, log *slog.Logger) (*source, er
 		mfactory: metadatainformer.NewSharedInformerFactory(mc, 0),
 		out:      out,
 		syncWait: time.Minute,
+		status:   status,
 		watched:  map[schema.GroupKind]bool{},
 	}, nil
 }
@@ -127,6 +129,9 @@ func (s *source) run(ctx context.Context) error {
 	}
 	f.Start(ctx.Done())
 	s.log.Info("watching events", "api", api, "kinds", s.kinds.Load())
+	if cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+		s.status.SetSynced()
+	}
 	<-ctx.Done()
 	f.Shutdown()
 	s.mfactory.Shutdown()
@@ -153,6 +158,7 @@ func (s *source) watchError(what string) cache.WatchErrorHandlerWithContext {
 		if errors.Is(err, context.Canceled) {
 			return
 		}
+		s.status.watchRestarted()
 		if apierrors.IsForbidden(err) {
 			s.log.Error("kspan may not list or watch "+what, "error", err)
 			return

@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/kspan-project/kspan/internal/export"
+	"github.com/kspan-project/kspan/internal/live"
+	"github.com/kspan-project/kspan/internal/metrics"
+	"github.com/kspan-project/kspan/internal/sink"
+)
+
+// metricsFlags are live mode's self-observability flags.
+type metricsFlags struct {
+	// Addr is "off", a port (on 127.0.0.1) or host:port; the default is
+	// metrics.DefaultAddr.
+	Addr string
+	// Pprof serves net/http/pprof beside the metrics.
+	Pprof bool
+}
+
+func (m *metricsFlags) bind(fs *flag.FlagSet) {
+	m.Addr = metrics.DefaultAddr
+	fs.StringVar(&m.Addr, "metrics-addr", m.Addr, "serve /metrics, /healthz and /readyz on this address: host:port, a port on 127.0.0.1, or off")
+	fs.BoolVar(&m.Pprof, "pprof", false, "also serve Go's profiles under /debug/pprof/ on the -metrics-addr address")
+}
+
+func (m *metricsFlags) validate() error {
+	if m.Addr == "off" {
+		if m.Pprof {
+			return errors.New("-pprof needs -metrics-addr")
+		}
+		return nil
+	}
+	if _, err := uiAddr(m.Addr); err != nil {
+		return fmt.Errorf("-metrics-addr %q: want host:port, a port, or off", m.Addr)
+	}
+	return nil
+}
+
+// metricsServer serves the metrics beside a live run.
+type metricsServer struct {
+	srv *metrics.Server
+	log *slog.Logger
+}
+
+// openMetrics builds the metrics of a live run reading status, the
+// exporter in s (if any) and the viewer (if any), and binds their address.
+// It returns nil when -metrics-addr is off, and when the default address is
+// taken (with a warning): several kspan processes on one machine must not
+// fail for it. A busy address given explicitly is an error.
+func openMetrics(f metricsFlags, status *live.Status, s sink.Sink, ui *viewer, log *slog.Logger) (*metrics.Metrics, *metricsServer, error) {
+	src := metrics.Sources{Live: status}
+	if x := exporterIn(s); x != nil {
+		src.Exporter = x.Stats
+	}
+	if ui != nil {
+		src.Viewer = ui.store.Stats
+	}
+	m := metrics.New(src)
+	if f.Addr == "off" {
+		return m, nil, nil
+	}
+	addr, _ := uiAddr(f.Addr) // validated
+	srv, err := metrics.Listen(addr, m.Handler(metrics.Probes{Pprof: f.Pprof}), log)
+	if err != nil {
+		if f.Addr != metrics.DefaultAddr {
+			return nil, nil, err
+		}
+		log.Warn("metrics are off: their default address is taken (choose one with -metrics-addr, or -metrics-addr off)", "error", err)
+		return m, nil, nil
+	}
+	return m, &metricsServer{srv: srv, log: log}, nil
+}
+
+// exporterIn finds the OTLP exporter among the sinks of s.
+func exporterIn(s sink.Sink) *export.Exporter {
+	switch s := s.(type) {
+	case *export.Exporter:
+		return s
+	case sink.Fanout:
+		for _, x := range s {
+			if e := exporterIn(x); e != nil {
+				return e
+			}
+		}
+	}
+	return nil
+}
+
+// during serves the metrics while work runs and stops them when work
+// returns (m may be nil). A server that fails stops work too.
+func (m *metricsServer) during(ctx context.Context, work func(context.Context) error) error {
+	if m == nil {
+		return work(ctx)
+	}
+	m.log.Info("serving metrics", "url", "http://"+m.srv.Addr().String()+"/metrics")
+	workCtx, stopWork := context.WithCancel(ctx)
+	defer stopWork()
+	srvCtx, stopSrv := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	var srvErr error
+	wg.Go(func() {
+		if srvErr = m.srv.Run(srvCtx); srvErr != nil {
+			stopWork()
+		}
+	})
+	err := work(workCtx)
+	stopSrv()
+	wg.Wait()
+	return errors.Join(err, srvErr)
+}

@@ -1,0 +1,165 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// DefaultAddr is where the endpoints listen unless told otherwise: this
+// machine only, on the port OpenTelemetry's Prometheus exporters use.
+const DefaultAddr = "127.0.0.1:9464"
+
+// Probes says what /healthz and /readyz require.
+type Probes struct {
+	// StaleAfter is how long the engine loop may go without publishing its
+	// counters before /healthz fails; zero means 30s (the loop ticks every
+	// 500ms).
+	StaleAfter time.Duration
+	// FailingFor is how long OTLP uploads may keep failing before /readyz
+	// fails; zero means 5m.
+	FailingFor time.Duration
+	// Pprof serves net/http/pprof under /debug/pprof/.
+	Pprof bool
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+}
+
+// Handler serves /metrics, /healthz, /readyz and, with p.Pprof,
+// /debug/pprof/.
+func (m *Metrics) Handler(p Probes) http.Handler {
+	if p.StaleAfter <= 0 {
+		p.StaleAfter = 30 * time.Second
+	}
+	if p.FailingFor <= 0 {
+		p.FailingFor = 5 * time.Minute
+	}
+	if p.Now == nil {
+		p.Now = time.Now
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		probe(w, m.healthy(p))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		probe(w, m.ready(p))
+	})
+	if p.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
+	return mux
+}
+
+// healthy: the process answers and the engine loop published recently.
+func (m *Metrics) healthy(p Probes) error {
+	sn := m.src.Live.Snapshot()
+	if sn == nil {
+		return errors.New("the engine loop has not started")
+	}
+	if d := p.Now().Sub(sn.At); d > p.StaleAfter {
+		return fmt.Errorf("the engine loop has not ticked for %v", d.Round(time.Second))
+	}
+	return nil
+}
+
+// ready: healthy, the caches synced, and the exporter not failing for long.
+func (m *Metrics) ready(p Probes) error {
+	if err := m.healthy(p); err != nil {
+		return err
+	}
+	if !m.src.Live.Synced() {
+		return errors.New("the informer caches have not synced")
+	}
+	if m.src.Exporter != nil {
+		if since := m.src.Exporter().FailingSince; !since.IsZero() {
+			if d := p.Now().Sub(since); d > p.FailingFor {
+				return fmt.Errorf("otlp export has been failing for %v", d.Round(time.Second))
+			}
+		}
+	}
+	return nil
+}
+
+func probe(w http.ResponseWriter, err error) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, err)
+		return
+	}
+	fmt.Fprintln(w, "ok")
+}
+
+// Server serves a handler on a listener bound by Listen until Run's
+// context ends.
+type Server struct {
+	ln  net.Listener
+	srv *http.Server
+}
+
+// Listen binds addr (host:port; port 0 picks a free one). Binding first
+// lets the caller report a busy port before anything else starts.
+func Listen(addr string, h http.Handler, log *slog.Logger) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening for metrics: %w", err)
+	}
+	return &Server{ln: ln, srv: &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		// Long enough for /debug/pprof/profile's default 30s.
+		WriteTimeout: 2 * time.Minute,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}}, nil
+}
+
+// Addr is the bound address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Close releases the listener of a server that is not running.
+func (s *Server) Close() error {
+	if err := s.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("closing the metrics listener: %w", err)
+	}
+	return nil
+}
+
+// Run serves until ctx is done, then shuts down: it stops accepting, lets
+// requests in flight finish for up to five seconds, and returns once the
+// server has stopped.
+func (s *Server) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(s.ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving metrics: %w", err)
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(shutCtx)
+	if err != nil {
+		err = errors.Join(err, s.srv.Close())
+	}
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	if err != nil {
+		return fmt.Errorf("stopping the metrics server: %w", err)
+	}
+	return nil
+}
