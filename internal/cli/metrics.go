@@ -99,13 +99,19 @@ func (m *metricsServer) during(ctx context.Context, work func(context.Context) e
 		return work(ctx)
 	}
 	m.log.Info("serving metrics", "url", "http://"+m.srv.Addr().String()+"/metrics")
+	return beside(ctx, m.srv.Run, work)
+}
+
+// beside runs a server while work runs, stops it when work returns, and
+// stops work when the server fails.
+func beside(ctx context.Context, serve, work func(context.Context) error) error {
 	workCtx, stopWork := context.WithCancel(ctx)
 	defer stopWork()
 	srvCtx, stopSrv := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	var srvErr error
 	wg.Go(func() {
-		if srvErr = m.srv.Run(srvCtx); srvErr != nil {
+		if srvErr = serve(srvCtx); srvErr != nil {
 			stopWork()
 		}
 	})

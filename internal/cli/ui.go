@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
-	"sync"
 
 	"github.com/kspan-project/kspan/internal/sink"
 	"github.com/kspan-project/kspan/internal/web"
@@ -135,20 +134,7 @@ func (v *viewer) during(ctx context.Context, work func(context.Context) error) e
 		return work(ctx)
 	}
 	v.log.Info("serving the viewer", "url", v.srv.URL())
-	workCtx, stopWork := context.WithCancel(ctx)
-	defer stopWork()
-	srvCtx, stopSrv := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	var srvErr error
-	wg.Go(func() {
-		if srvErr = v.srv.Run(srvCtx); srvErr != nil {
-			stopWork()
-		}
-	})
-	err := work(workCtx)
-	stopSrv()
-	wg.Wait()
-	return errors.Join(err, srvErr)
+	return beside(ctx, v.srv.Run, work)
 }
 
 // close releases the viewer's address if it was never served (v may be
