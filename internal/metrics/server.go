@@ -1,16 +1,16 @@
 package metrics
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kspan-project/kspan/internal/httpserve"
 )
 
 // DefaultAddr is where the endpoints listen unless told otherwise: this
@@ -106,60 +106,22 @@ func probe(w http.ResponseWriter, err error) {
 // Server serves a handler on a listener bound by Listen until Run's
 // context ends.
 type Server struct {
-	ln  net.Listener
-	srv *http.Server
+	*httpserve.Server
 }
 
 // Listen binds addr (host:port; port 0 picks a free one). Binding first
 // lets the caller report a busy port before anything else starts.
 func Listen(addr string, h http.Handler, log *slog.Logger) (*Server, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listening for metrics: %w", err)
-	}
-	return &Server{ln: ln, srv: &http.Server{
+	srv, err := httpserve.Listen(addr, &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		// Long enough for /debug/pprof/profile's default 30s.
 		WriteTimeout: 2 * time.Minute,
 		IdleTimeout:  2 * time.Minute,
 		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}}, nil
-}
-
-// Addr is the bound address.
-func (s *Server) Addr() net.Addr { return s.ln.Addr() }
-
-// Close releases the listener of a server that is not running.
-func (s *Server) Close() error {
-	if err := s.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-		return fmt.Errorf("closing the metrics listener: %w", err)
-	}
-	return nil
-}
-
-// Run serves until ctx is done, then shuts down: it stops accepting, lets
-// requests in flight finish for up to five seconds, and returns once the
-// server has stopped.
-func (s *Server) Run(ctx context.Context) error {
-	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(s.ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serving metrics: %w", err)
-	case <-ctx.Done():
-	}
-	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	err := s.srv.Shutdown(shutCtx)
+	}, "metrics")
 	if err != nil {
-		err = errors.Join(err, s.srv.Close())
+		return nil, err
 	}
-	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
-	}
-	if err != nil {
-		return fmt.Errorf("stopping the metrics server: %w", err)
-	}
-	return nil
+	return &Server{Server: srv}, nil
 }

@@ -2,9 +2,7 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -14,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/kspan-project/kspan/internal/httpserve"
 	"github.com/kspan-project/kspan/internal/otlp"
 	"github.com/kspan-project/kspan/internal/sink"
 	"github.com/kspan-project/kspan/internal/span"
@@ -143,81 +142,42 @@ func (v *Viewer) page(w http.ResponseWriter, status int, name string, data any) 
 // Server is the viewer's HTTP server: a listener bound by Listen, served by
 // Run until its context ends.
 type Server struct {
-	ln  net.Listener
-	srv *http.Server
+	*httpserve.Server
 	log *slog.Logger
 }
 
 // Listen binds addr (host:port; port 0 picks a free one) for h. Binding
 // first lets the caller report a busy port before anything else starts.
 func Listen(addr string, h http.Handler, log *slog.Logger) (*Server, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listening for the viewer: %w", err)
-	}
-	return &Server{ln: ln, log: log, srv: &http.Server{
+	srv, err := httpserve.Listen(addr, &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}}, nil
+	}, "the viewer")
+	if err != nil {
+		return nil, err
+	}
+	return &Server{Server: srv, log: log}, nil
 }
-
-// Addr is the bound address.
-func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Loopback reports whether only this machine can connect.
 func (s *Server) Loopback() bool {
-	a, ok := s.ln.Addr().(*net.TCPAddr)
+	a, ok := s.Addr().(*net.TCPAddr)
 	return ok && a.IP.IsLoopback()
 }
 
 // URL is where a browser on this machine finds the viewer.
 func (s *Server) URL() string {
-	a, ok := s.ln.Addr().(*net.TCPAddr)
+	a, ok := s.Addr().(*net.TCPAddr)
 	if !ok {
-		return "http://" + s.ln.Addr().String() + "/"
+		return "http://" + s.Addr().String() + "/"
 	}
 	host := a.IP.String()
 	if a.IP.IsUnspecified() {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(a.Port)) + "/"
-}
-
-// Close releases the listener of a server that is not running; Run
-// releases it itself, so Close after Run does nothing.
-func (s *Server) Close() error {
-	if err := s.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-		return fmt.Errorf("closing the viewer's listener: %w", err)
-	}
-	return nil
-}
-
-// Run serves until ctx is done, then shuts down gracefully: it stops
-// accepting, lets requests in flight finish for up to five seconds, and
-// returns once the server has stopped.
-func (s *Server) Run(ctx context.Context) error {
-	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(s.ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serving the viewer: %w", err)
-	case <-ctx.Done():
-	}
-	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	err := s.srv.Shutdown(shutCtx)
-	if err != nil {
-		err = errors.Join(err, s.srv.Close()) // requests that did not finish in time
-	}
-	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
-	}
-	if err != nil {
-		return fmt.Errorf("stopping the viewer: %w", err)
-	}
-	return nil
 }
