@@ -57,16 +57,8 @@ usage() { die "usage: $0 up|down|env|status [DIR]"; }
 # ---------------------------------------------------------------------------------------------
 # helpers
 
-# alive PID: the process exists and is not a zombie. (PID 1 here reaps orphans only after ~2s,
-# and `kill -0` succeeds on a zombie.)
-alive() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	stat=${stat##*) }
-	[[ ${stat%% *} != Z ]]
-}
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# shellcheck source=hack/lib.sh
+source "$HACK_DIR/lib.sh"
 
 pid_of() {
 	local f=$STATE/pids/$1.pid pid
@@ -328,18 +320,7 @@ stop() {
 		rm -f "$STATE/pids/$component.pid"
 		return 0
 	fi
-	kill -TERM "$pid" 2>/dev/null || true
-	local deadline=$((SECONDS + DOWN_TIMEOUT))
-	while alive "$pid"; do
-		if ((SECONDS >= deadline)); then
-			log "$component (pid $pid) still running after ${DOWN_TIMEOUT}s, sending SIGKILL"
-			kill -KILL "$pid" 2>/dev/null || true
-			deadline=$((SECONDS + 5))
-			while alive "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
-			break
-		fi
-		sleep 0.1
-	done
+	stop_pid "$component" "$pid"
 	rm -f "$STATE/pids/$component.pid"
 	log "stopped $component (pid $pid, $((SECONDS - t0))s)"
 }
