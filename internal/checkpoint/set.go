@@ -1,0 +1,257 @@
+package checkpoint
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/kspan-project/kspan/internal/span"
+)
+
+// TTL is how long an entry is kept after its last export: longer than the
+// apiserver keeps an Event after its last change (--event-ttl, 1h by
+// default), so a relist never finds an Event the checkpoint forgot.
+const TTL = 2 * time.Hour
+
+// DefaultMax bounds a Set: 50,000 entries are 800 kB encoded, inside a
+// ConfigMap's 1 MiB.
+const DefaultMax = 50000
+
+// Entry says that the occurrences of one Event up to Count were exported.
+// Key is FNV-1a 64 of the Event's UID (a collision among 50,000 UIDs has a
+// probability near 1e-10); At is when the last of them was (unix seconds).
+type Entry struct {
+	Key   uint64
+	Count uint32
+	At    uint32
+}
+
+// KeyOf is the key of an Event UID.
+func KeyOf(uid string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(uid))
+	return h.Sum64()
+}
+
+// Set is the exported occurrences: the highest count exported per Event.
+// It is safe for concurrent use: the engine reads it, the output that
+// delivers spans writes it.
+type Set struct {
+	mu      sync.Mutex
+	m       map[uint64]Entry
+	max     int
+	added   []Entry // since the last take
+	dirty   bool
+	evicted uint64
+}
+
+// NewSet makes an empty set of at most max entries (DefaultMax when max <= 0).
+func NewSet(max int) *Set {
+	if max <= 0 {
+		max = DefaultMax
+	}
+	return &Set{m: map[uint64]Entry{}, max: max}
+}
+
+// Exported reports whether occurrence count of the Event with this UID was
+// exported by an earlier run (or this one).
+func (s *Set) Exported(uid string, count int32) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.m[KeyOf(uid)]
+	return ok && count >= 0 && uint32(count) <= e.Count
+}
+
+// Record notes the event spans of a delivered batch (synthetic root spans
+// carry no Event and are skipped) and returns how many it noted.
+func (s *Set) Record(spans []span.Span, now time.Time) int {
+	at := uint32(now.Unix())
+	n := 0
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range spans {
+		uid, count := eventOf(&spans[i])
+		if uid == "" || count < 1 {
+			continue
+		}
+		n++
+		s.put(Entry{Key: KeyOf(uid), Count: uint32(count), At: at}, true)
+	}
+	s.evict()
+	return n
+}
+
+// put merges e: the higher count wins, and the later time.
+func (s *Set) put(e Entry, journal bool) {
+	old, ok := s.m[e.Key]
+	if ok {
+		e.Count = max(e.Count, old.Count)
+		e.At = max(e.At, old.At)
+		if e == old {
+			return
+		}
+	}
+	s.m[e.Key] = e
+	s.dirty = true
+	if journal {
+		s.added = append(s.added, e)
+	}
+}
+
+func eventOf(s *span.Span) (uid string, count int64) {
+	for _, a := range s.Attrs {
+		switch a.Key {
+		case span.KeyEventUID:
+			uid = a.Str
+		case span.KeyEventCount:
+			count = a.Int
+			if uid != "" {
+				return uid, count
+			}
+		}
+	}
+	return uid, count
+}
+
+// evict drops the oldest entries beyond the bound (those Events, relisted
+// after a restart, are exported again).
+func (s *Set) evict() {
+	n := len(s.m) - s.max
+	if n <= 0 {
+		return
+	}
+	all := s.sortedLocked()
+	slices.SortStableFunc(all, func(a, b Entry) int { return int(int64(a.At) - int64(b.At)) })
+	for _, e := range all[:n] {
+		delete(s.m, e.Key)
+	}
+	s.evicted += uint64(n)
+	s.dirty = true
+}
+
+// Prune drops entries last exported more than TTL before now.
+func (s *Set) Prune(now time.Time) {
+	cut := now.Add(-TTL).Unix()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, e := range s.m {
+		if int64(e.At) < cut {
+			delete(s.m, k)
+			s.dirty = true
+		}
+	}
+}
+
+// Merge adds saved entries (from a Store).
+func (s *Set) Merge(es []Entry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range es {
+		s.put(e, false)
+	}
+	s.evict()
+}
+
+// Len is the number of entries.
+func (s *Set) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.m)
+}
+
+// Evicted counts entries dropped by the bound.
+func (s *Set) Evicted() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.evicted
+}
+
+// take returns the entries added since the last take, every entry, and
+// whether anything changed since then, and marks the set clean.
+func (s *Set) take() (added, all []Entry, dirty bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	added, s.added = s.added, nil
+	dirty, s.dirty = s.dirty, false
+	return added, s.sortedLocked(), dirty
+}
+
+// undo puts back what take returned when saving it failed.
+func (s *Set) undo(added []Entry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.added = append(added, s.added...)
+	s.dirty = true
+}
+
+func (s *Set) sortedLocked() []Entry {
+	all := make([]Entry, 0, len(s.m))
+	for _, e := range s.m {
+		all = append(all, e)
+	}
+	slices.SortFunc(all, func(a, b Entry) int {
+		switch {
+		case a.Key < b.Key:
+			return -1
+		case a.Key > b.Key:
+			return 1
+		}
+		return 0
+	})
+	return all
+}
+
+// The encoding: the 8-byte magic, then 16 bytes per entry (key, count, at;
+// little-endian).
+const (
+	magic     = "kspanck1"
+	entrySize = 16
+)
+
+// Encode writes entries after the magic.
+func Encode(es []Entry) []byte {
+	b := make([]byte, 0, len(magic)+entrySize*len(es))
+	b = append(b, magic...)
+	return appendEntries(b, es)
+}
+
+func appendEntries(b []byte, es []Entry) []byte {
+	for _, e := range es {
+		b = binary.LittleEndian.AppendUint64(b, e.Key)
+		b = binary.LittleEndian.AppendUint32(b, e.Count)
+		b = binary.LittleEndian.AppendUint32(b, e.At)
+	}
+	return b
+}
+
+// ErrTruncated says the data ended inside an entry (a write cut short by a
+// crash); the entries before it are returned.
+var ErrTruncated = errors.New("checkpoint ends inside an entry")
+
+// Decode reads what Encode wrote (or a journal of appended entries).
+func Decode(b []byte) ([]Entry, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	if len(b) < len(magic) || string(b[:len(magic)]) != magic {
+		return nil, fmt.Errorf("not a kspan checkpoint (want it to start with %q)", magic)
+	}
+	b = b[len(magic):]
+	es := make([]Entry, 0, len(b)/entrySize)
+	for len(b) >= entrySize {
+		es = append(es, Entry{
+			Key:   binary.LittleEndian.Uint64(b),
+			Count: binary.LittleEndian.Uint32(b[8:]),
+			At:    binary.LittleEndian.Uint32(b[12:]),
+		})
+		b = b[entrySize:]
+	}
+	if len(b) != 0 {
+		return es, fmt.Errorf("%w: %d trailing bytes", ErrTruncated, len(b))
+	}
+	return es, nil
+}
