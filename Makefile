@@ -14,7 +14,7 @@ STATICCHECK_VERSION := v0.8.2
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/kspan-project/kspan/internal/cli.Version=$(VERSION)
 
-.PHONY: all build test test-unit lint fmt fuzz clean run demo tools chromium help bench
+.PHONY: all build test test-unit lint fmt fuzz clean run demo tools chromium help bench helm chart manifests
 
 all: lint test build
 
@@ -24,7 +24,9 @@ help:
 	@echo "make test       every test, end-to-end ones on a local control plane (the command CI runs)"
 	@echo "make test-unit  the tests that need no cluster (seconds)"
 	@echo "make demo       local control plane + kspan live + a sample rollout"
-	@echo "make tools      build the pinned control plane and Jaeger into .cache/bin"
+	@echo "make tools      build the pinned control plane, Jaeger and helm into .cache/bin"
+	@echo "make chart      helm lint (also --strict) and helm template of deploy/helm/kspan"
+	@echo "make manifests  regenerate deploy/kustomize/ from the chart (helm template, default values)"
 	@echo "make lint       gofmt, go vet, staticcheck"
 	@echo "make fuzz       run each fuzz target briefly (FUZZTIME=30s)"
 	@echo "make bench      engine and memory benchmarks, as ratios against a decode baseline"
@@ -53,7 +55,32 @@ chromium:
 		apt-get update && apt-get install -y chromium; }
 
 tools:
-	hack/build-tools.sh cluster && hack/build-tools.sh jaeger
+	hack/build-tools.sh cluster && hack/build-tools.sh jaeger && hack/build-tools.sh helm
+
+# helm alone (about 4 minutes cold, then skipped until its pin changes).
+helm:
+	hack/build-tools.sh helm
+
+# The Helm chart: lint it, render it with the default values and with every
+# option set (ci/full-values.yaml), and check that values which would make
+# every replica export every span are refused.
+CHART := deploy/helm/kspan
+HELM := $(BIN)/helm
+chart: helm
+	$(HELM) lint $(CHART)
+	$(HELM) lint --strict $(CHART)
+	$(HELM) lint --strict $(CHART) -f $(CHART)/ci/full-values.yaml
+	$(HELM) template kspan $(CHART) --namespace kspan > /dev/null
+	$(HELM) template kspan $(CHART) --namespace kspan -f $(CHART)/ci/full-values.yaml > /dev/null
+	$(HELM) template kspan $(CHART) --namespace kspan --set leaderElection.enabled=false --set replicas=1 > /dev/null
+	@if $(HELM) template kspan $(CHART) --set leaderElection.enabled=false > /dev/null 2>&1; then \
+		echo "chart: replicas=2 without leader election must be refused"; exit 1; fi
+	go test -count=1 ./deploy
+
+# deploy/kustomize/ is the chart rendered with its default values; the test in
+# deploy/ fails when they differ, and -update rewrites them.
+manifests: helm
+	go test -count=1 -run '^TestManifests$$' ./deploy -update
 
 demo:
 	hack/demo.sh
