@@ -27,13 +27,23 @@ func evSpan(uid string, count int64) span.Span {
 }
 
 func rootSpan() span.Span {
-	return span.Span{Attrs: []span.Attr{span.Boolean(span.KeySynthetic, true)}}
+	return span.Span{SpanID: span.ID{1, 2, 3}, Attrs: []span.Attr{span.Boolean(span.KeySynthetic, true)}}
+}
+
+func exported(c interface {
+	Exported(string, int32) (span.TraceID, bool)
+}, uid string, count int32) bool {
+	_, ok := c.Exported(uid, count)
+	return ok
 }
 
 func TestSetRecordsHighestCount(t *testing.T) {
 	s := NewSet(0)
-	if n := s.Record([]span.Span{rootSpan(), evSpan("a", 1), evSpan("a", 3), evSpan("b", 2)}, t0); n != 3 {
-		t.Fatalf("recorded %d event spans, want 3 (the root span has no Event)", n)
+	if n := s.Record([]span.Span{rootSpan(), evSpan("a", 1), evSpan("a", 3), evSpan("b", 2)}, t0); n != 4 {
+		t.Fatalf("recorded %d spans, want 4", n)
+	}
+	if !s.ExportedRoot(rootSpan().SpanID) || s.ExportedRoot(span.ID{9}) {
+		t.Error("root spans: want the exported one known, another not")
 	}
 	s.Record([]span.Span{evSpan("a", 2)}, t0) // an older count does not lower it
 	for _, c := range []struct {
@@ -41,7 +51,7 @@ func TestSetRecordsHighestCount(t *testing.T) {
 		count int32
 		want  bool
 	}{{"a", 1, true}, {"a", 3, true}, {"a", 4, false}, {"b", 2, true}, {"b", 3, false}, {"c", 1, false}} {
-		if got := s.Exported(c.uid, c.count); got != c.want {
+		if _, got := s.Exported(c.uid, c.count); got != c.want {
 			t.Errorf("Exported(%q, %d) = %v, want %v", c.uid, c.count, got, c.want)
 		}
 	}
@@ -55,7 +65,7 @@ func TestSetBoundEvictsOldestAndCounts(t *testing.T) {
 	if s.Len() != 3 || s.Evicted() != 2 {
 		t.Fatalf("len %d evicted %d, want 3 and 2", s.Len(), s.Evicted())
 	}
-	if s.Exported("e0", 1) || s.Exported("e1", 1) || !s.Exported("e4", 1) {
+	if exported(s, "e0", 1) || exported(s, "e1", 1) || !exported(s, "e4", 1) {
 		t.Error("the oldest entries were not the ones evicted")
 	}
 }
@@ -65,13 +75,13 @@ func TestSetPrune(t *testing.T) {
 	s.Record([]span.Span{evSpan("old", 1)}, t0)
 	s.Record([]span.Span{evSpan("new", 1)}, t0.Add(TTL))
 	s.Prune(t0.Add(TTL + time.Second))
-	if s.Exported("old", 1) || !s.Exported("new", 1) {
+	if exported(s, "old", 1) || !exported(s, "new", 1) {
 		t.Error("prune kept the old entry or dropped the new one")
 	}
 }
 
 func TestEncodeDecode(t *testing.T) {
-	es := []Entry{{Key: 1, Count: 2, At: 3}, {Key: 1 << 63, Count: 1 << 31, At: 1}}
+	es := []Entry{{Key: 1, Count: 2, At: 3, Trace: span.TraceID{7, 15: 9}}, {Key: 1 << 63, Count: 1 << 31, At: 1}}
 	got, err := Decode(Encode(es))
 	if err != nil || len(got) != 2 || got[0] != es[0] || got[1] != es[1] {
 		t.Fatalf("round trip: %v %v", got, err)
@@ -103,8 +113,8 @@ func TestFileJournalSurvivesACrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c2.Exported("a", 2) || !c2.Exported("b", 1) || c2.Exported("a", 3) {
-		t.Fatalf("after the crash: a2 %v b1 %v a3 %v", c2.Exported("a", 2), c2.Exported("b", 1), c2.Exported("a", 3))
+	if !exported(c2, "a", 2) || !exported(c2, "b", 1) || exported(c2, "a", 3) {
+		t.Fatalf("after the crash: a2 %v b1 %v a3 %v", exported(c2, "a", 2), exported(c2, "b", 1), exported(c2, "a", 3))
 	}
 	// A write cut short leaves a partial entry: the rest is used.
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
@@ -114,7 +124,7 @@ func TestFileJournalSurvivesACrash(t *testing.T) {
 	f.Write([]byte{1, 2, 3})
 	f.Close()
 	c3, err := Open(ctx, &File{Path: path}, Options{Now: func() time.Time { return t0 }})
-	if err != nil || !c3.Exported("a", 2) {
+	if err != nil || !exported(c3, "a", 2) {
 		t.Fatalf("a cut-short journal: %v", err)
 	}
 	if st := c3.Stats(); st.Loaded != 2 {
@@ -140,7 +150,7 @@ func TestFileCompacts(t *testing.T) {
 		t.Errorf("journal of one Event is %d bytes: never compacted", fi.Size())
 	}
 	c2, err := Open(t.Context(), &File{Path: path}, Options{Now: func() time.Time { return t0 }})
-	if err != nil || !c2.Exported("a", 3000) || c2.Exported("a", 3001) {
+	if err != nil || !exported(c2, "a", 3000) || exported(c2, "a", 3001) {
 		t.Fatalf("after compaction: %v", err)
 	}
 }
@@ -175,7 +185,7 @@ func TestConfigMapSavesAndMergesWithAnotherWriter(t *testing.T) {
 	// A second replica loads it, then the first writes again: the second's
 	// save conflicts and merges.
 	b, err := Open(ctx, &ConfigMap{Client: client, Namespace: "kspan", Name: "cp"}, Options{Now: now})
-	if err != nil || !b.Exported("a", 1) {
+	if err != nil || !exported(b, "a", 1) {
 		t.Fatalf("second replica: %v", err)
 	}
 	a.Delivered([]span.Span{evSpan("x", 5)}, t0)

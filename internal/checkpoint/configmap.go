@@ -93,7 +93,7 @@ func merge(a, b []Entry) []Entry {
 	for _, l := range [][]Entry{a, b} {
 		for _, e := range l {
 			if o, ok := m[e.Key]; ok {
-				e.Count, e.At = max(e.Count, o.Count), max(e.At, o.At)
+				e = mergeEntry(e, o)
 			}
 			m[e.Key] = e
 		}

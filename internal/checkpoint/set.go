@@ -17,17 +17,20 @@ import (
 // default), so a relist never finds an Event the checkpoint forgot.
 const TTL = 2 * time.Hour
 
-// DefaultMax bounds a Set: 50,000 entries are 800 kB encoded, inside a
+// DefaultMax bounds a Set: 30,000 entries are 960 kB encoded, inside a
 // ConfigMap's 1 MiB.
-const DefaultMax = 50000
+const DefaultMax = 30000
 
-// Entry says that the occurrences of one Event up to Count were exported.
-// Key is FNV-1a 64 of the Event's UID (a collision among 50,000 UIDs has a
-// probability near 1e-10); At is when the last of them was (unix seconds).
+// Entry says that the occurrences of one Event up to Count were exported,
+// the last of them in Trace. Key is FNV-1a 64 of the Event's UID (a
+// collision among 30,000 UIDs has a probability near 1e-10); At is when
+// the last of them was (unix seconds). A root span's entry has its span ID
+// as Key and Count 1.
 type Entry struct {
 	Key   uint64
 	Count uint32
 	At    uint32
+	Trace span.TraceID
 }
 
 // KeyOf is the key of an Event UID.
@@ -58,16 +61,32 @@ func NewSet(max int) *Set {
 }
 
 // Exported reports whether occurrence count of the Event with this UID was
-// exported by an earlier run (or this one).
-func (s *Set) Exported(uid string, count int32) bool {
+// exported by an earlier run (or this one), and the trace the Event's
+// latest exported occurrence went to.
+func (s *Set) Exported(uid string, count int32) (span.TraceID, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.m[KeyOf(uid)]
-	return ok && count >= 0 && uint32(count) <= e.Count
+	if !ok || count < 0 || uint32(count) > e.Count {
+		return span.TraceID{}, false
+	}
+	return e.Trace, true
 }
 
-// Record notes the event spans of a delivered batch (synthetic root spans
-// carry no Event and are skipped) and returns how many it noted.
+// ExportedRoot reports whether the root span with this ID was exported.
+func (s *Set) ExportedRoot(id span.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.m[rootKey(id)]
+	return ok
+}
+
+// rootKey is the entry key of a root span: its ID (itself a hash).
+func rootKey(id span.ID) uint64 { return binary.LittleEndian.Uint64(id[:]) }
+
+// Record notes the spans of a delivered batch: each event span's (UID,
+// count), and the ID of each root span (a synthetic span with no Event); it
+// returns how many it noted.
 func (s *Set) Record(spans []span.Span, now time.Time) int {
 	at := uint32(now.Unix())
 	n := 0
@@ -75,11 +94,17 @@ func (s *Set) Record(spans []span.Span, now time.Time) int {
 	defer s.mu.Unlock()
 	for i := range spans {
 		uid, count := eventOf(&spans[i])
+		if uid == "" && spans[i].Parent.IsZero() {
+			// A synthetic root span.
+			n++
+			s.put(Entry{Key: rootKey(spans[i].SpanID), Count: 1, At: at, Trace: spans[i].TraceID}, true)
+			continue
+		}
 		if uid == "" || count < 1 {
 			continue
 		}
 		n++
-		s.put(Entry{Key: KeyOf(uid), Count: uint32(count), At: at}, true)
+		s.put(Entry{Key: KeyOf(uid), Count: uint32(count), At: at, Trace: spans[i].TraceID}, true)
 	}
 	s.evict()
 	return n
@@ -89,8 +114,7 @@ func (s *Set) Record(spans []span.Span, now time.Time) int {
 func (s *Set) put(e Entry, journal bool) {
 	old, ok := s.m[e.Key]
 	if ok {
-		e.Count = max(e.Count, old.Count)
-		e.At = max(e.At, old.At)
+		e = mergeEntry(e, old)
 		if e == old {
 			return
 		}
@@ -100,6 +124,15 @@ func (s *Set) put(e Entry, journal bool) {
 	if journal {
 		s.added = append(s.added, e)
 	}
+}
+
+// mergeEntry keeps the higher count (with its trace) and the later time.
+func mergeEntry(a, b Entry) Entry {
+	if b.Count > a.Count {
+		a.Count, a.Trace = b.Count, b.Trace
+	}
+	a.At = max(a.At, b.At)
+	return a
 }
 
 func eventOf(s *span.Span) (uid string, count int64) {
@@ -205,11 +238,11 @@ func (s *Set) sortedLocked() []Entry {
 	return all
 }
 
-// The encoding: the 8-byte magic, then 16 bytes per entry (key, count, at;
-// little-endian).
+// The encoding: the 8-byte magic, then 32 bytes per entry (key, count, at,
+// little-endian; the trace ID).
 const (
 	magic     = "kspanck1"
-	entrySize = 16
+	entrySize = 32
 )
 
 // Encode writes entries after the magic.
@@ -224,6 +257,7 @@ func appendEntries(b []byte, es []Entry) []byte {
 		b = binary.LittleEndian.AppendUint64(b, e.Key)
 		b = binary.LittleEndian.AppendUint32(b, e.Count)
 		b = binary.LittleEndian.AppendUint32(b, e.At)
+		b = append(b, e.Trace[:]...)
 	}
 	return b
 }
@@ -243,11 +277,13 @@ func Decode(b []byte) ([]Entry, error) {
 	b = b[len(magic):]
 	es := make([]Entry, 0, len(b)/entrySize)
 	for len(b) >= entrySize {
-		es = append(es, Entry{
+		e := Entry{
 			Key:   binary.LittleEndian.Uint64(b),
 			Count: binary.LittleEndian.Uint32(b[8:]),
 			At:    binary.LittleEndian.Uint32(b[12:]),
-		})
+		}
+		copy(e.Trace[:], b[16:32])
+		es = append(es, e)
 		b = b[entrySize:]
 	}
 	if len(b) != 0 {

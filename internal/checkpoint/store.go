@@ -80,7 +80,12 @@ func Open(ctx context.Context, store Store, opt Options) (*Checkpoint, error) {
 
 // Exported reports whether an earlier run (or this one) exported the
 // occurrence: the engine's Config.Exported.
-func (c *Checkpoint) Exported(uid string, count int32) bool { return c.set.Exported(uid, count) }
+func (c *Checkpoint) Exported(uid string, count int32) (span.TraceID, bool) {
+	return c.set.Exported(uid, count)
+}
+
+// ExportedRoot reports whether a root span was exported.
+func (c *Checkpoint) ExportedRoot(id span.ID) bool { return c.set.ExportedRoot(id) }
 
 // Delivered records a batch the output delivered; for a synchronous store
 // it is saved before Delivered returns. Safe for concurrent use.

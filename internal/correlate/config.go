@@ -45,10 +45,29 @@ type Config struct {
 	// decided and still cause their children, which hang from the nearest
 	// exported ancestor instead (Stats.Filtered counts them).
 	Export func(*record.Event) bool
+	// Checkpoint, when set, says what an earlier run already exported (a
+	// restart's relist, a new leader). Such occurrences are decided and
+	// cause their children as usual, but are not exported again, and count
+	// as part of the trace they were exported in (a relist shows objects in
+	// their latest state only, so the engine might now place them
+	// elsewhere); nor is a root span exported before. Stats.Checkpointed
+	// counts them.
+	Checkpoint Checkpoint
 	// Out receives each exported batch: the spans of one trace (or late
 	// spans of an exported trace). It is called synchronously from Add,
 	// Advance and Flush and must not retain the slice.
 	Out func([]span.Span)
+}
+
+// Checkpoint is what earlier runs exported. Its methods are called from
+// the engine's goroutine and must not block.
+type Checkpoint interface {
+	// Exported reports whether occurrence count of the Event was exported,
+	// and the trace the Event's latest exported occurrence went to (zero
+	// when not known).
+	Exported(uid string, count int32) (span.TraceID, bool)
+	// ExportedRoot reports whether the synthetic root span was exported.
+	ExportedRoot(id span.ID) bool
 }
 
 // Defaults are the values used for zero fields.
@@ -120,6 +139,9 @@ type Stats struct {
 	Suppressed uint64
 	// Filtered are occurrences Config.Export left out.
 	Filtered uint64
+	// Checkpointed are occurrences Config.Exported said an earlier run
+	// exported.
+	Checkpointed uint64
 	// Spans were exported (event spans plus synthetic roots).
 	Spans uint64
 	// LateSpans joined a trace that had already been exported.

@@ -127,6 +127,19 @@ func (e *Engine) decide(o *occ) {
 	if h, ok := e.hidden[spanKey{tr, parent}]; ok {
 		parent = h.parent // the nearest exported ancestor
 	}
+	if e.cfg.Checkpoint != nil {
+		if t, ok := e.cfg.Checkpoint.Exported(o.ev.UID, o.ev.Count); ok {
+			e.stats.Checkpointed++
+			if !t.IsZero() && t != tr {
+				// Its children join it where it was exported.
+				o.trace = t
+				if root != nil && root.trace != t {
+					o.root = nil
+				}
+			}
+			return
+		}
+	}
 	if e.cfg.Export != nil && !e.cfg.Export(o.ev) {
 		e.stats.Filtered++
 		e.hidden[spanKey{tr, o.id}] = hiddenSpan{parent: parent, t: o.t}
@@ -134,7 +147,9 @@ func (e *Engine) decide(o *occ) {
 	}
 	if root != nil && root.trace == tr && !root.emitted {
 		root.emitted = true
-		e.emit(tr, root.span)
+		if e.cfg.Checkpoint == nil || !e.cfg.Checkpoint.ExportedRoot(root.span.SpanID) {
+			e.emit(tr, root.span)
+		}
 	}
 	e.emit(tr, e.eventSpan(o, parent, start, end))
 }
