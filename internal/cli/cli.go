@@ -16,6 +16,7 @@ import (
 	"github.com/kspan-project/kspan/internal/live"
 	"github.com/kspan-project/kspan/internal/replay"
 	"github.com/kspan-project/kspan/internal/sink"
+	"github.com/kspan-project/kspan/internal/span"
 	"github.com/kspan-project/kspan/internal/tree"
 )
 
@@ -121,7 +122,7 @@ func runReplay(ctx context.Context, args []string, env Env) error {
 	}
 	defer ui.close()
 
-	s, err := outputs(ctx, cfg, env, log, true)
+	s, err := outputs(ctx, cfg, env, log, true, nil)
 	if err != nil {
 		return err
 	}
@@ -151,7 +152,7 @@ func runReplay(ctx context.Context, args []string, env Env) error {
 // outputs builds the -o output (the tree draws each trace as it comes in
 // live mode, all of them at the end of a replay) and, when configured, the
 // OTLP exporter beside it.
-func outputs(ctx context.Context, cfg Config, env Env, log *slog.Logger, replaying bool) (sink.Sink, error) {
+func outputs(ctx context.Context, cfg Config, env Env, log *slog.Logger, replaying bool, delivered func([]span.Span)) (sink.Sink, error) {
 	out, closeOut, err := openOutput(cfg.OutputFile, env.Stdout)
 	if err != nil {
 		return nil, err
@@ -164,7 +165,7 @@ func outputs(ctx context.Context, cfg Config, env Env, log *slog.Logger, replayi
 		t.Stream = !replaying
 		s = t
 	}
-	return withExporter(ctx, cfg, s, log, replaying)
+	return withExporter(ctx, cfg, s, log, replaying, delivered)
 }
 
 func openOutput(path string, stdout io.Writer) (io.Writer, io.Closer, error) {
@@ -215,6 +216,8 @@ func runLive(ctx context.Context, args []string, env Env) error {
 	var capturePath string
 	var mf metricsFlags
 	mf.bind(fs)
+	h := &ha{}
+	h.flags.bind(fs, env.Getenv)
 	fs.StringVar(&client.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster service account)")
 	fs.StringVar(&client.Context, "context", "", "kubeconfig context to use (default: its current context)")
 	fs.StringVar(&capturePath, "capture", "", "record every Event and object change, with the time it was seen, to this file in kspan's capture format (replay it with kspan replay)")
@@ -228,7 +231,7 @@ func runLive(ctx context.Context, args []string, env Env) error {
 		}
 		return &exitError{ExitUsage, err}
 	}
-	if err := errors.Join(cfg.Validate(), mf.validate()); err != nil {
+	if err := errors.Join(cfg.Validate(), mf.validate(), h.flags.validate()); err != nil {
 		return &exitError{ExitUsage, err}
 	}
 	if fs.NArg() > 0 {
@@ -236,12 +239,13 @@ func runLive(ctx context.Context, args []string, env Env) error {
 		return &exitError{ExitUsage, fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	log := newLogger(env.Stderr, cfg)
+	h.log = log
 	ui, err := openViewer(cfg, true, log)
 	if err != nil {
 		return err
 	}
 	defer ui.close()
-	s, err := outputs(ctx, cfg, env, log, false)
+	s, err := outputs(ctx, cfg, env, log, false, h.delivered)
 	if err != nil {
 		return err
 	}
@@ -258,12 +262,12 @@ func runLive(ctx context.Context, args []string, env Env) error {
 		}
 	}
 	opt.Status = &live.Status{}
-	m, ms, err := openMetrics(mf, opt.Status, s, ui, log)
+	m, ms, err := openMetrics(mf, opt.Status, s, ui, h, log)
 	if err != nil {
 		return errors.Join(err, opt.Sink.Close(ctx))
 	}
 	opt.Exported = m.ObserveExport
 	return ms.during(ctx, func(ctx context.Context) error {
-		return ui.during(ctx, func(ctx context.Context) error { return live.Run(ctx, opt) })
+		return ui.during(ctx, func(ctx context.Context) error { return h.run(ctx, opt, exporterIn(s) != nil) })
 	})
 }

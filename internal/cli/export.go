@@ -12,6 +12,7 @@ import (
 
 	"github.com/kspan-project/kspan/internal/export"
 	"github.com/kspan-project/kspan/internal/sink"
+	"github.com/kspan-project/kspan/internal/span"
 )
 
 // defaultExport reads the OTEL_EXPORTER_OTLP_* variables, and fills in the
@@ -93,13 +94,14 @@ func (f headerFlag) Set(v string) error {
 // withExporter adds the OTLP exporter beside s when an endpoint is
 // configured (flag or environment). Replay waits for room in the queue
 // instead of dropping spans, as nothing else waits on its engine.
-func withExporter(ctx context.Context, cfg Config, s sink.Sink, log *slog.Logger, replay bool) (sink.Sink, error) {
+func withExporter(ctx context.Context, cfg Config, s sink.Sink, log *slog.Logger, replay bool, delivered func([]span.Span)) (sink.Sink, error) {
 	if !cfg.Export.Enabled() {
 		return s, nil
 	}
 	x := cfg.Export
 	x.Resource = cfg.Resource()
 	x.WaitWhenFull = replay
+	x.Delivered = delivered
 	x.Log = log
 	e, err := export.New(ctx, x)
 	if err != nil {

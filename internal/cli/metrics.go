@@ -53,8 +53,12 @@ type metricsServer struct {
 // It returns nil when -metrics-addr is off, and when the default address is
 // taken (with a warning): several kspan processes on one machine must not
 // fail for it. A busy address given explicitly is an error.
-func openMetrics(f metricsFlags, status *live.Status, s sink.Sink, ui *viewer, log *slog.Logger) (*metrics.Metrics, *metricsServer, error) {
+func openMetrics(f metricsFlags, status *live.Status, s sink.Sink, ui *viewer, h *ha, log *slog.Logger) (*metrics.Metrics, *metricsServer, error) {
 	src := metrics.Sources{Live: status}
+	if h != nil {
+		src.Standby = h.standby
+		src.Checkpoint = h.checkpointStats
+	}
 	if x := exporterIn(s); x != nil {
 		src.Exporter = x.Stats
 	}

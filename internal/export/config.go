@@ -67,6 +67,11 @@ type Config struct {
 	// WaitWhenFull makes Export wait for room in the queue instead of
 	// dropping spans (replay, where nothing else waits on the engine).
 	WaitWhenFull bool
+	// Delivered, when set, is called by the sender with each batch the
+	// backend accepted (in part, when it rejected some spans: they are not
+	// sent again either), before the next batch is sent; it must not retain
+	// the slice. The checkpoint records deliveries through it.
+	Delivered func([]span.Span)
 	// RetryInitial and RetryMax bound the backoff between attempts; 0 means
 	// Defaults'.
 	RetryInitial, RetryMax time.Duration

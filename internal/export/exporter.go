@@ -289,6 +289,9 @@ func (e *Exporter) send(batch []span.Span) {
 			if attempt > 0 {
 				e.log.Info("otlp export recovered", "retries", attempt)
 			}
+			if e.cfg.Delivered != nil {
+				e.cfg.Delivered(batch)
+			}
 			return
 		}
 		if e.sendCtx.Err() != nil {

@@ -310,3 +310,26 @@ func mustExport(t *testing.T, e *Exporter, spans []span.Span) {
 		t.Fatal(err)
 	}
 }
+
+// Delivered hears of each accepted batch, and only of those.
+func TestDeliveredHearsOfAcceptedBatches(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeClient{respond: func(call int) codes.Code {
+			if call == 0 {
+				return codes.InvalidArgument
+			}
+			return codes.OK
+		}}
+		var got int
+		e := newFake(t, f, Config{BatchSize: 4, Delivered: func(s []span.Span) { got += len(s) }}, nil)
+		mustExport(t, e, testSpans(0, 4)) // rejected
+		synctest.Wait()
+		mustExport(t, e, testSpans(4, 6))
+		if err := e.Close(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if got != 6 {
+			t.Errorf("Delivered heard of %d spans, want the 6 accepted", got)
+		}
+	})
+}

@@ -43,7 +43,19 @@ type Options struct {
 	// batch of spans handed to the sink and the time it was; it must not
 	// retain the slice or block.
 	Exported func(spans []span.Span, at time.Time)
+	// Checkpoint, when set, says what earlier runs exported (see
+	// correlate.Config.Checkpoint).
+	Checkpoint correlate.Checkpoint
+	// Delivered, when set, is called from the engine goroutine with each
+	// batch the sink took without error (the checkpoint records it when
+	// the sink writes synchronously); it must not retain the slice.
+	Delivered func(spans []span.Span, at time.Time)
 }
+
+// ErrAbort, as the cause of Run's context's cancellation, makes Run stop
+// without exporting what it holds and without waiting for the sinks: another
+// process takes over (leadership was lost) and exports it instead.
+var ErrAbort = errors.New("live run aborted")
 
 // Run watches the cluster until ctx is done, then exports everything held
 // and closes the sink. It fails early when the cluster cannot be reached.
@@ -84,13 +96,19 @@ func Run(ctx context.Context, opt Options) error {
 
 	var sinkErr error
 	ecfg := opt.Engine
+	ecfg.Checkpoint = opt.Checkpoint
 	ecfg.Out = func(spans []span.Span) {
+		now := opt.Now()
 		if opt.Exported != nil {
-			opt.Exported(spans, opt.Now())
+			opt.Exported(spans, now)
 		}
-		if err := opt.Sink.Export(ctx, spans); err != nil && sinkErr == nil {
+		err := opt.Sink.Export(ctx, spans)
+		if err != nil && sinkErr == nil {
 			sinkErr = err
 			opt.Log.Error("exporting spans failed", "error", err)
+		}
+		if err == nil && opt.Delivered != nil {
+			opt.Delivered(spans, now)
 		}
 	}
 	eng := correlate.New(ecfg)
@@ -151,6 +169,13 @@ loop:
 	// engine's held events and open traces, then the sinks.
 	stopSource()
 	wg.Wait()
+	if errors.Is(context.Cause(ctx), ErrAbort) {
+		st := eng.Stats()
+		opt.Log.Warn("stopped without exporting what was held", "held_events", st.Held+len(items), "open_spans", st.OpenSpans)
+		closeCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		cancel() // the sinks drop what they queued: it is not this process's to send any more
+		return errors.Join(runErr, sinkErr, opt.Sink.Close(closeCtx))
+	}
 	for drained := false; !drained; {
 		select {
 		case it := <-items:

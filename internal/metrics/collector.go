@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"github.com/kspan-project/kspan/internal/checkpoint"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +24,12 @@ type Sources struct {
 	Exporter func() export.Stats
 	// Viewer returns the viewer store's counters (nil: no viewer).
 	Viewer func() web.Stats
+	// Standby reports whether this replica waits for the leader election
+	// lease (nil: it always leads).
+	Standby func() bool
+	// Checkpoint returns the checkpoint's counters, and false while there
+	// is none (nil: no checkpoint).
+	Checkpoint func() (checkpoint.Stats, bool)
 }
 
 // Metrics holds kspan's own Prometheus registry.
@@ -93,6 +100,14 @@ var (
 		"1 once the Event informer's cache has synced.", nil, nil)
 	descLeader = prometheus.NewDesc("kspan_leader",
 		"1 when this replica exports.", nil, nil)
+	descCheckpointed = prometheus.NewDesc("kspan_checkpointed_events_total",
+		"Relisted occurrences that the checkpoint says an earlier run exported: not exported again.", nil, nil)
+	descCheckpointEntries = prometheus.NewDesc("kspan_checkpoint_entries",
+		"Events and root spans the checkpoint remembers as exported.", nil, nil)
+	descCheckpointSaves = prometheus.NewDesc("kspan_checkpoint_saves_total",
+		"Checkpoint saves, by result (ok, error).", []string{"result"}, nil)
+	descCheckpointLastSave = prometheus.NewDesc("kspan_checkpoint_last_save_timestamp_seconds",
+		"When the checkpoint was last saved.", nil, nil)
 	descLastTick = prometheus.NewDesc("kspan_engine_last_tick_timestamp_seconds",
 		"When the engine loop last published its counters.", nil, nil)
 	descOTLPSent = prometheus.NewDesc("kspan_otlp_spans_sent_total",
@@ -117,8 +132,13 @@ var _ prometheus.Collector = collector{}
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descEvents, descObjects, descSpans, descLate, descDuplicates,
 		descFiltered, descDropped, descForced, descHeld, descOpenTraces, descOpenSpans, descIndex,
-		descWatchRestarts, descSynced, descLeader, descLastTick} {
+		descWatchRestarts, descSynced, descLeader, descLastTick, descCheckpointed} {
 		ch <- d
+	}
+	if c.src.Checkpoint != nil {
+		for _, d := range []*prometheus.Desc{descCheckpointEntries, descCheckpointSaves, descCheckpointLastSave} {
+			ch <- d
+		}
 	}
 	if c.src.Exporter != nil {
 		for _, d := range []*prometheus.Desc{descOTLPSent, descOTLPRequests, descOTLPRetries, descOTLPQueue, descOTLPFailing} {
@@ -162,9 +182,19 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descIndex, float64(st.Index.Tombstones), "tombstone")
 	counter(descWatchRestarts, float64(c.src.Live.WatchRestarts()))
 	gauge(descSynced, boolValue(c.src.Live.Synced()))
-	// Fixed at 1 until leader election comes (issue 6): every replica
-	// exports.
-	gauge(descLeader, 1)
+	gauge(descLeader, boolValue(c.src.Standby == nil || !c.src.Standby()))
+	counter(descCheckpointed, float64(st.Checkpointed))
+	if c.src.Checkpoint != nil {
+		if cs, ok := c.src.Checkpoint(); ok {
+			gauge(descCheckpointEntries, float64(cs.Entries))
+			counter(descCheckpointSaves, float64(cs.Saves), "ok")
+			counter(descCheckpointSaves, float64(cs.Failures), "error")
+			counter(descDropped, float64(cs.Evicted), "checkpoint", "evicted")
+			if !cs.LastSave.IsZero() {
+				gauge(descCheckpointLastSave, float64(cs.LastSave.UnixNano())/1e9)
+			}
+		}
+	}
 	if !sn.At.IsZero() {
 		gauge(descLastTick, float64(sn.At.UnixNano())/1e9)
 	}

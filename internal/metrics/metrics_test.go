@@ -162,3 +162,25 @@ func TestServerRunStopsWithTheContext(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A standby replica runs no engine: it is alive and ready to take over,
+// and says it does not lead.
+func TestStandbyProbesAndLeaderGauge(t *testing.T) {
+	standby := true
+	m := New(Sources{Live: &live.Status{}, Standby: func() bool { return standby }})
+	srv := httptest.NewServer(m.Handler(Probes{}))
+	defer srv.Close()
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if code, body := get(t, srv, p); code != 200 {
+			t.Errorf("standby %s = %d %q, want 200", p, code, body)
+		}
+	}
+	_, body := get(t, srv, "/metrics")
+	has(t, body, "kspan_leader 0")
+	standby = false // leading now, the engine not yet ticking
+	if code, _ := get(t, srv, "/healthz"); code != 503 {
+		t.Errorf("leader without an engine loop: /healthz %d, want 503", code)
+	}
+	_, body = get(t, srv, "/metrics")
+	has(t, body, "kspan_leader 1")
+}

@@ -62,8 +62,12 @@ func (m *Metrics) Handler(p Probes) http.Handler {
 	return mux
 }
 
-// healthy: the process answers and the engine loop published recently.
+// healthy: the process answers and the engine loop published recently (a
+// standby replica runs no engine: it is healthy while it answers).
 func (m *Metrics) healthy(p Probes) error {
+	if m.standby() {
+		return nil
+	}
 	sn := m.src.Live.Snapshot()
 	if sn == nil {
 		return errors.New("the engine loop has not started")
@@ -74,10 +78,16 @@ func (m *Metrics) healthy(p Probes) error {
 	return nil
 }
 
-// ready: healthy, the caches synced, and the exporter not failing for long.
+func (m *Metrics) standby() bool { return m.src.Standby != nil && m.src.Standby() }
+
+// ready: healthy, the caches synced, and the exporter not failing for long;
+// or standing by, ready to take over.
 func (m *Metrics) ready(p Probes) error {
 	if err := m.healthy(p); err != nil {
 		return err
+	}
+	if m.standby() {
+		return nil
 	}
 	if !m.src.Live.Synced() {
 		return errors.New("the informer caches have not synced")
