@@ -188,7 +188,7 @@ loop:
 	publish()
 	st := eng.Stats()
 	opt.Log.Info("stopped", "events", st.Events, "objects", st.Objects, "spans", st.Spans, "filtered", st.Filtered,
-		"duplicates", st.Duplicates, "suppressed_repeats", st.Suppressed, "late_spans", st.LateSpans,
+		"checkpointed", st.Checkpointed, "duplicates", st.Duplicates, "suppressed_repeats", st.Suppressed, "late_spans", st.LateSpans,
 		"forced_decisions", st.ForcedDecisions, "forced_flushes", st.ForcedFlushes, "forgotten", st.Forgotten,
 		"evicted_objects", st.Index.Evicted, "owner_cycles", st.Cycles)
 	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opt.ShutdownTimeout)
