@@ -100,6 +100,17 @@ func (s *source) run(ctx context.Context) error {
 		return err
 	}
 	s.eventsAPI = api
+	events := schema.GroupResource{Resource: "events"}
+	if api == "events.k8s.io/v1" {
+		events.Group = "events.k8s.io"
+	}
+	if err := checkAccess(ctx, s.client, events, informerVerbs...); err != nil {
+		var missing *MissingPermissionError
+		if errors.As(err, &missing) {
+			return fmt.Errorf("%w: kspan cannot watch Events without it (grant it in kspan's ClusterRole)", err)
+		}
+		s.log.Warn("cannot check access to events; watching them anyway", "resource", events.String(), "error", err)
+	}
 	for _, gvk := range defaultKinds {
 		s.ensure(gvk)
 	}
@@ -230,6 +241,22 @@ func (s *source) ensure(gvk schema.GroupVersionKind) {
 		s.watched[gk] = false
 		s.log.Info("kind not served: its objects are not tracked (events about it are still traced)", "kind", gvk.String(), "error", err)
 		return
+	}
+	gr := mapping.Resource.GroupResource()
+	if err := checkAccess(s.ctx, s.client, gr, informerVerbs...); err != nil {
+		var missing *MissingPermissionError
+		switch {
+		case errors.As(err, &missing):
+			s.watched[gk] = false
+			s.log.Warn("kspan may not watch "+gr.String()+": its objects are not tracked and owner walks through them degrade; "+
+				"add it to kspan's ClusterRole (rbac.extraResources in the Helm chart)",
+				"resource", gr.String(), "kind", gvk.String(), "error", err)
+			return
+		case s.ctx.Err() != nil:
+			return // stopping
+		default:
+			s.log.Warn("cannot check access; watching anyway", "resource", gr.String(), "error", err)
+		}
 	}
 	s.watched[gk] = true
 	real := mapping.GroupVersionKind
