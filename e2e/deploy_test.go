@@ -206,7 +206,8 @@ func (p *kspanProc) logText() string {
 // TestRBACShipped runs kspan under the chart's RBAC alone: the rendered
 // ServiceAccount, ClusterRole, ClusterRoleBinding, Role and RoleBinding are
 // applied for real, kspan authenticates with a token of that ServiceAccount,
-// and traces a Deployment in another namespace without a single forbidden
+// runs as the chart runs it (leader election, ConfigMap checkpoint) and
+// traces a Deployment in another namespace without a single forbidden
 // request.
 func TestRBACShipped(t *testing.T) {
 	t.Parallel()
@@ -227,11 +228,10 @@ func TestRBACShipped(t *testing.T) {
 		t.Fatalf("listing Secrets as kspan: %v, want forbidden", err)
 	}
 
-	// TODO(leader election, checkpoint): add, once kspan has those flags:
-	//   "-leader-elect", "-leader-elect-namespace", ns, "-leader-elect-name", "rbac-kspan",
-	//   "-checkpoint", "configmap:"+ns+"/rbac-kspan-checkpoint"
-	// and then check that the Lease and the ConfigMap exist.
-	p := rbacKspan(t, id)
+	// As the chart runs it: leader election on the Lease <fullname> and the
+	// checkpoint in the ConfigMap <fullname>-checkpoint, both in ns.
+	p := rbacKspan(t, id, "-leader-elect", "-leader-elect-namespace", ns, "-leader-elect-name", "rbac-kspan",
+		"-checkpoint", "configmap:"+ns+"/rbac-kspan-checkpoint")
 	waitFor(t, 60*time.Second, "kspan to start watching", func() (bool, string) {
 		s := p.logText()
 		return strings.Contains(s, "watching events"), s
@@ -249,6 +249,12 @@ func TestRBACShipped(t *testing.T) {
 		t.Errorf("the Deployment's spans: %v", rs)
 	}
 	p.stop(t)
+	if _, err := env.client.CoordinationV1().Leases(ns).Get(ctx, "rbac-kspan", metav1.GetOptions{}); err != nil {
+		t.Errorf("the Lease: %v", err)
+	}
+	if _, err := env.client.CoreV1().ConfigMaps(ns).Get(ctx, "rbac-kspan-checkpoint", metav1.GetOptions{}); err != nil {
+		t.Errorf("the checkpoint ConfigMap: %v", err)
+	}
 
 	log := p.logText()
 	for _, bad := range []string{"forbidden", "missing permission", "may not watch", "cannot check access"} {
