@@ -36,6 +36,9 @@ type Config struct {
 	Engine correlate.Config
 	// Filter says which Events are exported (empty: all).
 	Filter filter.Filter
+	// Selector is a label selector on the involved object or its owners
+	// ("": none).
+	Selector string
 	// UI is the web viewer (see UIConfig for when it runs).
 	UI UIConfig
 	// Export is the OTLP exporter; no endpoint means no export.

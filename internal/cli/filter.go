@@ -2,6 +2,9 @@ package cli
 
 import (
 	"flag"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kspan-project/kspan/internal/filter"
 )
@@ -17,6 +20,7 @@ func (c *Config) bindFilter(fs *flag.FlagSet) {
 	fs.Var(filter.List{Values: &f.Reasons}, "reason", "export only Events with these reasons")
 	fs.Var(filter.List{Values: &f.ExcludeReasons}, "exclude-reason", "do not export Events with these reasons")
 	fs.Var(filter.List{Values: &f.Types}, "type", "export only Events of these types: Normal, Warning")
+	fs.StringVar(&c.Selector, "selector", "", "export only Events whose object, or an owner up its controller chain, has labels matching this label `selector` (app=web,tier!=cache; kspan keeps only the labels it names)")
 }
 
 // applyFilter validates the filter and hands it to the engine: filtered
@@ -28,6 +32,19 @@ func (c *Config) applyFilter() error {
 	if !c.Filter.Empty() {
 		f := c.Filter
 		c.Engine.Export = f.Keep
+	}
+	if c.Selector != "" {
+		sel, err := labels.Parse(c.Selector)
+		if err != nil {
+			return fmt.Errorf("-selector %q: %w", c.Selector, err)
+		}
+		reqs, _ := sel.Requirements()
+		keys := make([]string, 0, len(reqs))
+		for _, r := range reqs {
+			keys = append(keys, r.Key())
+		}
+		c.Engine.Selector = sel
+		c.Engine.Index.LabelKeys = keys
 	}
 	return nil
 }

@@ -43,3 +43,19 @@ func TestHAFlagsValidate(t *testing.T) {
 		t.Error("a bad -checkpoint was accepted")
 	}
 }
+
+func TestSelectorFlag(t *testing.T) {
+	c := defaultConfig(func(string) string { return "" })
+	c.Selector = "app in (web,api),tier!=cache"
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Engine.Selector == nil || len(c.Engine.Index.LabelKeys) != 2 {
+		t.Errorf("selector %v, label keys %v: want the selector and its keys app, tier", c.Engine.Selector, c.Engine.Index.LabelKeys)
+	}
+	c = defaultConfig(func(string) string { return "" })
+	c.Selector = "app in web"
+	if err := c.Validate(); err == nil {
+		t.Error("a malformed -selector was accepted")
+	}
+}

@@ -2,7 +2,9 @@ package correlate
 
 import (
 	"errors"
+
 	"fmt"
+	"k8s.io/apimachinery/pkg/labels"
 	"time"
 
 	"github.com/kspan-project/kspan/internal/owners"
@@ -45,6 +47,11 @@ type Config struct {
 	// decided and still cause their children, which hang from the nearest
 	// exported ancestor instead (Stats.Filtered counts them).
 	Export func(*record.Event) bool
+	// Selector, when set, exports only Events whose involved object, or an
+	// owner up its controller chain, has matching labels (among those the
+	// index keeps: set Index.LabelKeys to the selector's keys). The others
+	// are treated as Export treats the ones it leaves out.
+	Selector labels.Selector
 	// Checkpoint, when set, says what an earlier run already exported (a
 	// restart's relist, a new leader). Such occurrences are decided and
 	// cause their children as usual, but are not exported again, and count

@@ -4,6 +4,8 @@ import (
 	"container/heap"
 	"time"
 
+	"k8s.io/apimachinery/pkg/labels"
+
 	"github.com/kspan-project/kspan/internal/owners"
 	"github.com/kspan-project/kspan/internal/rules"
 	"github.com/kspan-project/kspan/internal/span"
@@ -140,7 +142,7 @@ func (e *Engine) decide(o *occ) {
 			return
 		}
 	}
-	if e.cfg.Export != nil && !e.cfg.Export(o.ev) {
+	if e.cfg.Export != nil && !e.cfg.Export(o.ev) || e.cfg.Selector != nil && !e.selected(o) {
 		e.stats.Filtered++
 		e.hidden[spanKey{tr, o.id}] = hiddenSpan{parent: parent, t: o.t}
 		return
@@ -405,4 +407,28 @@ func maxTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// selected reports whether o's object, or an owner up its controller chain,
+// has labels matching the selector.
+func (e *Engine) selected(o *occ) bool {
+	uid := o.obj.uid
+	if uid == "" {
+		uid = e.index.UID(o.obj.name)
+	}
+	for depth := 0; uid != "" && depth <= e.cfg.MaxDepth; depth++ {
+		ent, ok := e.index.Get(uid)
+		if !ok {
+			return false
+		}
+		if e.cfg.Selector.Matches(labels.Set(ent.Labels)) {
+			return true
+		}
+		c := ent.Controller()
+		if c == nil || c.UID == uid {
+			return false
+		}
+		uid = c.UID
+	}
+	return false
 }

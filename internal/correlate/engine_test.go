@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/labels"
+
 	"github.com/kspan-project/kspan/internal/record"
 	"github.com/kspan-project/kspan/internal/span"
 )
@@ -407,5 +409,54 @@ func TestFilteredEventsStillCauseButHaveNoSpan(t *testing.T) {
 	eng.Flush()
 	if len(out) != 0 {
 		t.Errorf("%d spans exported for a change whose events are all filtered out", len(out))
+	}
+}
+
+// A label selector matches the involved object or an owner up its chain:
+// labelling the Deployment selects its whole rollout; a selector nothing
+// carries exports nothing; only the selector's keys are kept.
+func TestSelectorMatchesObjectOrOwner(t *testing.T) {
+	for _, c := range []struct {
+		sel  string
+		want int // event spans
+	}{{"team=payments", 13}, {"team=search", 0}, {"team!=search", 13}, {"pod-only=yes", 5}} {
+		var s scenario
+		rollout(&s, true)
+		for _, r := range s.recs {
+			switch {
+			case r.Object != nil && r.Object.Kind == "Deployment":
+				r.Object.Labels = map[string]string{"team": "payments", "big": "ignored"}
+			case r.Object != nil && r.Object.UID == "p1":
+				r.Object.Labels = map[string]string{"pod-only": "yes"}
+			}
+		}
+		sel, err := labels.Parse(c.sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs, _ := sel.Requirements()
+		cfg := Config{Selector: sel}
+		for _, r := range reqs {
+			cfg.Index.LabelKeys = append(cfg.Index.LabelKeys, r.Key())
+		}
+		var out []span.Span
+		cfg.Out = func(b []span.Span) { out = append(out, b...) }
+		eng := New(cfg)
+		for _, r := range s.recs {
+			eng.Add(r, r.Observed)
+		}
+		eng.Flush()
+		n := 0
+		for _, sp := range out {
+			if sp.Attr(span.KeyEventUID) != "" {
+				n++
+			}
+		}
+		if n != c.want {
+			t.Errorf("-selector %s: %d event spans, want %d\n%s", c.sel, n, c.want, dump(out))
+		}
+		if ent, ok := eng.index.Get("d1"); ok && ent.Labels["big"] != "" {
+			t.Errorf("-selector %s: the index kept a label the selector does not name", c.sel)
+		}
 	}
 }

@@ -316,6 +316,7 @@ func (w *wire) object() (o *record.Object, deleted time.Time, err error) {
 		Created:         ts.get("metadata.creationTimestamp", m.CreationTimestamp),
 		Deleting:        deletionBegan(ts.get("metadata.deletionTimestamp", m.DeletionTimestamp), m.DeletionGracePeriodSeconds),
 		Traceparent:     m.Annotations.ObjectTraceparent,
+		Labels:          m.Labels,
 	}
 	if len(m.OwnerReferences) > 0 {
 		o.Owners = make([]record.OwnerRef, len(m.OwnerReferences))

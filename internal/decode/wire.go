@@ -59,10 +59,11 @@ type meta struct {
 	DeletionTimestamp ktime  `json:"deletionTimestamp"`
 	// DeletionGracePeriodSeconds turns deletionTimestamp (a deadline) back
 	// into the time the deletion was asked for.
-	DeletionGracePeriodSeconds int64          `json:"deletionGracePeriodSeconds"`
-	Annotations                annotations    `json:"annotations"`
-	OwnerReferences            []ownerRef     `json:"ownerReferences"`
-	ManagedFields              []managedField `json:"managedFields"`
+	DeletionGracePeriodSeconds int64             `json:"deletionGracePeriodSeconds"`
+	Annotations                annotations       `json:"annotations"`
+	Labels                     map[string]string `json:"labels"`
+	OwnerReferences            []ownerRef        `json:"ownerReferences"`
+	ManagedFields              []managedField    `json:"managedFields"`
 }
 
 // annotations holds only the annotations kspan reads; the others (often

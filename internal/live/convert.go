@@ -134,6 +134,7 @@ func objectFromMeta(m *metav1.PartialObjectMetadata) *record.Object {
 		Generation:      m.Generation,
 		Created:         m.CreationTimestamp.Time,
 		Traceparent:     m.Annotations[annObjectTraces],
+		Labels:          m.Labels,
 	}
 	if m.DeletionTimestamp != nil {
 		o.Deleting = m.DeletionTimestamp.Time

@@ -112,8 +112,16 @@ func TestObjectConversionMatchesDecode(t *testing.T) {
 		t.Errorf("trim kept %d managedFields, labels %v, annotations %v", len(tm.ManagedFields), tm.Labels, tm.Annotations)
 	}
 	got := objectFromMeta(tm)
+	full.Labels = nil // kept only when a selector names them (below)
 	if !reflect.DeepEqual(got, full) {
 		t.Errorf("trimming changed what the engine reads:\ntrimmed %+v\nfull    %+v", got, full)
+	}
+	withLabels, err := trimMeta(schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "ReplicaSet"}, "app", "tier")(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := withLabels.(*metav1.PartialObjectMetadata).Labels; !reflect.DeepEqual(l, map[string]string{"app": "web"}) {
+		t.Errorf("with a selector on app and tier, trim kept labels %v, want app=web only", l)
 	}
 	if !got.Deleting.Equal(base.Add(30 * time.Second)) {
 		t.Errorf("deletion began at %v, want the deadline minus the grace period", got.Deleting)

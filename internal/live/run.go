@@ -84,6 +84,7 @@ func Run(ctx context.Context, opt Options) error {
 	}
 	items := make(chan item, opt.Queue)
 	src, err := newSource(cfg, items, opt.Status, opt.Log)
+	src.labelKeys = opt.Engine.Index.LabelKeys
 	if err != nil {
 		return err
 	}

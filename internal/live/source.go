@@ -58,6 +58,8 @@ type source struct {
 	out      chan<- item
 	syncWait time.Duration
 	status   *Status // may be nil
+	// labelKeys are the labels kept on cached objects (a selector's).
+	labelKeys []string
 
 	mu      sync.Mutex
 	ctx     context.Context
@@ -261,7 +263,7 @@ func (s *source) ensure(gvk schema.GroupVersionKind) {
 	s.watched[gk] = true
 	real := mapping.GroupVersionKind
 	inf := s.mfactory.ForResource(mapping.Resource).Informer()
-	if err := inf.SetTransform(trimMeta(real)); err != nil {
+	if err := inf.SetTransform(trimMeta(real, s.labelKeys...)); err != nil {
 		s.log.Warn("cannot trim cached objects", "kind", real.String(), "error", err)
 	}
 	if err := inf.SetWatchErrorHandlerWithContext(s.watchError(mapping.Resource.Resource)); err != nil {
@@ -295,10 +297,11 @@ func trimEvent(o any) (any, error) {
 }
 
 // trimMeta keeps only the metadata the engine reads: identity, generation,
+// the labels named by labelKeys,
 // times, owner references, the trace-context annotation, and the two
 // managedFields entries that say who changed the spec last and who set the
 // owner references, with their field sets cut down to that.
-func trimMeta(gvk schema.GroupVersionKind) cache.TransformFunc {
+func trimMeta(gvk schema.GroupVersionKind, labelKeys ...string) cache.TransformFunc {
 	apiVersion := gvk.GroupVersion().String()
 	return func(o any) (any, error) {
 		m, ok := o.(*metav1.PartialObjectMetadata)
@@ -316,6 +319,14 @@ func trimMeta(gvk schema.GroupVersionKind) cache.TransformFunc {
 		}
 		if tp := m.Annotations[annObjectTraces]; tp != "" {
 			out.Annotations = map[string]string{annObjectTraces: tp}
+		}
+		for _, k := range labelKeys {
+			if v, ok := m.Labels[k]; ok {
+				if out.Labels == nil {
+					out.Labels = map[string]string{}
+				}
+				out.Labels[k] = v
+			}
 		}
 		spec, owner := -1, -1
 		var specT, ownerT time.Time

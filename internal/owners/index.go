@@ -17,6 +17,9 @@ type Config struct {
 	// MaxGenerations is how many spec changes are remembered per object
 	// (default 8).
 	MaxGenerations int
+	// LabelKeys are the label keys kept per object (a label selector's);
+	// none when empty.
+	LabelKeys []string
 }
 
 func (c Config) withDefaults() Config {
@@ -55,6 +58,8 @@ type Entry struct {
 	Created                                time.Time
 	Owners                                 []record.OwnerRef
 	Traceparent                            string
+	// Labels are the object's labels among Config.LabelKeys (nil: none).
+	Labels map[string]string
 	// Gens is the spec-change history, oldest first.
 	Gens []Gen
 	// Deleting is metadata.deletionTimestamp, else when the object was seen
@@ -173,6 +178,7 @@ func (ix *Index) Upsert(o *record.Object, observed time.Time) {
 	e.Created = o.Created
 	e.Owners = append(e.Owners[:0], o.Owners...)
 	e.Traceparent = o.Traceparent
+	e.Labels = keepLabels(e.Labels, o.Labels, ix.cfg.LabelKeys)
 	if !o.Deleting.IsZero() {
 		e.Deleting = o.Deleting
 	}
@@ -314,4 +320,24 @@ func (ix *Index) Owner(k NameKey, uid string) (owner Inferred, ok bool) {
 	}
 	inf, ok := ix.inferred[k]
 	return inf, ok
+}
+
+// keepLabels sets dst to src's labels among keys, reusing dst.
+func keepLabels(dst, src map[string]string, keys []string) map[string]string {
+	if len(keys) == 0 {
+		return nil
+	}
+	clear(dst)
+	for _, k := range keys {
+		if v, ok := src[k]; ok {
+			if dst == nil {
+				dst = make(map[string]string, len(keys))
+			}
+			dst[k] = v
+		}
+	}
+	if len(dst) == 0 {
+		return nil
+	}
+	return dst
 }

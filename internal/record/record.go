@@ -123,6 +123,9 @@ type Object struct {
 	Owners   []OwnerRef
 	// Traceparent is the annotation tracing.k8s.io/traceparent, if any.
 	Traceparent string
+	// Labels are the object's labels (live mode keeps only those a label
+	// selector names).
+	Labels map[string]string
 
 	// SpecManager, SpecOperation and SpecTime describe the newest
 	// managedFields entry that touches f:spec: who changed the spec last, how
