@@ -15,6 +15,9 @@ type requests struct {
 	total, lists, watches int
 	objectGets            int // GETs of one named object: what an owner walk by API would cost
 	discovery             int
+	// relists are lists and watches that begin with every object
+	// (sendInitialEvents, client-go's streaming list).
+	relists int
 }
 
 func kspanRequests(t *testing.T, since time.Time) requests {
@@ -48,8 +51,12 @@ func kspanRequests(t *testing.T, since time.Time) requests {
 		switch {
 		case ev.Verb == "list":
 			r.lists++
+			r.relists++
 		case ev.Verb == "watch":
 			r.watches++
+			if strings.Contains(ev.URI, "sendInitialEvents=true") {
+				r.relists++
+			}
 		case ev.Verb == "get" && ev.ObjectRef != nil && ev.ObjectRef.Name != "":
 			r.objectGets++
 		case ev.Verb == "get":

@@ -3,7 +3,7 @@
 # kube-scheduler) plus kwok, which simulates nodes and the kubelet's pod lifecycle (including
 # the kubelet's Events, see hack/kwok/). No containers run; everything is a local process.
 #
-# Usage: hack/cluster.sh up|down|env|status [DIR]
+# Usage: hack/cluster.sh up|down|env|status|restart-apiserver [DIR]
 #   DIR   throwaway state folder (default: <repo>/.cache/cluster); `up` wipes its etcd data,
 #         logs and pid files, and keeps its PKI.
 #   up      builds missing binaries (hack/build-tools.sh cluster; SKIP_BUILD=1 skips that),
@@ -12,6 +12,8 @@
 #   down    stops kwok, scheduler, controller-manager, apiserver, etcd, in that order.
 #   env     prints `export KUBECONFIG=DIR/kubeconfig`.
 #   status  prints each component's pid and health.
+#   restart-apiserver  stops and starts kube-apiserver (COMPACT=1: compacts etcd while it is
+#           down, so watches resumed from before get 410 Gone and relist).
 # Env: KWOK_NODES (default 3), BIN_DIR (default <repo>/.cache/bin),
 #      UP_TIMEOUT seconds per component (default 60), DOWN_TIMEOUT seconds (default 20),
 #      KEEP_ON_FAILURE=1 keeps the components a failed `up` started (default: stops them).
@@ -52,7 +54,7 @@ START=$SECONDS
 log() { printf '[cluster %3ds] %s\n' "$((SECONDS - START))" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-usage() { die "usage: $0 up|down|env|status [DIR]"; }
+usage() { die "usage: $0 up|down|env|status|restart-apiserver [DIR]"; }
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -230,15 +232,7 @@ cmd_up() {
 	rules:
 	- level: Metadata
 	POLICY
-	start kube-apiserver --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
-		--audit-policy-file="$STATE/audit-policy.yaml" --audit-log-path="$STATE/audit.log" \
-		--audit-log-maxsize=200 --audit-log-maxbackup=1 \
-		--bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$APISERVER_PORT" \
-		--tls-cert-file=pki/apiserver.crt --tls-private-key-file=pki/apiserver.key --client-ca-file=pki/ca.crt \
-		--service-account-issuer="https://127.0.0.1:$APISERVER_PORT" --service-account-key-file=pki/sa.pub \
-		--service-account-signing-key-file=pki/sa.key --service-cluster-ip-range=10.0.0.0/24 \
-		--endpoint-reconciler-type=none --authorization-mode=RBAC --allow-privileged=true --profiling=false
-	wait_for kube-apiserver healthy curl_admin "https://127.0.0.1:$APISERVER_PORT/readyz"
+	start_apiserver
 
 	start kube-controller-manager --kubeconfig=controller-manager.kubeconfig \
 		--authentication-kubeconfig=controller-manager.kubeconfig --authorization-kubeconfig=controller-manager.kubeconfig \
@@ -338,6 +332,37 @@ cmd_down() {
 	log "cluster down ($((SECONDS - START))s)"
 }
 
+# start_apiserver: starts kube-apiserver and waits until it is ready.
+start_apiserver() {
+	start kube-apiserver --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+		--audit-policy-file="$STATE/audit-policy.yaml" --audit-log-path="$STATE/audit.log" \
+		--audit-log-maxsize=200 --audit-log-maxbackup=1 \
+		--bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$APISERVER_PORT" \
+		--tls-cert-file=pki/apiserver.crt --tls-private-key-file=pki/apiserver.key --client-ca-file=pki/ca.crt \
+		--service-account-issuer="https://127.0.0.1:$APISERVER_PORT" --service-account-key-file=pki/sa.pub \
+		--service-account-signing-key-file=pki/sa.key --service-cluster-ip-range=10.0.0.0/24 \
+		--endpoint-reconciler-type=none --authorization-mode=RBAC --allow-privileged=true --profiling=false
+	wait_for kube-apiserver healthy curl_admin "https://127.0.0.1:$APISERVER_PORT/readyz"
+}
+
+# cmd_restart_apiserver: stops the apiserver (the other components and the clients' watches see
+# it go away), compacts etcd to its current revision while it is down when COMPACT=1 (so that a
+# watch resumed from an older resourceVersion gets 410 Gone and relists), and starts it again.
+cmd_restart_apiserver() {
+	pid_of kube-apiserver >/dev/null || die "kube-apiserver is not running in $STATE"
+	stop kube-apiserver
+	if [[ ${COMPACT:-0} == 1 ]]; then
+		local rev
+		rev=$(curl -fsS --max-time 5 -X POST -d '{"key":"AA=="}' "http://127.0.0.1:$ETCD_PORT/v3/kv/range" |
+			sed -n 's/.*"revision":"\([0-9]*\)".*/\1/p')
+		[[ $rev =~ ^[0-9]+$ ]] || die "could not read etcd's revision"
+		curl -fsS --max-time 30 -X POST -d "{\"revision\":\"$rev\",\"physical\":true}" \
+			"http://127.0.0.1:$ETCD_PORT/v3/kv/compaction" >/dev/null || die "etcd compaction failed"
+		log "etcd compacted to revision $rev"
+	fi
+	start_apiserver
+}
+
 cmd_env() {
 	printf 'export KUBECONFIG=%q\n' "$STATE/kubeconfig"
 }
@@ -378,6 +403,7 @@ main() {
 	down) cmd_down ;;
 	env) cmd_env ;;
 	status) cmd_status ;;
+	restart-apiserver) cmd_restart_apiserver ;;
 	*) usage ;;
 	esac
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"golang.org/x/term"
+	"k8s.io/klog/v2"
 
 	"github.com/kspan-project/kspan/internal/live"
 	"github.com/kspan-project/kspan/internal/replay"
@@ -240,6 +241,8 @@ func runLive(ctx context.Context, args []string, env Env) error {
 	}
 	log := newLogger(env.Stderr, cfg)
 	h.log = log
+	// client-go logs through klog: into the same structured log, once.
+	klog.SetSlogLogger(log.With("logger", "client-go"))
 	ui, err := openViewer(cfg, true, log)
 	if err != nil {
 		return err
