@@ -29,6 +29,10 @@ func RESTConfig(o ClientOptions) (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading kubeconfig: %w", err)
 	}
+	// client-go's defaults (5/s, burst 10) make the start-up access
+	// reviews and informer lists queue; kspan's requests do not grow with
+	// events, so a little more is safe.
+	cfg.QPS, cfg.Burst = 20, 40
 	if o.QPS > 0 {
 		cfg.QPS = o.QPS
 	}
