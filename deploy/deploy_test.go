@@ -316,7 +316,7 @@ func TestDeploymentValues(t *testing.T) {
 		"-checkpoint=configmap:$(POD_NAMESPACE)/kspan-checkpoint",
 		"-leader-elect", "-leader-elect-namespace=$(POD_NAMESPACE)", "-leader-elect-name=kspan",
 		"-namespace=shop", "-namespace=payments", "-exclude-namespace=kube-system", "-kind=Pod", "-kind=Deployment",
-		"-exclude-kind=Node", "-reason=Scheduled", "-exclude-reason=Pulled", "-type=Warning", "-window=10m"}
+		"-exclude-kind=Node", "-reason=Scheduled", "-exclude-reason=Pulled", "-type=Warning", "-selector=team in (payments,search)", "-window=10m"}
 	if !slices.Equal(c.Args, wantArgs) {
 		t.Errorf("args:\n got %q\nwant %q", c.Args, wantArgs)
 	}
