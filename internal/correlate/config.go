@@ -159,6 +159,8 @@ type Stats struct {
 	ForcedFlushes uint64
 	// Forgotten counts activity records dropped because of MaxTracked.
 	Forgotten uint64
+	// Truncated counts Event messages cut to MaxMessage bytes in their span.
+	Truncated uint64
 	// Cycles counts owner walks cut by an owner-reference cycle, DeepChains
 	// those cut by MaxDepth.
 	Cycles, DeepChains uint64

@@ -1,8 +1,10 @@
 package correlate
 
 import (
+	"fmt"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kspan-project/kspan/internal/span"
 )
@@ -27,9 +29,14 @@ func (e *Engine) eventSpan(o *occ, parent span.ID, start, end time.Time) span.Sp
 		Start:   start,
 		End:     end,
 	}
+	msg := ev.Message
+	if len(msg) > MaxMessage {
+		msg = truncate(msg, MaxMessage)
+		e.stats.Truncated++
+	}
 	if ev.Type == "Warning" {
 		s.Error = true
-		s.StatusMessage = ev.Message
+		s.StatusMessage = msg
 	}
 	a := make([]span.Attr, 0, 24)
 	a = append(a,
@@ -38,7 +45,7 @@ func (e *Engine) eventSpan(o *occ, parent span.ID, start, end time.Time) span.Sp
 		span.Str(span.KeyEventReason, ev.Reason),
 		span.Str(span.KeyEventType, ev.Type),
 		span.Int64(span.KeyEventCount, int64(ev.Count)),
-		span.Str(span.KeyEventMessage, ev.Message),
+		span.Str(span.KeyEventMessage, msg),
 		span.Str(span.KeyEventStartTime, ev.First.UTC().Format(time.RFC3339Nano)))
 	if ev.Action != "" {
 		a = append(a, span.Str(span.KeyEventAction, ev.Action))
@@ -233,4 +240,20 @@ func (e *Engine) forgetOverflow() {
 			e.stats.Forgotten++
 		}
 	}
+}
+
+// MaxMessage bounds an Event's message in its span, in bytes: the API
+// allows messages far longer than tracing backends accept in an attribute
+// (events.k8s.io caps new Events at 1 kB; old recorders and other writers
+// do not).
+const MaxMessage = 4096
+
+// truncate cuts s to at most n bytes on a UTF-8 boundary and says so.
+func truncate(s string, n int) string {
+	suffix := fmt.Sprintf(" … (%d bytes, truncated)", len(s))
+	cut := max(n-len(suffix), 0)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + suffix
 }

@@ -100,6 +100,8 @@ var (
 		"1 once the Event informer's cache has synced.", nil, nil)
 	descLeader = prometheus.NewDesc("kspan_leader",
 		"1 when this replica exports.", nil, nil)
+	descTruncated = prometheus.NewDesc("kspan_truncated_messages_total",
+		"Event messages cut to 4 kB in their span.", nil, nil)
 	descCheckpointed = prometheus.NewDesc("kspan_checkpointed_events_total",
 		"Relisted occurrences that the checkpoint says an earlier run exported: not exported again.", nil, nil)
 	descCheckpointEntries = prometheus.NewDesc("kspan_checkpoint_entries",
@@ -132,7 +134,7 @@ var _ prometheus.Collector = collector{}
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descEvents, descObjects, descSpans, descLate, descDuplicates,
 		descFiltered, descDropped, descForced, descHeld, descOpenTraces, descOpenSpans, descIndex,
-		descWatchRestarts, descSynced, descLeader, descLastTick, descCheckpointed} {
+		descWatchRestarts, descSynced, descLeader, descLastTick, descCheckpointed, descTruncated} {
 		ch <- d
 	}
 	if c.src.Checkpoint != nil {
@@ -184,6 +186,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descSynced, boolValue(c.src.Live.Synced()))
 	gauge(descLeader, boolValue(c.src.Standby == nil || !c.src.Standby()))
 	counter(descCheckpointed, float64(st.Checkpointed))
+	counter(descTruncated, float64(st.Truncated))
 	if c.src.Checkpoint != nil {
 		if cs, ok := c.src.Checkpoint(); ok {
 			gauge(descCheckpointEntries, float64(cs.Entries))
