@@ -14,7 +14,7 @@ STATICCHECK_VERSION := v0.8.2
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/kspan-project/kspan/internal/cli.Version=$(VERSION)
 
-.PHONY: all build test test-unit lint fmt fuzz clean run demo tools chromium help bench helm chart manifests
+.PHONY: all build test test-unit lint fmt fuzz clean run demo tools chromium help bench bench-engine bench-live helm chart manifests
 
 all: lint test build
 
@@ -29,7 +29,7 @@ help:
 	@echo "make manifests  regenerate deploy/kustomize/ from the chart (helm template, default values)"
 	@echo "make lint       gofmt, go vet, staticcheck"
 	@echo "make fuzz       run each fuzz target briefly (FUZZTIME=30s)"
-	@echo "make bench      engine and memory benchmarks, as ratios against a decode baseline"
+	@echo "make bench      engine, memory and live benchmarks, as ratios against baselines (bench-engine, bench-live)"
 
 build:
 	go build -ldflags '$(LDFLAGS)' -o bin/kspan ./cmd/kspan
@@ -106,7 +106,9 @@ fuzz:
 # on one core), then bytes retained per object and per held Event; printed
 # as ratios with targets and PASS/MISS. A miss never fails the target.
 BENCHRUNS ?= 5
-bench:
+bench: bench-engine bench-live
+
+bench-engine:
 	@mkdir -p $(CACHE)
 	go test -c -o $(CACHE)/correlate.test ./internal/correlate
 	@set -o pipefail; out=$(CACHE)/bench.txt; : > $$out; \
@@ -120,3 +122,11 @@ bench:
 
 clean:
 	rm -rf bin
+
+# Issue 7's live figures: a local control plane on its own ports, kspan and
+# a bare client-go Event informer side by side while BENCH_DEPLOYMENTS
+# Deployments of BENCH_REPLICAS replicas roll out (several minutes).
+BENCH_DEPLOYMENTS ?= 100
+BENCH_REPLICAS ?= 10
+bench-live: tools
+	go run ./internal/benchlive -deployments $(BENCH_DEPLOYMENTS) -replicas $(BENCH_REPLICAS) $(BENCHLIVE_FLAGS)

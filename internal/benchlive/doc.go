@@ -1,0 +1,8 @@
+// Command benchlive is the live part of `make bench`: on a local control
+// plane (hack/cluster.sh, on its own ports), it runs kspan and the
+// baseline (a bare client-go Event informer, ./baseline) side by side
+// while Deployments roll out, then prints kspan's CPU seconds per Event and
+// peak RSS against the baseline's, kspan's Event-to-export latency (p50,
+// p99) and its completeness (a span for every Event the apiserver holds),
+// each with its target and PASS or MISS. A miss is reported, not an error.
+package main
