@@ -182,9 +182,125 @@ func touches(f *metav1.FieldsV1) (spec, owners bool) {
 	if len(raw) == 0 {
 		return false, false
 	}
+	// Every update of an object carries all its entries, and a spec entry
+	// (a pod's containers) is large: scan its top keys rather than decode it.
+	ok := objectKeys(raw, func(k string, v []byte) bool {
+		switch k {
+		case "f:spec":
+			spec = true
+		case "f:metadata":
+			return objectKeys(v, func(k string, _ []byte) bool {
+				owners = owners || k == "f:ownerReferences"
+				return true
+			})
+		}
+		return true
+	})
+	if ok {
+		return spec, owners
+	}
 	var ft fieldsTop
 	if json.Unmarshal(raw, &ft) != nil {
 		return false, false
 	}
 	return ft.Spec != nil, ft.Metadata != nil && ft.Metadata.OwnerReferences != nil
+}
+
+// objectKeys calls fn with each key of the JSON object b (escapes left as
+// they are) and its raw value, until fn returns false. It reports false
+// when b is not an object it can scan, or fn did.
+func objectKeys(b []byte, fn func(key string, val []byte) bool) bool {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return true
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return false
+		}
+		end := skipString(b, i)
+		if end < 0 {
+			return false
+		}
+		key := string(b[i+1 : end-1])
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		i = skipSpace(b, i+1)
+		vend := skipValue(b, i)
+		if vend < 0 || !fn(key, b[i:vend]) {
+			return false
+		}
+		i = skipSpace(b, vend)
+		switch {
+		case i < len(b) && b[i] == ',':
+			i = skipSpace(b, i+1)
+		case i < len(b) && b[i] == '}':
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at b[i], or -1.
+func skipString(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// skipValue returns the index after the JSON value starting at b[i], or -1.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				if j = skipString(b, j); j < 0 {
+					return -1
+				}
+				j--
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	}
+	j := i
+	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\n' {
+		j++
+	}
+	if j == i {
+		return -1
+	}
+	return j
 }

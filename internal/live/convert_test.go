@@ -154,3 +154,26 @@ func normObj(o *record.Object) *record.Object {
 	c.Created, c.SpecTime, c.Deleting = c.Created.UTC(), c.SpecTime.UTC(), c.Deleting.UTC()
 	return &c
 }
+
+// The key scanner of managedFields agrees with encoding/json.
+func TestTouchesScansLikeJSON(t *testing.T) {
+	for _, raw := range []string{
+		`{"f:spec":{"f:replicas":{}}}`,
+		`{"f:metadata":{"f:labels":{".":{},"f:app":{}},"f:ownerReferences":{".":{},"k:{\"uid\":\"d1\"}":{}}},"f:spec":{"f:template":{"f:spec":{"f:containers":{"k:{\"name\":\"nginx\"}":{".":{},"f:image":{}}}}}}}`,
+		`{"f:status":{"f:conditions":{"k:{\"type\":\"Ready\"}":{".":{},"f:status":{}}},"f:phase":{}}}`,
+		`{"f:metadata":{"f:annotations":{"f:x\"f:spec":{}}}}`,
+		` { "f:metadata" : { "f:ownerReferences" : [ 1, "a}" ] } , "f:status" : null } `,
+		`{}`, `[]`, `not json`, `{"f:spec":`, `{"a":tru`,
+	} {
+		f := metav1.NewFieldsV1(raw)
+		spec, owners := touches(f)
+		var ft fieldsTop
+		var wantSpec, wantOwners bool
+		if json.Unmarshal([]byte(raw), &ft) == nil {
+			wantSpec, wantOwners = ft.Spec != nil, ft.Metadata != nil && ft.Metadata.OwnerReferences != nil
+		}
+		if spec != wantSpec || owners != wantOwners {
+			t.Errorf("touches(%s) = %v, %v; encoding/json says %v, %v", raw, spec, owners, wantSpec, wantOwners)
+		}
+	}
+}
