@@ -21,8 +21,11 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kspan-project/kspan/internal/otlp"
@@ -129,6 +132,10 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		}
 	}
 	tail := &tailer{path: out, seen: map[span.ID]time.Time{}}
+	watch, err := watchEvents(ctx, client)
+	if err != nil {
+		return err
+	}
 	tailCtx, stopTail := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { tail.run(tailCtx) })
@@ -168,7 +175,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	if _, err := ks.stop(); err != nil {
 		return err
 	}
-	lat := tail.latencies(start)
+	lat := tail.latencies(start, watch)
 
 	n := float64(len(events))
 	fmt.Fprintf(w, "== live: %d Deployments × %d replicas, %d Events held by the apiserver (%d received by the baseline), %d cores %s, rolled out in %.0fs\n",
@@ -431,19 +438,70 @@ func (t *tailer) missing(events []corev1.Event) []string {
 }
 
 // latencies are, for each Event span of an Event after start, the time
-// from the Event (its span's start) to its span appearing in the output.
-func (t *tailer) latencies(start time.Time) []time.Duration {
+// from the Event reaching a watcher (the harness's own informer saw that
+// count) to its span appearing in the output: the delay kspan adds, not
+// the controllers' own delay in writing their Events.
+func (t *tailer) latencies(start time.Time, w *eventWatch) []time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	var out []time.Duration
 	for _, s := range t.all {
-		if s.Attr(span.KeyEventUID) == "" || s.Start.Before(start) {
+		u := s.Attr(span.KeyEventUID)
+		if u == "" || s.Start.Before(start) {
 			continue
 		}
-		out = append(out, t.seen[s.SpanID].Sub(s.Start))
+		var c int64
+		for _, a := range s.Attrs {
+			if a.Key == span.KeyEventCount {
+				c = a.Int
+			}
+		}
+		if at, ok := w.seen[fmt.Sprintf("%s/%d", u, c)]; ok {
+			out = append(out, t.seen[s.SpanID].Sub(at))
+		}
 	}
 	slices.Sort(out)
 	return out
+}
+
+// eventWatch notes when each (Event UID, count) first reached the harness.
+type eventWatch struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+}
+
+func watchEvents(ctx context.Context, client kubernetes.Interface) (*eventWatch, error) {
+	w := &eventWatch{seen: map[string]time.Time{}}
+	note := func(o any) {
+		e, ok := o.(*eventsv1.Event)
+		if !ok {
+			return
+		}
+		c := int32(1)
+		if e.Series != nil && e.Series.Count > 1 {
+			c = e.Series.Count
+		} else if e.DeprecatedCount > 1 {
+			c = e.DeprecatedCount
+		}
+		k := fmt.Sprintf("%s/%d", e.UID, c)
+		w.mu.Lock()
+		if _, ok := w.seen[k]; !ok {
+			w.seen[k] = time.Now()
+		}
+		w.mu.Unlock()
+	}
+	f := informers.NewSharedInformerFactory(client, 0)
+	inf := f.Events().V1().Events().Informer()
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: note, UpdateFunc: func(_, o any) { note(o) }}); err != nil {
+		return nil, err
+	}
+	f.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+		return nil, errors.New("the harness's event informer did not sync")
+	}
+	return w, nil
 }
 
 func quantile(d []time.Duration, q float64) time.Duration {
