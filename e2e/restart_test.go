@@ -30,13 +30,23 @@ type replica struct {
 // dir/name.log, and waits until its log says ready.
 func startReplica(t *testing.T, dir, name, out, ready string, extra ...string) *replica {
 	t.Helper()
-	p := &kspanProc{out: out, log: filepath.Join(dir, name+".log")}
+	r := &replica{name: name, kspanProc: launchKspan(t, env.kubeconfig, out, filepath.Join(dir, name+".log"), extra...)}
+	r.waitLog(t, 60*time.Second, ready)
+	return r
+}
+
+// launchKspan starts kspan with kubeconfig, the suite's engine flags and
+// extra ones, writing its spans to out and its log to log, without waiting
+// for anything; the test's end kills it if it still runs.
+func launchKspan(t *testing.T, kubeconfig, out, log string, extra ...string) *kspanProc {
+	t.Helper()
+	p := &kspanProc{out: out, log: log}
 	logf, err := os.Create(p.log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { logf.Close() })
-	args := append([]string{"-kubeconfig", env.kubeconfig, "-o", "otlp-json", "-output-file", out,
+	args := append([]string{"-kubeconfig", kubeconfig, "-o", "otlp-json", "-output-file", out,
 		"-log-level", "debug", "-metrics-addr", "127.0.0.1:0"}, kspanFlags...)
 	p.cmd = exec.Command(env.kspan, append(args, extra...)...)
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
@@ -49,9 +59,7 @@ func startReplica(t *testing.T, dir, name, out, ready string, extra ...string) *
 			_ = p.cmd.Wait()
 		}
 	})
-	r := &replica{name: name, kspanProc: p}
-	r.waitLog(t, 60*time.Second, ready)
-	return r
+	return p
 }
 
 func (r *replica) waitLog(t *testing.T, d time.Duration, s string) {
