@@ -73,7 +73,7 @@ func TestHostileLiveEvents(t *testing.T) {
 			InvolvedObject: corev1.ObjectReference{Kind: kind, APIVersion: apiVersion, Name: name, Namespace: ns, UID: types.UID(uid)},
 			Reason:         "Hostile", Message: msg, Type: corev1.EventTypeWarning, Count: 1,
 			FirstTimestamp: metav1.NewTime(at), LastTimestamp: metav1.NewTime(at),
-			Source:         corev1.EventSource{Component: "e2e"},
+			Source: corev1.EventSource{Component: "e2e"},
 		}
 		if _, err := env.client.CoreV1().Events(ns).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
