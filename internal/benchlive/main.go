@@ -33,14 +33,13 @@ import (
 )
 
 type options struct {
-	root, dir              string
-	deployments, replicas  int
-	nodes, portOffset      int
-	hold                   time.Duration
-	timeout                time.Duration
-	kspanFlags             string
-	clockTicks             float64
-	keepCluster, skipBuild bool
+	root, dir             string
+	deployments, replicas int
+	nodes, portOffset     int
+	hold                  time.Duration
+	timeout               time.Duration
+	kspanFlags            string
+	clockTicks            float64
 }
 
 func main() {
