@@ -25,6 +25,12 @@ type Config struct {
 	// Linger is how long a trace stays open after its last span joined,
 	// before it is exported.
 	Linger time.Duration
+	// MaxTraceAge, when positive, exports a trace this long after it was
+	// opened even while spans still join it: those come after it as late
+	// spans, and the parents exported then are not stretched over them.
+	// Zero waits for the trace to be quiet for Linger, however long that
+	// takes (a long rollout is seen only once it has settled).
+	MaxTraceAge time.Duration
 	// MaxHeld bounds occurrences waiting for their hold; beyond it the
 	// oldest is decided early (counted in Stats.ForcedDecisions).
 	MaxHeld int
@@ -124,8 +130,8 @@ func (c Config) withDefaults() Config {
 // Validate reports settings that cannot work.
 func (c Config) Validate() error {
 	var errs []error
-	if c.Window < 0 || c.Hold < 0 || c.Linger < 0 {
-		errs = append(errs, errors.New("window, hold and linger must not be negative"))
+	if c.Window < 0 || c.Hold < 0 || c.Linger < 0 || c.MaxTraceAge < 0 {
+		errs = append(errs, errors.New("window, hold, linger and max trace age must not be negative"))
 	}
 	if c.Window > 0 && c.Window < time.Second {
 		errs = append(errs, fmt.Errorf("window %v is shorter than the 1s resolution of event timestamps", c.Window))

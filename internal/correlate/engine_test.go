@@ -460,3 +460,34 @@ func TestSelectorMatchesObjectOrOwner(t *testing.T) {
 		}
 	}
 }
+
+// MaxTraceAge exports a trace that is still growing; what joins later is
+// exported as late spans of the same trace, each span once.
+func TestMaxTraceAgeExportsAGrowingTrace(t *testing.T) {
+	var s scenario
+	rollout(&s, true)
+	var batches [][]span.Span
+	cfg := Config{Hold: time.Second, Linger: 10 * time.Second, MaxTraceAge: 2 * time.Second}
+	cfg.Out = func(b []span.Span) { batches = append(batches, append([]span.Span(nil), b...)) }
+	eng := New(cfg)
+	for _, r := range s.recs {
+		eng.Add(r, r.Observed)
+		eng.Advance(r.Observed)
+	}
+	eng.Advance(at(4.5)) // the pod events at 4s are still held; the trace opened at ~1.5s
+	if len(batches) == 0 {
+		t.Fatal("a trace older than MaxTraceAge was not exported while it grew")
+	}
+	eng.Flush()
+	var all []span.Span
+	for _, b := range batches {
+		all = append(all, b...)
+	}
+	if len(batches) < 2 || eng.Stats().LateSpans == 0 {
+		t.Errorf("%d batches, %d late spans: want the rest to follow as late spans", len(batches), eng.Stats().LateSpans)
+	}
+	mustPass(t, all, s.events)
+	if n := traces(all); n != 1 {
+		t.Errorf("%d traces, want 1", n)
+	}
+}

@@ -16,7 +16,9 @@ type openTrace struct {
 	spans []span.Span
 	idx   map[span.ID]int
 	last  time.Time
-	late  bool
+	// opened is when its first span joined (for Config.MaxTraceAge).
+	opened time.Time
+	late   bool
 }
 
 func (e *Engine) eventSpan(o *occ, parent span.ID, start, end time.Time) span.Span {
@@ -80,7 +82,7 @@ func (e *Engine) eventSpan(o *occ, parent span.ID, start, end time.Time) span.Sp
 func (e *Engine) emit(tr span.TraceID, s span.Span) {
 	ot := e.open[tr]
 	if ot == nil {
-		ot = &openTrace{id: tr, idx: map[span.ID]int{}}
+		ot = &openTrace{id: tr, idx: map[span.ID]int{}, opened: e.now}
 		_, ot.late = e.flushed[tr]
 		e.open[tr] = ot
 	}
@@ -111,10 +113,15 @@ func (e *Engine) flushDue(all bool) {
 	if !all && e.now.Before(e.nextFlush) {
 		return
 	}
-	e.nextFlush = e.now.Add(e.cfg.Linger / 4)
+	every := e.cfg.Linger
+	if a := e.cfg.MaxTraceAge; a > 0 && a < every {
+		every = a
+	}
+	e.nextFlush = e.now.Add(every / 4)
 	var due []*openTrace
 	for _, t := range e.open {
-		if all || !e.now.Before(t.last.Add(e.cfg.Linger)) {
+		if all || !e.now.Before(t.last.Add(e.cfg.Linger)) ||
+			e.cfg.MaxTraceAge > 0 && !e.now.Before(t.opened.Add(e.cfg.MaxTraceAge)) {
 			due = append(due, t)
 		}
 	}
