@@ -105,6 +105,9 @@ func TestHostileLiveEvents(t *testing.T) {
 		if m := s.Attr(span.KeyEventMessage); len(m) > 4096 {
 			t.Errorf("%s: a message of %d bytes was exported", s.Name, len(m))
 		}
+		if s.Start.After(time.Now().Add(time.Hour)) || s.End.After(time.Now().Add(time.Hour)) || s.End.Year() < 1971 {
+			t.Errorf("%s %s: exported spanning %v..%v", s.Name, s.Attr(span.KeyEventMessage), s.Start, s.End)
+		}
 	}
 	k.waitLog(t, 10*time.Second, "FluxCapacitor")
 	k.stop(t)

@@ -167,6 +167,9 @@ type Stats struct {
 	Forgotten uint64
 	// Truncated counts Event messages cut to MaxMessage bytes in their span.
 	Truncated uint64
+	// FutureTimes counts occurrences dated over an hour after they were
+	// observed: the observation was used instead.
+	FutureTimes uint64
 	// Cycles counts owner walks cut by an owner-reference cycle, DeepChains
 	// those cut by MaxDepth.
 	Cycles, DeepChains uint64

@@ -111,7 +111,7 @@ func (e *Engine) decide(o *occ) {
 	// One span per occurrence, at its time; the first span seen for an
 	// Event that already counts several occurrences spans all of them.
 	start := o.t
-	if prev == 0 && !o.ev.First.IsZero() && o.ev.First.Before(o.ev.Last) {
+	if prev == 0 && !o.ev.First.IsZero() && o.ev.First.Before(o.ev.Last) && !o.ev.First.After(o.t) {
 		start = o.ev.First
 	}
 	if start.Before(pstart) {

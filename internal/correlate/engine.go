@@ -205,6 +205,14 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 	if ev.Coarse && !observed.Before(o.t) && observed.Sub(o.t) < time.Second {
 		o.t = observed
 	}
+	// A time far after the Event was seen is a broken clock (or input), and
+	// beyond the year 2262 not even representable in OTLP's nanoseconds:
+	// the observation stands in for it.
+	if !observed.IsZero() && o.t.After(observed.Add(maxFuture)) {
+		o.t = observed
+		o.sec = o.t.Unix()
+		e.stats.FutureTimes++
+	}
 	act := e.activity(o.obj)
 	for _, p := range act.occs {
 		if p.ev.UID == ev.UID && p.ev.Count == ev.Count {
@@ -272,6 +280,9 @@ func (e *Engine) compactArrival() {
 		e.arrival = e.arrival[:n]
 	}
 }
+
+// maxFuture is how far after its observation an Event's time may lie.
+const maxFuture = time.Hour
 
 // less orders occurrences by their own time, then by resourceVersion (the
 // order etcd wrote them: it orders events within one whole second), then

@@ -491,3 +491,34 @@ func TestMaxTraceAgeExportsAGrowingTrace(t *testing.T) {
 		t.Errorf("%d traces, want 1", n)
 	}
 }
+
+// An Event dated centuries after it was observed is dated by its
+// observation (beyond 2262 OTLP cannot even carry the time); one from the
+// distant past keeps its time.
+func TestFarFutureTimesUseTheObservation(t *testing.T) {
+	var s scenario
+	s.ev("Pod", "p", "p1", "Pulled", "from the future", 1, func(e *record.Event) {
+		e.First = at(1).AddDate(500, 0, 0)
+		e.Last = e.First
+	})
+	s.ev("Pod", "p", "p1", "Started", "from the past", 2, func(e *record.Event) {
+		e.First = time.Date(1971, 1, 1, 0, 0, 0, 0, time.UTC)
+		e.Last = e.First
+	})
+	var out []span.Span
+	eng := New(Config{Out: func(b []span.Span) { out = append(out, b...) }})
+	for _, r := range s.recs {
+		eng.Add(r, r.Observed)
+	}
+	eng.Flush()
+	fut := find(t, out, "from the future")
+	if fut.Start.After(at(2)) || fut.End.After(at(2)) {
+		t.Errorf("the far-future Event spans %v..%v, want its observation at %v", fut.Start, fut.End, at(1))
+	}
+	if past := find(t, out, "from the past"); past.Start.Year() != 1971 {
+		t.Errorf("the 1971 Event starts %v", past.Start)
+	}
+	if st := eng.Stats(); st.FutureTimes != 1 {
+		t.Errorf("FutureTimes = %d, want 1", st.FutureTimes)
+	}
+}

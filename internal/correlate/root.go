@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -130,8 +131,13 @@ func (e *Engine) episode(r objRef, o *occ) *rootState {
 // appendObjectAttrs adds k8s.<kind>.name and .uid for r and its known owners.
 func (e *Engine) appendObjectAttrs(attrs []span.Attr, r objRef) []span.Attr {
 	cur := r
+	// Attribute keys must be unique in a span: when an owner has the kind
+	// of an object below it (custom resources, a cycle), the nearest wins.
+	var kindsBuf [8]string
+	kinds := kindsBuf[:0]
 	for depth := 0; depth < e.cfg.MaxDepth; depth++ {
-		if cur.name.Kind != "" {
+		if cur.name.Kind != "" && !slices.Contains(kinds, cur.name.Kind) {
+			kinds = append(kinds, cur.name.Kind)
 			keys := e.kindKeys(cur.name.Kind)
 			attrs = append(attrs, span.Str(keys[0], cur.name.Name))
 			if cur.uid != "" {

@@ -192,7 +192,7 @@ loop:
 		"checkpointed", st.Checkpointed, "duplicates", st.Duplicates, "suppressed_repeats", st.Suppressed, "late_spans", st.LateSpans,
 		"forced_decisions", st.ForcedDecisions, "forced_flushes", st.ForcedFlushes, "forgotten", st.Forgotten,
 		"evicted_objects", st.Index.Evicted, "owner_cycles", st.Cycles,
-		"deep_chains", st.DeepChains, "truncated_messages", st.Truncated)
+		"deep_chains", st.DeepChains, "truncated_messages", st.Truncated, "future_times", st.FutureTimes)
 	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opt.ShutdownTimeout)
 	defer cancel()
 	return errors.Join(runErr, sinkErr, opt.Sink.Close(closeCtx))

@@ -102,6 +102,8 @@ var (
 		"1 when this replica exports.", nil, nil)
 	descTruncated = prometheus.NewDesc("kspan_truncated_messages_total",
 		"Event messages cut to 4 kB in their span.", nil, nil)
+	descFuture = prometheus.NewDesc("kspan_future_times_total",
+		"Events dated over an hour after they were seen: dated by the observation instead.", nil, nil)
 	descCheckpointed = prometheus.NewDesc("kspan_checkpointed_events_total",
 		"Relisted occurrences that the checkpoint says an earlier run exported: not exported again.", nil, nil)
 	descCheckpointEntries = prometheus.NewDesc("kspan_checkpoint_entries",
@@ -134,7 +136,7 @@ var _ prometheus.Collector = collector{}
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descEvents, descObjects, descSpans, descLate, descDuplicates,
 		descFiltered, descDropped, descForced, descHeld, descOpenTraces, descOpenSpans, descIndex,
-		descWatchRestarts, descSynced, descLeader, descLastTick, descCheckpointed, descTruncated} {
+		descWatchRestarts, descSynced, descLeader, descLastTick, descCheckpointed, descTruncated, descFuture} {
 		ch <- d
 	}
 	if c.src.Checkpoint != nil {
@@ -187,6 +189,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descLeader, boolValue(c.src.Standby == nil || !c.src.Standby()))
 	counter(descCheckpointed, float64(st.Checkpointed))
 	counter(descTruncated, float64(st.Truncated))
+	counter(descFuture, float64(st.FutureTimes))
 	if c.src.Checkpoint != nil {
 		if cs, ok := c.src.Checkpoint(); ok {
 			gauge(descCheckpointEntries, float64(cs.Entries))

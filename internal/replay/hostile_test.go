@@ -15,6 +15,7 @@ import (
 	"github.com/kspan-project/kspan/internal/correlate"
 	"github.com/kspan-project/kspan/internal/sink"
 	"github.com/kspan-project/kspan/internal/span"
+	"github.com/kspan-project/kspan/internal/tracecheck"
 	"github.com/kspan-project/kspan/internal/tree"
 )
 
@@ -171,6 +172,9 @@ func TestHostileInput(t *testing.T) {
 	}
 	if st.DeepChains == 0 || st.Cycles == 0 || st.Truncated != 1 {
 		t.Errorf("deep chains cut %d, cycles cut %d, messages truncated %d; want each counted", st.DeepChains, st.Cycles, st.Truncated)
+	}
+	if bad := tracecheck.Check(c.spans, nil); len(bad) > 0 {
+		t.Errorf("trace check:\n  %s", strings.Join(bad, "\n  "))
 	}
 	if !strings.Contains(txt.String(), "FluxCapacitor.Charged") {
 		t.Errorf("the tree does not show the unknown kind's event:\n%s", txt.String())

@@ -29,6 +29,13 @@ func Check(spans []span.Span, events []*record.Event) []string {
 			badf("span %s/%s (%s) exported twice", s.TraceID, s.SpanID, s.Name)
 		}
 		byID[k] = s
+		// OpenTelemetry: attribute keys are unique within a span.
+		for j, a := range s.Attrs {
+			if slices.ContainsFunc(s.Attrs[:j], func(b span.Attr) bool { return b.Key == a.Key }) {
+				badf("span %s (%s) has attribute %s twice", s.SpanID, s.Name, a.Key)
+				break
+			}
+		}
 	}
 
 	// Every event has a span; no (uid, count) twice; Warning is ERROR.
