@@ -250,3 +250,18 @@ func TestConfigMapRejectsForeignData(t *testing.T) {
 		t.Fatal("opened a ConfigMap whose data is not a checkpoint")
 	}
 }
+
+// At its bound the set drops a tenth more than it must, so that it is not
+// sorted again for every batch.
+func TestSetEvictsInSteps(t *testing.T) {
+	s := NewSet(100)
+	for i := range 101 {
+		s.Record([]span.Span{evSpan("e"+strconv.Itoa(i), 1)}, t0.Add(time.Duration(i)*time.Second))
+	}
+	if s.Len() != 90 || s.Evicted() != 11 {
+		t.Fatalf("len %d evicted %d, want 90 and 11", s.Len(), s.Evicted())
+	}
+	if exported(s, "e10", 1) || !exported(s, "e11", 1) {
+		t.Error("not the oldest were evicted")
+	}
+}

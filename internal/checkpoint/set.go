@@ -151,12 +151,14 @@ func eventOf(s *span.Span) (uid string, count int64) {
 }
 
 // evict drops the oldest entries beyond the bound (those Events, relisted
-// after a restart, are exported again).
+// after a restart, are exported again), and a tenth more, so that a set at
+// its bound is not sorted for every batch.
 func (s *Set) evict() {
 	n := len(s.m) - s.max
 	if n <= 0 {
 		return
 	}
+	n = min(len(s.m), n+s.max/10)
 	all := s.sortedLocked()
 	slices.SortStableFunc(all, func(a, b Entry) int { return int(int64(a.At) - int64(b.At)) })
 	for _, e := range all[:n] {
