@@ -266,8 +266,11 @@ func TestDeploymentDefaults(t *testing.T) {
 		if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil {
 			env[e.Name] = e.ValueFrom.FieldRef.FieldPath
 		}
+		if e.ValueFrom != nil && e.ValueFrom.ResourceFieldRef != nil {
+			env[e.Name] = e.ValueFrom.ResourceFieldRef.Resource
+		}
 	}
-	if env["POD_NAMESPACE"] != "metadata.namespace" || env["POD_NAME"] != "metadata.name" {
+	if env["POD_NAMESPACE"] != "metadata.namespace" || env["POD_NAME"] != "metadata.name" || env["GOMEMLIMIT"] != "limits.memory" {
 		t.Errorf("env %v", c.Env)
 	}
 	if p := c.LivenessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/healthz" || p.HTTPGet.Port.String() != "metrics" {
