@@ -124,27 +124,18 @@ func (s *source) run(ctx context.Context) error {
 	}
 	cancel()
 
-	// Events are handed to the engine by the informer's transform, which
-	// is called once for every Event listed or watched, before it is
-	// queued; the cache keeps only a stub. kspan never reads that cache,
-	// and a full copy of every Event the apiserver holds was the largest
-	// part of its heap. Sending from the transform also slows the watch
-	// when the engine falls behind, instead of queueing notifications
-	// without a bound.
+	f := informers.NewSharedInformerFactoryWithOptions(s.client, 0, informers.WithTransform(trimEvent))
 	var inf cache.SharedIndexInformer
-	f := informers.NewSharedInformerFactoryWithOptions(s.client, 0, informers.WithTransform(func(o any) (any, error) {
-		typ := capture.Added
-		if k, err := cache.MetaNamespaceKeyFunc(o); err == nil && inf != nil {
-			if _, exists, _ := inf.GetStore().GetByKey(k); exists {
-				typ = capture.Modified
-			}
-		}
-		return eventStub(s.event(trimEvent(o), typ)), nil
-	}))
 	if api == "events.k8s.io/v1" {
 		inf = f.Events().V1().Events().Informer()
 	} else {
 		inf = f.Core().V1().Events().Informer()
+	}
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { s.event(o, capture.Added) },
+		UpdateFunc: func(_, o any) { s.event(o, capture.Modified) },
+	}); err != nil {
+		return fmt.Errorf("watching events: %w", err)
 	}
 	if err := inf.SetWatchErrorHandlerWithContext(s.watchError("events")); err != nil {
 		return fmt.Errorf("watching events: %w", err)
@@ -199,8 +190,7 @@ func (s *source) send(it item) {
 	}
 }
 
-// event hands an Event to the engine and returns it.
-func (s *source) event(o any, typ string) any {
+func (s *source) event(o any, typ string) {
 	var ev *record.Event
 	switch e := o.(type) {
 	case *eventsv1.Event:
@@ -208,27 +198,12 @@ func (s *source) event(o any, typ string) any {
 	case *corev1.Event:
 		ev = eventFromCore(e)
 	default:
-		return o
+		return
 	}
 	if gv, err := schema.ParseGroupVersion(ev.Regarding.APIVersion); err == nil && ev.Regarding.Kind != "" {
 		s.ensure(gv.WithKind(ev.Regarding.Kind))
 	}
 	s.send(item{rec: record.Record{Event: ev}, typ: typ, raw: o})
-	return o
-}
-
-// eventStub is what the Event informer caches: the identity the informer
-// keys and compares by.
-func eventStub(o any) any {
-	switch e := o.(type) {
-	case *eventsv1.Event:
-		return &eventsv1.Event{TypeMeta: e.TypeMeta, ObjectMeta: metav1.ObjectMeta{Name: e.Name, Namespace: e.Namespace,
-			UID: e.UID, ResourceVersion: e.ResourceVersion}}
-	case *corev1.Event:
-		return &corev1.Event{TypeMeta: e.TypeMeta, ObjectMeta: metav1.ObjectMeta{Name: e.Name, Namespace: e.Namespace,
-			UID: e.UID, ResourceVersion: e.ResourceVersion}}
-	}
-	return o
 }
 
 func (s *source) object(o any, typ string) {
@@ -309,7 +284,7 @@ func (s *source) ensure(gvk schema.GroupVersionKind) {
 
 // trimEvent drops what the engine never reads and sets the type fields, so
 // the capture says which API an event came from.
-func trimEvent(o any) any {
+func trimEvent(o any) (any, error) {
 	switch e := o.(type) {
 	case *eventsv1.Event:
 		e.ManagedFields = nil
@@ -318,7 +293,7 @@ func trimEvent(o any) any {
 		e.ManagedFields = nil
 		e.APIVersion, e.Kind = "v1", "Event"
 	}
-	return o
+	return o, nil
 }
 
 // trimMeta keeps only the metadata the engine reads: identity, generation,
