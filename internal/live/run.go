@@ -26,8 +26,9 @@ type Options struct {
 	CaptureFields map[string]string
 	Log           *slog.Logger
 	// Queue bounds records between the informers and the engine (default
-	// 10000); when full, informers wait (the watch is slowed, nothing is
-	// dropped).
+	// 10000); when full, the informers' handlers wait. Nothing is dropped,
+	// but client-go then buffers the informers' notifications behind the
+	// waiting handler without a bound (its processorListener).
 	Queue int
 	// Tick is how often the engine's clock advances without records
 	// (default 500ms).
