@@ -179,10 +179,7 @@ func TestRepeatsGetDistinctSpansAndABound(t *testing.T) {
 	var out []span.Span
 	cfg.Out = func(b []span.Span) { out = append(out, b...) }
 	eng := New(cfg)
-	for _, r := range s.recs {
-		eng.Add(r, r.Observed)
-	}
-	eng.Flush()
+	replayAll(eng, s.recs)
 	mustPass(t, out, s.events)
 	ids := map[span.ID]bool{}
 	n := 0
@@ -213,10 +210,7 @@ func TestSameEventThroughBothAPIsCountsOnce(t *testing.T) {
 	var out []span.Span
 	cfg.Out = func(b []span.Span) { out = append(out, b...) }
 	eng := New(cfg)
-	for _, r := range s.recs {
-		eng.Add(r, r.Observed)
-	}
-	eng.Flush()
+	replayAll(eng, s.recs)
 	mustPass(t, out, s.events)
 	if st := eng.Stats(); st.Duplicates != 1 {
 		t.Errorf("duplicates %d", st.Duplicates)
@@ -381,10 +375,7 @@ func TestFilteredEventsStillCauseButHaveNoSpan(t *testing.T) {
 	var out []span.Span
 	cfg.Out = func(b []span.Span) { out = append(out, b...) }
 	eng := New(cfg)
-	for _, r := range s.recs {
-		eng.Add(r, r.Observed)
-	}
-	eng.Flush()
+	replayAll(eng, s.recs)
 	if st := eng.Stats(); st.Filtered != 2 {
 		t.Errorf("filtered %d, want the 2 ReplicaSet events", st.Filtered)
 	}
@@ -403,10 +394,7 @@ func TestFilteredEventsStillCauseButHaveNoSpan(t *testing.T) {
 	out = nil
 	cfg.Out = func(b []span.Span) { out = append(out, b...) }
 	eng = New(cfg)
-	for _, r := range s.recs {
-		eng.Add(r, r.Observed)
-	}
-	eng.Flush()
+	replayAll(eng, s.recs)
 	if len(out) != 0 {
 		t.Errorf("%d spans exported for a change whose events are all filtered out", len(out))
 	}
@@ -442,10 +430,7 @@ func TestSelectorMatchesObjectOrOwner(t *testing.T) {
 		var out []span.Span
 		cfg.Out = func(b []span.Span) { out = append(out, b...) }
 		eng := New(cfg)
-		for _, r := range s.recs {
-			eng.Add(r, r.Observed)
-		}
-		eng.Flush()
+		replayAll(eng, s.recs)
 		n := 0
 		for _, sp := range out {
 			if sp.Attr(span.KeyEventUID) != "" {
@@ -507,10 +492,7 @@ func TestFarFutureTimesUseTheObservation(t *testing.T) {
 	})
 	var out []span.Span
 	eng := New(Config{Out: func(b []span.Span) { out = append(out, b...) }})
-	for _, r := range s.recs {
-		eng.Add(r, r.Observed)
-	}
-	eng.Flush()
+	replayAll(eng, s.recs)
 	fut := find(t, out, "from the future")
 	if fut.Start.After(at(2)) || fut.End.After(at(2)) {
 		t.Errorf("the far-future Event spans %v..%v, want its observation at %v", fut.Start, fut.End, at(1))
@@ -521,4 +503,12 @@ func TestFarFutureTimesUseTheObservation(t *testing.T) {
 	if st := eng.Stats(); st.FutureTimes != 1 {
 		t.Errorf("FutureTimes = %d, want 1", st.FutureTimes)
 	}
+}
+
+// replayAll feeds the records at their observed times, then flushes.
+func replayAll(eng *Engine, recs []record.Record) {
+	for _, r := range recs {
+		eng.Add(r, r.Observed)
+	}
+	eng.Flush()
 }
