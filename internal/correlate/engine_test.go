@@ -512,3 +512,26 @@ func replayAll(eng *Engine, recs []record.Record) {
 	}
 	eng.Flush()
 }
+
+func TestUntimedScaleSeenAfterItsEvent(t *testing.T) {
+	// kubectl scale (the scale subresource) records no managedFields time,
+	// and the controller's Event can arrive before the Deployment's update:
+	// it still belongs to the new generation's trace.
+	var s scenario
+	s.obj("Deployment", "default", "web", "d1", 1, 0, nil)
+	s.ev("Deployment", "web", "d1", "ScalingReplicaSet", "Scaled up replica set web-a from 0 to 3", 1)
+	down := s.ev("Deployment", "web", "d1", "ScalingReplicaSet", "Scaled down replica set web-a from 3 to 1", 20.3)
+	d2 := s.obj("Deployment", "default", "web", "d1", 2, 0, nil)
+	d2.SpecTime = at(0) // the newest timed entry is the creation's
+	s.recs[len(s.recs)-1].Observed = at(20.35)
+	spans := run(t, Config{}, s.recs)
+	mustPass(t, spans, s.events)
+	sp := find(t, spans, down.Message)
+	if sp.TraceID != span.TraceIDFor("d1", 2) {
+		t.Errorf("scale-down in trace %s, want generation 2's %s\n%s", sp.TraceID, span.TraceIDFor("d1", 2), dump(spans))
+	}
+	if p := parentOf(t, spans, sp); p.Name != "Deployment.Update" || p.Start.After(sp.Start) {
+		t.Errorf("scale-down under %q starting %v, want Deployment.Update no later than %v", p.Name, p.Start, sp.Start)
+	}
+	permutations(t, Config{}, s.recs, 20)
+}

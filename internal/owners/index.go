@@ -91,13 +91,21 @@ func (e *Entry) Controller() *record.OwnerRef {
 func (e *Entry) GenAt(t time.Time) (Gen, bool) {
 	for i := len(e.Gens) - 1; i >= 0; i-- {
 		g := e.Gens[i]
-		at := e.changeTime(i)
+		at, seen := e.changeWindow(i)
 		if !at.IsZero() && at.After(t) {
 			continue
 		}
 		if at.Equal(g.Time) && i > 0 && !g.Observed.IsZero() && g.Observed.After(t) &&
 			e.changeTime(i-1).Truncate(time.Second).Equal(g.Time) {
 			continue
+		}
+		// An untimed change in force at t was made no later than t, nor
+		// than its first observation.
+		if !seen.IsZero() {
+			at = seen
+			if t.Before(at) {
+				at = t
+			}
 		}
 		g.Time = at
 		return g, true
@@ -230,19 +238,48 @@ func earliest(a, b time.Time) time.Time {
 	return a
 }
 
+// untimedLead is how long before its first observation an untimed spec
+// change counts as in force: the Events a controller emits in reply reach
+// kspan on another watch than the object, and can arrive first. It is the
+// precision of a managedFields time, whole seconds, so an untimed change is
+// placed no less precisely than a timed one.
+const untimedLead = time.Second
+
 // changeTime is when generation i's spec changed. A generation changed after
 // the one before it: when its newest timed managedFields entry is no later
 // than that, the change was made by an entry without a time (kubectl scale
 // through the scale subresource records none), and its first observation is
-// the best bound.
+// the best bound: the change is in force from untimedLead before it (but
+// not before the previous change, nor its first observation).
 func (e *Entry) changeTime(i int) time.Time {
+	at, _ := e.changeWindow(i)
+	return at
+}
+
+// changeWindow is changeTime, and for an untimed change also its first
+// observation (zero otherwise).
+func (e *Entry) changeWindow(i int) (at, seen time.Time) {
 	g := e.Gens[i]
 	if i > 0 && !g.FirstSeen.IsZero() && !g.Time.IsZero() {
 		if prev := e.changeTime(i - 1); !prev.IsZero() && !g.Time.After(prev) && g.FirstSeen.After(prev) {
-			return g.FirstSeen
+			if !g.Observed.IsZero() {
+				// Observed within the second of the previous change:
+				// two changes in one second, told apart by GenAt.
+				return g.FirstSeen, time.Time{}
+			}
+			// Versions of one object arrive in order on one watch: the
+			// lead stops at the previous change's first observation.
+			at = g.FirstSeen.Add(-untimedLead)
+			if p := e.Gens[i-1].FirstSeen; at.Before(p) {
+				at = p
+			}
+			if !at.After(prev) {
+				at = prev.Add(time.Nanosecond)
+			}
+			return at, g.FirstSeen
 		}
 	}
-	return g.Time
+	return g.Time, time.Time{}
 }
 
 // Delete records that the object was deleted at now; it stays as a

@@ -159,3 +159,40 @@ func TestUntimedSpecChangeUsesObservation(t *testing.T) {
 		t.Errorf("GenAt(+3s) = %d, want 2", g.Generation)
 	}
 }
+
+func TestUntimedSpecChangeSeenAfterItsEvent(t *testing.T) {
+	// The deployment controller's "Scaled down" Event can reach kspan before
+	// the Deployment's own update does (two watches): an untimed change
+	// counts from untimedLead before its first observation, and is dated no
+	// later than the Event that shows it.
+	ix := New(Config{})
+	g1 := obj("Deployment", "web", "d1", 1)
+	g1.SpecTime = t0
+	ix.Upsert(g1, t0.Add(100*time.Millisecond))
+	g2 := obj("Deployment", "web", "d1", 2)
+	g2.SpecTime = t0
+	seen := t0.Add(5*time.Second + 300*time.Millisecond)
+	ix.Upsert(g2, seen)
+	e, _ := ix.Get("d1")
+	ev := seen.Add(-20 * time.Millisecond)
+	g, _ := e.GenAt(ev)
+	if g.Generation != 2 || !g.Time.Equal(ev) {
+		t.Errorf("GenAt(event just before the object) = gen %d at %v, want 2 at %v", g.Generation, g.Time, ev)
+	}
+	if g, _ := e.GenAt(seen.Add(time.Second)); g.Generation != 2 || !g.Time.Equal(seen) {
+		t.Errorf("GenAt(after) = gen %d at %v, want 2 at %v", g.Generation, g.Time, seen)
+	}
+	if g, _ := e.GenAt(seen.Add(-untimedLead - time.Millisecond)); g.Generation != 1 {
+		t.Errorf("GenAt(before the lead) = gen %d, want 1", g.Generation)
+	}
+	// The lead never reaches back past the previous change's observation.
+	g3 := obj("Deployment", "web", "d1", 3)
+	g3.SpecTime = t0
+	ix.Upsert(g3, seen.Add(200*time.Millisecond))
+	if g, _ := e.GenAt(seen.Add(-time.Millisecond)); g.Generation != 2 {
+		t.Errorf("GenAt(before gen 2 was seen) = gen %d, want 2", g.Generation)
+	}
+	if g, _ := e.GenAt(seen.Add(time.Millisecond)); g.Generation != 3 {
+		t.Errorf("GenAt(after gen 2 was seen) = gen %d, want 3", g.Generation)
+	}
+}
