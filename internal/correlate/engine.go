@@ -251,7 +251,7 @@ func (e *Engine) release(all bool) {
 		head := e.heap[0]
 		switch {
 		case all:
-		case !e.now.Before(head.arrived.Add(e.cfg.Hold)):
+		case !e.now.Before(e.due(head)):
 		case e.overdue():
 		default:
 			e.compactArrival()
@@ -260,6 +260,25 @@ func (e *Engine) release(all bool) {
 		e.decide(head)
 	}
 	e.arrival = e.arrival[:0]
+}
+
+// due is when o is decided (once every earlier-dated occurrence is): a hold
+// after its own time, but no sooner than a fifth of the hold after it
+// arrived, nor later than a hold after. The hold covers records that are
+// dated before o yet arrive after it (a controller's Event written after
+// the scheduler's): they arrive within the hold of o's time, so an Event
+// that arrives late, already older than the hold, need not hold up every
+// later-dated one for another hold. A clock running behind (a node's) gets
+// the fifth; one running ahead, the whole hold.
+func (e *Engine) due(o *occ) time.Time {
+	at := o.t.Add(e.cfg.Hold)
+	if lo := o.arrived.Add(e.cfg.Hold / 5); at.Before(lo) {
+		return lo
+	}
+	if hi := o.arrived.Add(e.cfg.Hold); at.After(hi) {
+		return hi
+	}
+	return at
 }
 
 // overdue reports whether the longest-waiting pending occurrence has waited

@@ -535,3 +535,38 @@ func TestUntimedScaleSeenAfterItsEvent(t *testing.T) {
 	}
 	permutations(t, Config{}, s.recs, 20)
 }
+
+func TestLateArrivalDoesNotHoldUpLaterEvents(t *testing.T) {
+	// An Event that arrives long after its time (a controller's backlog)
+	// sorts first, yet holds the later-dated ones only a fifth of the hold:
+	// its own hold, counted from its time, is over.
+	var s scenario
+	s.ev("Pod", "a", "pa", "Scheduled", "Successfully assigned default/a to n0", 10, precise)
+	late := s.ev("Pod", "b", "pb", "Scheduled", "Successfully assigned default/b to n0", 2, precise)
+	s.recs[len(s.recs)-1].Observed = at(14)
+	eng := New(Config{})
+	for _, r := range s.recs {
+		eng.Add(r, r.Observed)
+	}
+	eng.Advance(at(14.9))
+	if st := eng.Stats(); st.Held != 2 {
+		t.Fatalf("held %d at +0.9s after the late arrival, want 2", st.Held)
+	}
+	eng.Advance(at(15.3)) // a hold after the first Event's time, 1.3 s after the late one arrived
+	if st := eng.Stats(); st.Held != 0 {
+		t.Errorf("held %d, want 0: the late %q held up the rest", st.Held, late.Message)
+	}
+	// An Event dated in the future of its arrival (a clock ahead) waits a
+	// hold after it arrived, no more.
+	var f scenario
+	f.ev("Pod", "c", "pc", "Scheduled", "Successfully assigned default/c to n0", 60, precise)
+	f.recs[0].Observed = at(1)
+	eng = New(Config{})
+	eng.Add(f.recs[0], at(1))
+	if eng.Advance(at(5.9)); eng.Stats().Held != 1 {
+		t.Errorf("decided before its hold")
+	}
+	if eng.Advance(at(6)); eng.Stats().Held != 0 {
+		t.Errorf("a future-dated Event waited past a hold after arrival")
+	}
+}
