@@ -129,5 +129,8 @@ clean:
 # Deployments of BENCH_REPLICAS replicas roll out (several minutes).
 BENCH_DEPLOYMENTS ?= 100
 BENCH_REPLICAS ?= 10
+# kspan runs with the flags the Helm chart deploys it with (values.yaml: stream).
+BENCH_KSPAN_FLAGS ?= -stream
 bench-live: tools
-	go run ./internal/benchlive -deployments $(BENCH_DEPLOYMENTS) -replicas $(BENCH_REPLICAS) $(BENCHLIVE_FLAGS)
+	go run ./internal/benchlive -deployments $(BENCH_DEPLOYMENTS) -replicas $(BENCH_REPLICAS) \
+		-kspan-flags "$(BENCH_KSPAN_FLAGS)" $(BENCHLIVE_FLAGS)

@@ -150,10 +150,10 @@ func (e *Engine) decide(o *occ) {
 	if root != nil && root.trace == tr && !root.emitted {
 		root.emitted = true
 		if e.cfg.Checkpoint == nil || !e.cfg.Checkpoint.ExportedRoot(root.span.SpanID) {
-			e.emit(tr, root.span)
+			e.emit(tr, root.span, true)
 		}
 	}
-	e.emit(tr, e.eventSpan(o, parent, start, end))
+	e.emit(tr, e.eventSpan(o, parent, start, end), false)
 }
 
 // spanKey identifies a span across traces.

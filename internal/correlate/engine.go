@@ -76,10 +76,12 @@ type Engine struct {
 	hidden   map[spanKey]hiddenSpan     // filtered-out occurrences
 	keys     map[string]*[2]string      // attribute keys per kind
 
-	openSpans int
-	nextPrune time.Time
-	nextFlush time.Time
-	stats     Stats
+	openSpans  int
+	streamed   []span.Span // decided, not yet sent (Config.Stream)
+	nextStream time.Time
+	nextPrune  time.Time
+	nextFlush  time.Time
+	stats      Stats
 }
 
 type eventState struct {
@@ -173,6 +175,9 @@ func (e *Engine) tick(now time.Time) {
 // maintain exports due traces and, now and then, forgets old activity. It
 // runs after release, so nothing due is decided without its context.
 func (e *Engine) maintain(all bool) {
+	if len(e.streamed) > 0 && (all || !e.now.Before(e.nextStream)) {
+		e.sendStreamed()
+	}
 	e.flushDue(all)
 	if !e.now.Before(e.nextPrune) {
 		e.prune()

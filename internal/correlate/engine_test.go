@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -568,5 +569,54 @@ func TestLateArrivalDoesNotHoldUpLaterEvents(t *testing.T) {
 	}
 	if eng.Advance(at(6)); eng.Stats().Held != 0 {
 		t.Errorf("a future-dated Event waited past a hold after arrival")
+	}
+}
+
+func TestStreamSendsSpansOnceDecided(t *testing.T) {
+	var s scenario
+	s.obj("Deployment", "default", "web", "d1", 1, 0, nil)
+	s.ev("Deployment", "web", "d1", "ScalingReplicaSet", "Scaled up replica set web-a from 0 to 1", 1)
+	s.ev("ReplicaSet", "web-a", "ra", "SuccessfulCreate", "Created pod: web-a-1", 1)
+	s.ev("Pod", "web-a-1", "pa1", "Started", "Started container nginx", 9)
+	var batches [][]span.Span
+	eng := New(Config{Stream: true, Out: func(b []span.Span) {
+		batches = append(batches, slices.Clone(b))
+	}})
+	now := t0
+	step := func(to time.Time) {
+		for ; !now.After(to); now = now.Add(100 * time.Millisecond) {
+			eng.Advance(now)
+		}
+	}
+	for _, r := range s.recs {
+		step(r.Observed)
+		eng.Add(r, r.Observed)
+	}
+	step(at(8))
+	// The two controller Events, decided a hold after them, are out; the
+	// root is not.
+	var got []string
+	for _, b := range batches {
+		for _, sp := range b {
+			got = append(got, sp.Name)
+		}
+	}
+	if want := []string{"Deployment.ScalingReplicaSet", "ReplicaSet.SuccessfulCreate"}; !slices.Equal(got, want) {
+		t.Fatalf("streamed by +8s: %v, want %v", got, want)
+	}
+	step(at(30))
+	eng.Flush()
+	all := slices.Concat(batches...)
+	mustPass(t, all, s.events)
+	root := find(t, all, "Deployment.Create")
+	if last := all[len(all)-1]; last.SpanID != root.SpanID {
+		t.Errorf("last span sent is %s, want the root", last.Name)
+	}
+	if want := at(9); !root.End.Equal(want) {
+		t.Errorf("root ends %v, want %v (the last span's time)", root.End, want)
+	}
+	// Parents other than the root keep their own times.
+	if sc := find(t, all, "Scaled up replica set web-a from 0 to 1"); !sc.End.Equal(sc.Start) {
+		t.Errorf("streamed parent stretched to %v", sc.End)
 	}
 }

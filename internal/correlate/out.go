@@ -19,7 +19,17 @@ type openTrace struct {
 	// opened is when its first span joined (for Config.MaxTraceAge).
 	opened time.Time
 	late   bool
+	// first and end bound the spans streamed while it was open (Stream):
+	// the root is stretched over them.
+	first, end time.Time
 }
+
+// StreamEvery is how far apart the batches of Config.Stream are at most.
+const StreamEvery = 250 * time.Millisecond
+
+// streamBatch is how many streamed spans are sent without waiting for
+// StreamEvery.
+const streamBatch = 1024
 
 func (e *Engine) eventSpan(o *occ, parent span.ID, start, end time.Time) span.Span {
 	ev := o.ev
@@ -79,7 +89,28 @@ func (e *Engine) eventSpan(o *occ, parent span.ID, start, end time.Time) span.Sp
 	return s
 }
 
-func (e *Engine) emit(tr span.TraceID, s span.Span) {
+// emit adds a span to its open trace, or with Config.Stream an event span
+// to the next batch (root says s is the synthetic root).
+func (e *Engine) emit(tr span.TraceID, s span.Span, root bool) {
+	if e.cfg.Stream && !root {
+		if ot := e.open[tr]; ot != nil {
+			if ot.first.IsZero() || s.Start.Before(ot.first) {
+				ot.first = s.Start
+			}
+			if s.End.After(ot.end) {
+				ot.end = s.End
+			}
+			ot.last = e.now
+		} else if _, ok := e.flushed[tr]; ok {
+			e.stats.LateSpans++
+		}
+		e.streamed = append(e.streamed, s)
+		e.stats.Spans++
+		if len(e.streamed) >= streamBatch {
+			e.sendStreamed()
+		}
+		return
+	}
 	ot := e.open[tr]
 	if ot == nil {
 		ot = &openTrace{id: tr, idx: map[span.ID]int{}, opened: e.now}
@@ -105,6 +136,27 @@ func (e *Engine) emit(tr span.TraceID, s span.Span) {
 			e.flushTrace(oldest)
 		}
 	}
+}
+
+// sendStreamed sends the streamed spans, one batch per trace, in the order
+// they were decided.
+func (e *Engine) sendStreamed() {
+	b := e.streamed
+	e.streamed = b[:0]
+	e.nextStream = e.now.Add(StreamEvery)
+	if len(b) == 0 || e.cfg.Out == nil {
+		return
+	}
+	slices.SortStableFunc(b, func(x, y span.Span) int { return slices.Compare(x.TraceID[:], y.TraceID[:]) })
+	for i := 0; i < len(b); {
+		j := i + 1
+		for j < len(b) && b[j].TraceID == b[i].TraceID {
+			j++
+		}
+		e.cfg.Out(b[i:j])
+		i = j
+	}
+	clear(b)
 }
 
 // flushDue exports traces quiet for the linger time (all when forced), in
@@ -139,6 +191,16 @@ func (e *Engine) flushDue(all bool) {
 // flushTrace stretches every parent to cover its children and exports the
 // trace. Parents always precede their children in t.spans.
 func (e *Engine) flushTrace(t *openTrace) {
+	if !t.first.IsZero() {
+		// Streamed spans (Stream): only the root, first, is stretched.
+		r := &t.spans[0]
+		if t.first.Before(r.Start) {
+			r.Start = t.first
+		}
+		if t.end.After(r.End) {
+			r.End = t.end
+		}
+	}
 	for i := len(t.spans) - 1; i >= 0; i-- {
 		s := &t.spans[i]
 		if pi, ok := t.idx[s.Parent]; ok && pi < i {

@@ -169,6 +169,55 @@ func TestArrivalPermutations(t *testing.T) {
 	}
 }
 
+// TestStreamGivesTheSameTraces replays each capture with Config.Stream: the
+// same traces, span IDs, parents and start times as whole-trace export, each
+// span exported once, and every root still covering its trace.
+func TestStreamGivesTheSameTraces(t *testing.T) {
+	for name, files := range captures(t) {
+		t.Run(name, func(t *testing.T) {
+			var recs []record.Record
+			for _, f := range files {
+				fh, err := os.Open(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, _ := decode.Read(fh, f)
+				fh.Close()
+				recs = append(recs, got...)
+			}
+			Sort(recs)
+			whole := feed(recs, correlate.Config{})
+			streamed := feed(recs, correlate.Config{Stream: true})
+			if a, b := canonical(whole), canonical(streamed); a != b {
+				t.Fatalf("streamed traces differ:\n--- whole\n%s\n--- streamed\n%s", a, b)
+			}
+			byID := map[span.ID]span.Span{}
+			for _, s := range streamed {
+				if _, dup := byID[s.SpanID]; dup {
+					t.Fatalf("span %s exported twice", s.SpanID)
+				}
+				byID[s.SpanID] = s
+			}
+			for _, s := range streamed {
+				if s.Parent.IsZero() {
+					continue
+				}
+				r := s
+				for !r.Parent.IsZero() {
+					p, ok := byID[r.Parent]
+					if !ok {
+						break
+					}
+					r = p
+				}
+				if r.Attr(span.KeyEventUID) == "" && (s.Start.Before(r.Start) || s.End.After(r.End)) {
+					t.Errorf("%s %s..%s outside its root %s..%s", s.Name, s.Start, s.End, r.Start, r.End)
+				}
+			}
+		})
+	}
+}
+
 func feed(recs []record.Record, cfg correlate.Config) []span.Span {
 	var out []span.Span
 	cfg.Out = func(s []span.Span) { out = append(out, s...) }
