@@ -1,7 +1,6 @@
 package correlate
 
 import (
-	"container/heap"
 	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
@@ -78,7 +77,7 @@ func (e *Engine) decide(o *occ) {
 		return
 	}
 	o.state = deciding
-	heap.Remove(&e.heap, o.heapIdx)
+	e.heap.remove(o.heapIdx)
 	act := e.acts[o.obj.key]
 	for _, p := range act.occs {
 		if p == o {

@@ -38,9 +38,9 @@ const (
 // Attr is one attribute. Only the field selected by Kind is meaningful.
 type Attr struct {
 	Key  string
-	Kind Kind
 	Str  string
 	Int  int64
+	Kind Kind // after the words: 48 bytes, not 56 (every span has about 20)
 	Bool bool
 }
 
