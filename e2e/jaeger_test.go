@@ -22,6 +22,7 @@ import (
 
 	"github.com/kspan-project/kspan/internal/otlp"
 	"github.com/kspan-project/kspan/internal/span"
+	"github.com/kspan-project/kspan/internal/tracecheck"
 )
 
 // Each Jaeger of these tests has its own ports (hack/jaeger.sh's
@@ -260,7 +261,8 @@ func TestJaegerReplay(t *testing.T) {
 			return []string{"-otlp-protocol", "grpc", "-otlp-endpoint", j.grpcAddr(), "-otlp-insecure"}
 		}},
 		{"http", offsetReplayHTTP, func(j *jaeger) []string {
-			return []string{"-otlp-endpoint", j.httpURL(), "-otlp-compression", "gzip"}
+			// -stream: the roots reach Jaeger after their traces' spans.
+			return []string{"-otlp-endpoint", j.httpURL(), "-otlp-compression", "gzip", "-stream"}
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -298,12 +300,14 @@ func TestJaegerReplay(t *testing.T) {
 }
 
 // TestJaegerLive runs kspan against the cluster, exporting over gRPC to
-// Jaeger beside its file, while a Deployment is created and scaled in its
-// own namespace; the namespace's traces read back from Jaeger are the
-// file's and pass the structural checks.
+// Jaeger beside its file with -stream (as the Helm chart deploys it: each
+// span sent once decided, the roots after their traces), while a Deployment
+// is created and scaled in its own namespace; the namespace's traces read
+// back from Jaeger are the file's and pass the structural checks.
 func TestJaegerLive(t *testing.T) {
 	j := startJaeger(t, offsetLive, "memory")
-	p := startKspan(t, "-otlp-protocol", "grpc", "-otlp-endpoint", j.grpcAddr(), "-otlp-insecure", "-log-format", "json")
+	p := startKspan(t, "-otlp-protocol", "grpc", "-otlp-endpoint", j.grpcAddr(), "-otlp-insecure", "-log-format", "json",
+		"-stream")
 	ns := namespace(t, "e2e-jaeger-live")
 	ctx := context.Background()
 	if _, err := env.client.AppsV1().Deployments(ns).Create(ctx, newDeployment(ns, "web", 3), metav1.CreateOptions{}); err != nil {
@@ -317,6 +321,9 @@ func TestJaegerLive(t *testing.T) {
 	var file, got []span.Span
 	waitFor(t, 30*time.Second, "Jaeger to hold the namespace's traces", func() (bool, string) {
 		file = inNamespace(p.spans(t), ns)
+		if bad := tracecheck.Check(file, nil); len(bad) > 0 {
+			return false, "the file's traces are not whole yet (roots follow their traces): " + bad[0]
+		}
 		got = j.traces(t, file)
 		d := diffSpans(file, got)
 		return d == "", d
