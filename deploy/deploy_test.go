@@ -252,7 +252,7 @@ func TestDeploymentDefaults(t *testing.T) {
 		t.Errorf("service account %q", d.Spec.Template.Spec.ServiceAccountName)
 	}
 	c := container(t, objs)
-	wantArgs := []string{"-ui=off", "-metrics-addr=:9464", "-log-format=json", "-o=otlp-json",
+	wantArgs := []string{"-ui=off", "-metrics-addr=:9464", "-log-format=json", "-o=otlp-json", "-stream",
 		"-checkpoint=configmap:$(POD_NAMESPACE)/kspan-checkpoint",
 		"-leader-elect", "-leader-elect-namespace=$(POD_NAMESPACE)", "-leader-elect-name=kspan"}
 	if !slices.Equal(c.Args, wantArgs) {
@@ -315,7 +315,7 @@ func TestDeploymentValues(t *testing.T) {
 	c := container(t, objs)
 	wantArgs := []string{"-ui=off", "-metrics-addr=:9464", "-log-format=json", "-o=otlp-json",
 		"-output-file=/dev/null", "-otlp-endpoint=https://otel-collector.observability:4318",
-		"-otlp-protocol=http/protobuf", "-otlp-insecure", "-cluster-name=prod-eu",
+		"-otlp-protocol=http/protobuf", "-otlp-insecure", "-stream", "-cluster-name=prod-eu",
 		"-checkpoint=configmap:$(POD_NAMESPACE)/kspan-checkpoint",
 		"-leader-elect", "-leader-elect-namespace=$(POD_NAMESPACE)", "-leader-elect-name=kspan",
 		"-namespace=shop", "-namespace=payments", "-exclude-namespace=kube-system", "-kind=Pod", "-kind=Deployment",

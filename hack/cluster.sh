@@ -74,6 +74,20 @@ pid_of() {
 	echo "$pid"
 }
 
+# still_running COMPONENT: whether the process just started for it lives. Unlike pid_of it
+# does not insist on the binary: for a moment after the start the process is still the
+# subshell, then setsid, before they exec it (seen as a false "exited during startup" on a
+# loaded machine). The pid was written by this script a moment ago, so it cannot be reused.
+still_running() {
+	local f=$STATE/pids/$1.pid pid
+	[[ -f $f ]] || return 1
+	pid=$(<"$f")
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	kill -0 "$pid" 2>/dev/null || return 1
+	# A zombie (exited, not yet reaped) is not running.
+	[[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]]
+}
+
 tail_log() {
 	local f=$STATE/logs/$1.log
 	[[ -f $f ]] || return 0
@@ -93,7 +107,7 @@ wait_for() {
 	shift 2
 	local deadline=$((SECONDS + UP_TIMEOUT)) t0=$SECONDS
 	until "$@" >/dev/null 2>&1; do
-		if ! pid_of "$component" >/dev/null; then
+		if ! still_running "$component"; then
 			tail_log "$component"
 			die "$component exited during startup (log: $STATE/logs/$component.log)"
 		fi

@@ -150,6 +150,11 @@ func TestTLSWithCustomCA(t *testing.T) {
 			var logs logBuffer
 			untrusting := newReal(t, Config{Endpoint: addr, Protocol: proto}, &logs)
 			mustExport(t, untrusting, testSpans(3, 3))
+			// The failed handshake is logged when the first attempt fails;
+			// on a loaded machine that can take longer than Close's timeout.
+			for deadline := time.Now().Add(30 * time.Second); !strings.Contains(logs.String(), "certificate") && time.Now().Before(deadline); {
+				time.Sleep(20 * time.Millisecond)
+			}
 			ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
 			defer cancel()
 			if err := untrusting.Close(ctx); proto == ProtocolGRPC && err == nil {
