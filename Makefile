@@ -114,7 +114,7 @@ bench-engine:
 	go test -c -o $(CACHE)/correlate.test ./internal/correlate
 	@set -o pipefail; out=$(CACHE)/bench.txt; : > $$out; \
 	for i in $$(seq $(BENCHRUNS)); do \
-		$(CACHE)/correlate.test -test.run='^$$' -test.bench='^Benchmark(Engine|DecodeEvent)$$' \
+		$(CACHE)/correlate.test -test.run='^$$' -test.bench='^Benchmark(Engine|EngineStream|DecodeEvent)$$' \
 			-test.benchtime=1s -test.cpu=1 | tee -a $$out || exit 1; \
 	done; \
 	$(CACHE)/correlate.test -test.run='^$$' -test.bench='^BenchmarkRetained$$' -test.benchtime=1x -test.cpu=1 | tee -a $$out && \

@@ -195,9 +195,12 @@ func newStream(tb testing.TB, deploys, replicas int) *benchStream {
 
 // feed runs the stream through a new engine, each record at its observation
 // time, and returns the number of spans exported.
-func feed(s *benchStream, keep *[]span.Span) int {
+func feed(s *benchStream, keep *[]span.Span) int { return feedWith(s, keep, correlate.Config{}) }
+
+// feedWith is feed with an engine configuration.
+func feedWith(s *benchStream, keep *[]span.Span, cfg correlate.Config) int {
 	n := 0
-	e := correlate.New(correlate.Config{Out: func(b []span.Span) {
+	e := correlate.New(correlate.Config{Stream: cfg.Stream, Out: func(b []span.Span) {
 		n += len(b)
 		if keep != nil {
 			*keep = append(*keep, b...)
@@ -264,6 +267,23 @@ func BenchmarkEngine(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		if n := feed(s, nil); n != len(s.evs)+benchDeploys {
+			b.Fatalf("%d spans, want %d", n, len(s.evs)+benchDeploys)
+		}
+	}
+	b.StopTimer()
+	perEvent(b, len(s.evs), &before)
+}
+
+// BenchmarkEngineStream is BenchmarkEngine with Config.Stream, as the
+// Helm chart deploys kspan: spans leave as they are decided.
+func BenchmarkEngineStream(b *testing.B) {
+	s := newStream(b, benchDeploys, benchReplicas)
+	b.ReportAllocs()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	for b.Loop() {
+		if n := feedWith(s, nil, correlate.Config{Stream: true}); n != len(s.evs)+benchDeploys {
 			b.Fatalf("%d spans, want %d", n, len(s.evs)+benchDeploys)
 		}
 	}
