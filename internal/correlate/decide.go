@@ -106,7 +106,9 @@ func (e *Engine) decide(o *occ) {
 	}
 	st.spans++
 
-	tr, parent, pstart, root := e.parentOf(o, act)
+	var chainBuf [12]link
+	ch := e.chain(o.obj, chainBuf[:0])
+	tr, parent, pstart, root := e.parentOf(o, act, ch)
 	// One span per occurrence, at its time; the first span seen for an
 	// Event that already counts several occurrences spans all of them.
 	start := o.t
@@ -152,7 +154,7 @@ func (e *Engine) decide(o *occ) {
 			e.emit(tr, root.span, true)
 		}
 	}
-	e.emit(tr, e.eventSpan(o, parent, start, end), false)
+	e.emit(tr, e.eventSpan(o, parent, start, end, ch), false)
 }
 
 // spanKey identifies a span across traces.
@@ -167,12 +169,12 @@ type hiddenSpan struct {
 	t      time.Time
 }
 
-func (e *Engine) parentOf(o *occ, act *activity) (span.TraceID, span.ID, time.Time, *rootState) {
+func (e *Engine) parentOf(o *occ, act *activity, ch []link) (span.TraceID, span.ID, time.Time, *rootState) {
 	if o.ev.TopLevel {
 		act.topLevel = o
 		return span.TraceIDFor(o.ev.UID, int64(o.ev.Count)), span.ID{}, time.Time{}, nil
 	}
-	c := e.candidate(o)
+	c := e.candidate(o, ch)
 	if c.occ != nil {
 		a := act.attach(c.occ.trace, c.occ.id, c.occ.start, c.occ.root, o.t)
 		return a.trace, a.parent, a.pstart, a.root
@@ -203,38 +205,68 @@ type cand struct {
 // object or an ancestor after the cause found is a newer cause: the event
 // then joins the deleted object's Delete episode (the garbage collector kills
 // a deleted Deployment's pods without any event of its own).
-func (e *Engine) candidate(o *occ) cand {
+func (e *Engine) candidate(o *occ, ch []link) cand {
 	c := e.nearest(o)
-	if del, at, ok := e.deletedAncestor(o); ok &&
+	if del, at, ok := e.deletedAncestor(o, ch); ok &&
 		(c.occ == nil || rules.DeletionReasons[o.ev.Reason] && c.occ.t.Add(time.Second).Before(at)) {
 		return cand{root: del, deleted: true}
 	}
 	return c
 }
 
-// deletedAncestor is the highest object on o's owner chain (o's own object
-// included) whose deletion began within the window before o.
-func (e *Engine) deletedAncestor(o *occ) (objRef, time.Time, bool) {
+// deletedAncestor is the highest object on o's owner chain ch (o's own
+// object included) whose deletion began within the window before o.
+func (e *Engine) deletedAncestor(o *occ, ch []link) (objRef, time.Time, bool) {
 	var found objRef
 	var at time.Time
 	ok := false
-	cur := o.obj
-	for depth := 0; depth < e.cfg.MaxDepth; depth++ {
-		if ent, known := e.index.Get(cur.uid); known && !ent.Deleting.IsZero() &&
+	for _, l := range ch {
+		if ent := l.ent; ent != nil && !ent.Deleting.IsZero() &&
 			!ent.Deleting.After(o.t) && o.t.Sub(ent.Deleting) < e.cfg.Window {
-			found, at, ok = cur, ent.Deleting, true
+			found, at, ok = l.ref, ent.Deleting, true
 		}
-		inf, has := e.index.Owner(cur.name, cur.uid)
-		if !has || inf.UID == "" || inf.UID == o.obj.key || inf.UID == cur.key {
-			break
-		}
-		next := objRef{key: inf.UID, uid: inf.UID, name: owners.NameKey{Kind: inf.Kind, Namespace: cur.name.Namespace, Name: inf.Name}}
-		if ent, known := e.index.Get(inf.UID); known {
-			next.name.Namespace = ent.Namespace
-		}
-		cur = next
 	}
 	return found, at, ok
+}
+
+// link is one object of an owner chain, with its index entry (nil when the
+// object is not known).
+type link struct {
+	ref objRef
+	ent *owners.Entry
+}
+
+// chain appends r and its owners to buf: up the controller references of
+// known objects, else the owners learnt from controller messages, at most
+// MaxDepth objects, stopping at a reference back to r or to the object
+// itself. A decision walks it once, for its deleted ancestors and its
+// span's attributes.
+func (e *Engine) chain(r objRef, buf []link) []link {
+	cur := r
+	for depth := 0; depth < e.cfg.MaxDepth; depth++ {
+		var ent *owners.Entry
+		if cur.uid != "" {
+			ent, _ = e.index.Get(cur.uid)
+		}
+		if ent != nil && depth > 0 {
+			cur.name.Namespace = ent.Namespace
+		}
+		buf = append(buf, link{cur, ent})
+		var inf owners.Inferred
+		ok := false
+		if ent != nil {
+			if c := ent.Controller(); c != nil {
+				inf, ok = owners.Inferred{UID: c.UID, Kind: c.Kind, Name: c.Name}, true
+			}
+		} else {
+			inf, ok = e.index.Owner(cur.name, "")
+		}
+		if !ok || inf.UID == "" || inf.UID == r.key || inf.UID == cur.key {
+			break
+		}
+		cur = objRef{key: inf.UID, uid: inf.UID, name: owners.NameKey{Kind: inf.Kind, Namespace: cur.name.Namespace, Name: inf.Name}}
+	}
+	return buf
 }
 
 // nearest is the nearest cause up o's owner chain, else the root.

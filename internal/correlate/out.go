@@ -31,7 +31,7 @@ const StreamEvery = 250 * time.Millisecond
 // StreamEvery.
 const streamBatch = 1024
 
-func (e *Engine) eventSpan(o *occ, parent span.ID, start, end time.Time) span.Span {
+func (e *Engine) eventSpan(o *occ, parent span.ID, start, end time.Time, ch []link) span.Span {
 	ev := o.ev
 	s := span.Span{
 		TraceID: o.trace,
@@ -81,7 +81,7 @@ func (e *Engine) eventSpan(o *occ, parent span.ID, start, end time.Time) span.Sp
 	if ev.Regarding.FieldPath != "" {
 		a = append(a, span.Str(span.KeyObjectFieldPath, ev.Regarding.FieldPath))
 	}
-	s.Attrs = e.appendObjectAttrs(a, o.obj)
+	s.Attrs = e.appendChainAttrs(a, ch)
 	if l, ok := parseTraceparent(ev.Traceparent); ok {
 		l.Attrs = []span.Attr{span.Str(span.KeyLinkSource, "traceparent")}
 		s.Links = append(s.Links, l)

@@ -130,12 +130,18 @@ func (e *Engine) episode(r objRef, o *occ) *rootState {
 
 // appendObjectAttrs adds k8s.<kind>.name and .uid for r and its known owners.
 func (e *Engine) appendObjectAttrs(attrs []span.Attr, r objRef) []span.Attr {
-	cur := r
+	var buf [12]link
+	return e.appendChainAttrs(attrs, e.chain(r, buf[:0]))
+}
+
+// appendChainAttrs adds k8s.<kind>.name and .uid for each object of ch.
+func (e *Engine) appendChainAttrs(attrs []span.Attr, ch []link) []span.Attr {
 	// Attribute keys must be unique in a span: when an owner has the kind
 	// of an object below it (custom resources, a cycle), the nearest wins.
 	var kindsBuf [8]string
 	kinds := kindsBuf[:0]
-	for depth := 0; depth < e.cfg.MaxDepth; depth++ {
+	for _, l := range ch {
+		cur := l.ref
 		if cur.name.Kind != "" && !slices.Contains(kinds, cur.name.Kind) {
 			kinds = append(kinds, cur.name.Kind)
 			keys := e.kindKeys(cur.name.Kind)
@@ -144,11 +150,6 @@ func (e *Engine) appendObjectAttrs(attrs []span.Attr, r objRef) []span.Attr {
 				attrs = append(attrs, span.Str(keys[1], cur.uid))
 			}
 		}
-		inf, ok := e.index.Owner(cur.name, cur.uid)
-		if !ok || inf.UID == "" || inf.UID == r.key || inf.UID == cur.key {
-			break
-		}
-		cur = objRef{key: inf.UID, uid: inf.UID, name: owners.NameKey{Kind: inf.Kind, Namespace: cur.name.Namespace, Name: inf.Name}}
 	}
 	return attrs
 }
