@@ -77,7 +77,9 @@ func (e *Engine) decide(o *occ) {
 		return
 	}
 	o.state = deciding
-	e.heap.remove(o.heapIdx)
+	if o.heapIdx >= 0 {
+		e.heap.remove(o.heapIdx)
+	}
 	act := e.acts[o.obj.key]
 	for _, p := range act.occs {
 		if p == o {

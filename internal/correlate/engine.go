@@ -67,7 +67,8 @@ type Engine struct {
 
 	now     time.Time
 	heap    occHeap
-	arrival []*occ // pending occurrences in arrival order (for overdue checks)
+	arrival []*occ // pending occurrences of the heap in arrival order (for overdue checks)
+	lateQ   []*occ // occurrences that arrived late for their hold, in arrival order (see late)
 
 	acts     map[string]*activity      // by object key
 	mentions map[owners.NameKey][]*occ // mention events by the object they name, sorted
@@ -114,6 +115,11 @@ func New(cfg Config) *Engine {
 func (e *Engine) Stats() Stats {
 	s := e.stats
 	s.Held = len(e.heap)
+	for _, o := range e.lateQ {
+		if o.state == pending {
+			s.Held++
+		}
+	}
 	s.OpenTraces = len(e.open)
 	s.OpenSpans = e.openSpans
 	s.Index = e.index.Stats()
@@ -148,9 +154,16 @@ func (e *Engine) Add(rec record.Record, now time.Time) {
 		e.stats.Events++
 		e.addEvent(rec.Event, rec.Observed)
 	}
-	for len(e.heap) > e.cfg.MaxHeld {
+	for len(e.heap)+len(e.lateQ) > e.cfg.MaxHeld {
+		o := e.popLate()
+		if o == nil {
+			if len(e.heap) <= e.cfg.MaxHeld {
+				break
+			}
+			o = e.heap[0]
+		}
 		e.stats.ForcedDecisions++
-		e.decide(e.heap[0])
+		e.decide(o)
 	}
 }
 
@@ -246,8 +259,37 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 	if act.last.Before(o.t) {
 		act.last = o.t
 	}
+	if e.late(o) {
+		o.heapIdx = -1
+		e.lateQ = append(e.lateQ, o)
+		return
+	}
 	e.heap.push(o)
 	e.arrival = append(e.arrival, o)
+}
+
+// late reports whether o arrived too late for its hold: at least four fifths
+// of the hold after its own time (a controller's backlog writes Events a
+// minute after their time under load; a node's clock may run behind). It
+// is decided a fifth of the hold after it arrived, outside the timestamp
+// order, so that a stream of such Events does not hold up the timely ones
+// behind it: what it causes is decided after it all the same, because a
+// decision first decides the causes it finds still held.
+func (e *Engine) late(o *occ) bool {
+	return !o.t.Add(e.cfg.Hold).After(o.arrived.Add(e.cfg.Hold / 5))
+}
+
+// popLate drops decided occurrences from the front of the late queue and
+// returns the first still held, or nil.
+func (e *Engine) popLate() *occ {
+	for len(e.lateQ) > 0 {
+		if o := e.lateQ[0]; o.state == pending {
+			return o
+		}
+		e.lateQ[0] = nil
+		e.lateQ = e.lateQ[1:]
+	}
+	return nil
 }
 
 // release decides held occurrences in timestamp order: the earliest while
@@ -255,6 +297,12 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 // (so a stream of old-timestamped events cannot block the rest), or all of
 // them when forced.
 func (e *Engine) release(all bool) {
+	for o := e.popLate(); o != nil; o = e.popLate() {
+		if !all && e.now.Before(o.arrived.Add(e.cfg.Hold/5)) {
+			break
+		}
+		e.decide(o)
+	}
 	for len(e.heap) > 0 {
 		head := e.heap[0]
 		switch {

@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -618,5 +619,34 @@ func TestStreamSendsSpansOnceDecided(t *testing.T) {
 	// Parents other than the root keep their own times.
 	if sc := find(t, all, "Scaled up replica set web-a from 0 to 1"); !sc.End.Equal(sc.Start) {
 		t.Errorf("streamed parent stretched to %v", sc.End)
+	}
+}
+
+func TestStreamOfLateEventsDoesNotHoldUpTimelyOnes(t *testing.T) {
+	// Under load the controller-manager writes its Events up to a minute
+	// after their time, one every few hundred milliseconds: each sorts
+	// before every timely Event, yet none may hold them past their hold.
+	var s scenario
+	timely := s.ev("Pod", "a", "pa", "Scheduled", "Successfully assigned default/a to n0", 60, precise)
+	for i := range 40 {
+		s.ev("ReplicaSet", "r", "ra", "SuccessfulCreate", fmt.Sprintf("Created pod: r-%d", i), 1)
+		s.recs[len(s.recs)-1].Observed = at(60 + float64(i)*0.25)
+	}
+	var now, sent time.Time
+	eng := New(Config{Stream: true, Out: func(b []span.Span) {
+		for _, sp := range b {
+			if sp.Attr(span.KeyEventMessage) == timely.Message {
+				sent = now
+			}
+		}
+	}})
+	for _, r := range s.recs {
+		now = r.Observed
+		eng.Add(r, now)
+	}
+	// Due a hold after its time (65.3 s), sent within a batch interval and
+	// the next record.
+	if want := at(65.3).Add(StreamEvery + 250*time.Millisecond); sent.IsZero() || sent.After(want) {
+		t.Errorf("%q sent at %v, want by %v: it waited behind the late ones", timely.Message, sent.Sub(t0), want.Sub(t0))
 	}
 }

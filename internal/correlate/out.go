@@ -50,7 +50,17 @@ func (e *Engine) eventSpan(o *occ, parent span.ID, start, end time.Time, ch []li
 		s.Error = true
 		s.StatusMessage = msg
 	}
-	a := make([]span.Attr, 0, 24)
+	// Exactly as many attributes as the span gets (they are most of what
+	// the engine allocates): 7 of the Event, up to 4 optional ones, the
+	// namespace, 4 of the object and its field path, 2 per object of the
+	// chain.
+	n := 7 + 1 + 4 + 2*len(ch)
+	for _, v := range [...]string{ev.Action, ev.ReportingComponent, ev.ReportingInstance, ev.Regarding.FieldPath} {
+		if v != "" {
+			n++
+		}
+	}
+	a := make([]span.Attr, 0, n)
 	a = append(a,
 		span.Str(span.KeyEventUID, ev.UID),
 		span.Str(span.KeyEventName, ev.Name),
