@@ -95,8 +95,7 @@ func (e *Entry) GenAt(t time.Time) (Gen, bool) {
 		if !at.IsZero() && at.After(t) {
 			continue
 		}
-		if at.Equal(g.Time) && i > 0 && !g.Observed.IsZero() && g.Observed.After(t) &&
-			e.changeTime(i-1).Truncate(time.Second).Equal(g.Time) {
+		if at.Equal(g.Time) && i > 0 && !g.Observed.IsZero() && g.Observed.After(t) && e.sameSecond(i-1, g.Time) {
 			continue
 		}
 		// An untimed change in force at t was made no later than t, nor
@@ -254,6 +253,17 @@ const untimedLead = time.Second
 func (e *Entry) changeTime(i int) time.Time {
 	at, _ := e.changeWindow(i)
 	return at
+}
+
+// sameSecond reports whether change i was made in the whole second sec: by
+// its time, or for an untimed change by its first observation (its lead
+// reaches back into the second before).
+func (e *Entry) sameSecond(i int, sec time.Time) bool {
+	at, seen := e.changeWindow(i)
+	if !seen.IsZero() {
+		at = seen
+	}
+	return at.Truncate(time.Second).Equal(sec)
 }
 
 // changeWindow is changeTime, and for an untimed change also its first

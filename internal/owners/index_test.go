@@ -196,3 +196,27 @@ func TestUntimedSpecChangeSeenAfterItsEvent(t *testing.T) {
 		t.Errorf("GenAt(after gen 2 was seen) = gen %d, want 3", g.Generation)
 	}
 }
+
+func TestTimedChangeInTheSecondOfAnUntimedOne(t *testing.T) {
+	// kubectl scale (untimed), then an image change in the same second: the
+	// scale-down Event between the two belongs to the scale.
+	ix := New(Config{})
+	g1 := obj("Deployment", "web", "d1", 1)
+	g1.SpecTime = t0
+	ix.Upsert(g1, t0.Add(100*time.Millisecond))
+	g2 := obj("Deployment", "web", "d1", 2)
+	g2.SpecTime = t0
+	ix.Upsert(g2, t0.Add(10*time.Second+300*time.Millisecond))
+	g3 := obj("Deployment", "web", "d1", 3)
+	g3.SpecTime = t0.Add(10 * time.Second)
+	ix.Upsert(g3, t0.Add(10*time.Second+800*time.Millisecond))
+	e, _ := ix.Get("d1")
+	for _, c := range []struct {
+		at   time.Duration
+		want int64
+	}{{10*time.Second + 500*time.Millisecond, 2}, {10*time.Second + 900*time.Millisecond, 3}, {9*time.Second + 500*time.Millisecond, 2}} {
+		if g, _ := e.GenAt(t0.Add(c.at)); g.Generation != c.want {
+			t.Errorf("GenAt(+%v) = %d, want %d", c.at, g.Generation, c.want)
+		}
+	}
+}
