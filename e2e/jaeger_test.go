@@ -261,7 +261,7 @@ func TestJaegerReplay(t *testing.T) {
 			return []string{"-otlp-protocol", "grpc", "-otlp-endpoint", j.grpcAddr(), "-otlp-insecure"}
 		}},
 		{"http", offsetReplayHTTP, func(j *jaeger) []string {
-			// -stream: the roots reach Jaeger after their traces' spans.
+			// -stream: each trace reaches Jaeger in several batches.
 			return []string{"-otlp-endpoint", j.httpURL(), "-otlp-compression", "gzip", "-stream"}
 		}},
 	} {
@@ -301,7 +301,7 @@ func TestJaegerReplay(t *testing.T) {
 
 // TestJaegerLive runs kspan against the cluster, exporting over gRPC to
 // Jaeger beside its file with -stream (as the Helm chart deploys it: each
-// span sent once decided, the roots after their traces), while a Deployment
+// span sent once decided), while a Deployment
 // is created and scaled in its own namespace; the namespace's traces read
 // back from Jaeger are the file's and pass the structural checks.
 func TestJaegerLive(t *testing.T) {
@@ -322,7 +322,7 @@ func TestJaegerLive(t *testing.T) {
 	waitFor(t, 30*time.Second, "Jaeger to hold the namespace's traces", func() (bool, string) {
 		file = inNamespace(p.spans(t), ns)
 		if bad := tracecheck.Check(file, nil); len(bad) > 0 {
-			return false, "the file's traces are not whole yet (roots follow their traces): " + bad[0]
+			return false, "the file's traces are not whole yet: " + bad[0]
 		}
 		got = j.traces(t, file)
 		d := diffSpans(file, got)

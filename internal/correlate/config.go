@@ -31,12 +31,12 @@ type Config struct {
 	// Zero waits for the trace to be quiet for Linger, however long that
 	// takes (a long rollout is seen only once it has settled).
 	MaxTraceAge time.Duration
-	// Stream exports each event span soon after it is decided (in batches
-	// at most StreamEvery apart) instead of with its whole trace: the spans
+	// Stream exports each span soon after it is decided (in batches at
+	// most StreamEvery apart) instead of with its whole trace: the spans
 	// reach the backend a hold after their Events, not after the rollout
-	// settles. Only the synthetic root span waits for its trace to be quiet
-	// for Linger, to be stretched over everything that joined it; the
-	// other parents keep their own times.
+	// settles, and no parent is stretched over its children (exported
+	// spans never change): a synthetic root is sent with its trace's first
+	// span, at the change's time. Linger and MaxTraceAge do not apply.
 	Stream bool
 	// MaxHeld bounds occurrences waiting for their hold; beyond it the
 	// oldest is decided early (counted in Stats.ForcedDecisions).
@@ -75,7 +75,7 @@ type Config struct {
 	Checkpoint Checkpoint
 	// Out receives each exported batch: the spans of one trace (or late
 	// spans of an exported trace; with Stream, the spans of one trace
-	// decided since the last batch, a root after its children). It is called synchronously from Add,
+	// decided since the last batch). It is called synchronously from Add,
 	// Advance and Flush and must not retain the slice.
 	Out func([]span.Span)
 }

@@ -594,31 +594,31 @@ func TestStreamSendsSpansOnceDecided(t *testing.T) {
 		eng.Add(r, r.Observed)
 	}
 	step(at(8))
-	// The two controller Events, decided a hold after them, are out; the
-	// root is not.
+	// The two controller Events, decided a hold after them, are out, the
+	// root first; the Pod's Event is still held.
 	var got []string
 	for _, b := range batches {
 		for _, sp := range b {
 			got = append(got, sp.Name)
 		}
 	}
-	if want := []string{"Deployment.ScalingReplicaSet", "ReplicaSet.SuccessfulCreate"}; !slices.Equal(got, want) {
+	if want := []string{"Deployment.Create", "Deployment.ScalingReplicaSet", "ReplicaSet.SuccessfulCreate"}; !slices.Equal(got, want) {
 		t.Fatalf("streamed by +8s: %v, want %v", got, want)
 	}
 	step(at(30))
 	eng.Flush()
 	all := slices.Concat(batches...)
 	mustPass(t, all, s.events)
-	root := find(t, all, "Deployment.Create")
-	if last := all[len(all)-1]; last.SpanID != root.SpanID {
-		t.Errorf("last span sent is %s, want the root", last.Name)
+	// Exported spans never change: no parent is stretched over children
+	// that came after it.
+	if root := find(t, all, "Deployment.Create"); !root.End.Equal(root.Start) {
+		t.Errorf("streamed root stretched to %v", root.End)
 	}
-	if want := at(9); !root.End.Equal(want) {
-		t.Errorf("root ends %v, want %v (the last span's time)", root.End, want)
-	}
-	// Parents other than the root keep their own times.
 	if sc := find(t, all, "Scaled up replica set web-a from 0 to 1"); !sc.End.Equal(sc.Start) {
 		t.Errorf("streamed parent stretched to %v", sc.End)
+	}
+	if n := len(all); n != 4 {
+		t.Errorf("%d spans sent, want 4 (each once)", n)
 	}
 }
 

@@ -19,9 +19,6 @@ type openTrace struct {
 	// opened is when its first span joined (for Config.MaxTraceAge).
 	opened time.Time
 	late   bool
-	// first and end bound the spans streamed while it was open (Stream):
-	// the root is stretched over them.
-	first, end time.Time
 }
 
 // StreamEvery is how far apart the batches of Config.Stream are at most.
@@ -99,21 +96,10 @@ func (e *Engine) eventSpan(o *occ, parent span.ID, start, end time.Time, ch []li
 	return s
 }
 
-// emit adds a span to its open trace, or with Config.Stream an event span
-// to the next batch (root says s is the synthetic root).
-func (e *Engine) emit(tr span.TraceID, s span.Span, root bool) {
-	if e.cfg.Stream && !root {
-		if ot := e.open[tr]; ot != nil {
-			if ot.first.IsZero() || s.Start.Before(ot.first) {
-				ot.first = s.Start
-			}
-			if s.End.After(ot.end) {
-				ot.end = s.End
-			}
-			ot.last = e.now
-		} else if _, ok := e.flushed[tr]; ok {
-			e.stats.LateSpans++
-		}
+// emit adds a span to its open trace, or with Config.Stream to the next
+// batch.
+func (e *Engine) emit(tr span.TraceID, s span.Span) {
+	if e.cfg.Stream {
 		e.streamed = append(e.streamed, s)
 		e.stats.Spans++
 		if len(e.streamed) >= streamBatch {
@@ -201,16 +187,6 @@ func (e *Engine) flushDue(all bool) {
 // flushTrace stretches every parent to cover its children and exports the
 // trace. Parents always precede their children in t.spans.
 func (e *Engine) flushTrace(t *openTrace) {
-	if !t.first.IsZero() {
-		// Streamed spans (Stream): only the root, first, is stretched.
-		r := &t.spans[0]
-		if t.first.Before(r.Start) {
-			r.Start = t.first
-		}
-		if t.end.After(r.End) {
-			r.End = t.end
-		}
-	}
 	for i := len(t.spans) - 1; i >= 0; i-- {
 		s := &t.spans[i]
 		if pi, ok := t.idx[s.Parent]; ok && pi < i {

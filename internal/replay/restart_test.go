@@ -34,10 +34,24 @@ func TestRestartExportsEachOccurrenceOnce(t *testing.T) {
 		t.Fatal(problems)
 	}
 	Sort(recs)
-	cfg := correlate.Config{Hold: 2 * time.Second, Linger: 3 * time.Second}
-	for frac := 5; frac < 100; frac += 5 {
-		k := len(recs) * frac / 100
-		t.Run(fmt.Sprintf("killed-at-%d%%", frac), func(t *testing.T) {
+	for _, stream := range []bool{false, true} {
+		cfg := correlate.Config{Hold: 2 * time.Second, Linger: 3 * time.Second, Stream: stream}
+		for frac := 5; frac < 100; frac += 5 {
+			k := len(recs) * frac / 100
+			name := fmt.Sprintf("killed-at-%d%%", frac)
+			if stream {
+				name = "stream-" + name
+			}
+			restartAt(t, name, recs, k, cfg)
+		}
+	}
+}
+
+// restartAt is one case of TestRestartExportsEachOccurrenceOnce: killed
+// before record k.
+func restartAt(t *testing.T, name string, recs []record.Record, k int, cfg correlate.Config) {
+	{
+		t.Run(name, func(t *testing.T) {
 			var before, after []span.Span
 			a := cfg
 			a.Out = func(s []span.Span) { before = append(before, slices.Clone(s)...) }
