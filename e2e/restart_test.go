@@ -248,7 +248,7 @@ func TestLeaderChange(t *testing.T) {
 	args := []string{"-leader-elect", "-leader-elect-namespace", ns, "-leader-elect-name", "kspan",
 		"-leader-elect-lease-duration", lease.String(), "-leader-elect-renew-deadline", "3s",
 		"-leader-elect-retry-period", "500ms", "-checkpoint", "configmap:" + ns + "/kspan-checkpoint",
-		"-checkpoint-interval", "500ms"}
+		"-checkpoint-interval", "500ms", "-stream"} // as the Helm chart deploys kspan
 	outs := []string{filepath.Join(dir, "a.jsonl"), filepath.Join(dir, "b.jsonl"), filepath.Join(dir, "c.jsonl")}
 
 	a := startReplica(t, dir, "a", outs[0], "leading", args...)
