@@ -77,7 +77,9 @@ func (e *Engine) decide(o *occ) {
 		return
 	}
 	o.state = deciding
-	if o.heapIdx >= 0 {
+	if o.late {
+		e.lateHeld--
+	} else {
 		e.heap.remove(o.heapIdx)
 	}
 	act := e.acts[o.obj.key]

@@ -33,6 +33,7 @@ type occ struct {
 	mention *rules.Mention
 	id      span.ID
 	state   uint8
+	late    bool // held in the late queue, not the heap
 	heapIdx int
 
 	// Set by decide.
@@ -69,6 +70,8 @@ type Engine struct {
 	heap    occHeap
 	arrival []*occ // pending occurrences of the heap in arrival order (for overdue checks)
 	lateQ   []*occ // occurrences that arrived late for their hold, in arrival order (see late)
+	// lateHeld counts the occurrences of lateQ still held.
+	lateHeld int
 
 	acts     map[string]*activity      // by object key
 	mentions map[owners.NameKey][]*occ // mention events by the object they name, sorted
@@ -114,12 +117,7 @@ func New(cfg Config) *Engine {
 // Stats returns the counters.
 func (e *Engine) Stats() Stats {
 	s := e.stats
-	s.Held = len(e.heap)
-	for _, o := range e.lateQ {
-		if o.state == pending {
-			s.Held++
-		}
-	}
+	s.Held = len(e.heap) + e.lateHeld
 	s.OpenTraces = len(e.open)
 	s.OpenSpans = e.openSpans
 	s.Index = e.index.Stats()
@@ -154,12 +152,9 @@ func (e *Engine) Add(rec record.Record, now time.Time) {
 		e.stats.Events++
 		e.addEvent(rec.Event, rec.Observed)
 	}
-	for len(e.heap)+len(e.lateQ) > e.cfg.MaxHeld {
+	for len(e.heap)+e.lateHeld > e.cfg.MaxHeld {
 		o := e.popLate()
 		if o == nil {
-			if len(e.heap) <= e.cfg.MaxHeld {
-				break
-			}
 			o = e.heap[0]
 		}
 		e.stats.ForcedDecisions++
@@ -260,8 +255,9 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 		act.last = o.t
 	}
 	if e.late(o) {
-		o.heapIdx = -1
+		o.heapIdx, o.late = -1, true
 		e.lateQ = append(e.lateQ, o)
+		e.lateHeld++
 		return
 	}
 	e.heap.push(o)
@@ -318,14 +314,13 @@ func (e *Engine) release(all bool) {
 	e.arrival = e.arrival[:0]
 }
 
-// due is when o is decided (once every earlier-dated occurrence is): a hold
-// after its own time, but no sooner than a fifth of the hold after it
-// arrived, nor later than a hold after. The hold covers records that are
+// due is when o, held in the heap, is decided (once every earlier-dated
+// occurrence is): a hold after its own time, but no later than a hold after
+// it arrived (a clock running ahead). The hold covers records that are
 // dated before o yet arrive after it (a controller's Event written after
-// the scheduler's): they arrive within the hold of o's time, so an Event
-// that arrives late, already older than the hold, need not hold up every
-// later-dated one for another hold. A clock running behind (a node's) gets
-// the fifth; one running ahead, the whole hold.
+// the scheduler's): they arrive within the hold of o's time. (The clamp to
+// a fifth of the hold after arrival only guards: such occurrences wait in
+// the late queue.)
 func (e *Engine) due(o *occ) time.Time {
 	at := o.t.Add(e.cfg.Hold)
 	if lo := o.arrived.Add(e.cfg.Hold / 5); at.Before(lo) {

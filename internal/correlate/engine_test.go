@@ -301,6 +301,17 @@ func TestHeldBoundForcesDecisions(t *testing.T) {
 	if st := eng.Stats(); st.ForcedDecisions != 40 {
 		t.Errorf("forced %d, want 40", st.ForcedDecisions)
 	}
+	// The late queue counts towards the same bound.
+	eng = New(Config{MaxHeld: 10, Hold: time.Minute})
+	for _, r := range s.recs {
+		eng.Add(r, t0.Add(time.Hour))
+		if st := eng.Stats(); st.Held > 10 {
+			t.Fatalf("held %d > bound, late", st.Held)
+		}
+	}
+	if st := eng.Stats(); st.ForcedDecisions != 40 || st.Held != 10 {
+		t.Errorf("late: forced %d, held %d; want 40, 10", st.ForcedDecisions, st.Held)
+	}
 }
 
 func TestOwnerDeletedRightAfterCreation(t *testing.T) {
