@@ -243,6 +243,9 @@ func runLive(ctx context.Context, args []string, env Env) error {
 	h.log = log
 	// client-go logs through klog: into the same structured log, once.
 	klog.SetSlogLogger(log.With("logger", "client-go"))
+	if cfg.Engine.Stream && cfg.Output == "tree" {
+		log.Warn("-stream sends each trace in pieces: the tree output draws each piece as it comes (the viewer and OTLP backends join them)")
+	}
 	ui, err := openViewer(cfg, true, log)
 	if err != nil {
 		return err
