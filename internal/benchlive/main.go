@@ -459,13 +459,7 @@ func (t *tailer) latencies(start time.Time, w *eventWatch) []time.Duration {
 		if u == "" || s.Start.Before(start) {
 			continue
 		}
-		var c int64
-		for _, a := range s.Attrs {
-			if a.Key == span.KeyEventCount {
-				c = a.Int
-			}
-		}
-		if at, ok := w.seen[fmt.Sprintf("%s/%d", u, c)]; ok {
+		if at, ok := w.seen[occurrence(s)]; ok {
 			out = append(out, t.seen[s.SpanID].Sub(at))
 		}
 	}
@@ -488,13 +482,7 @@ func (t *tailer) writeLatencies(path string, start time.Time, w *eventWatch) err
 		if u == "" || s.Start.Before(start) {
 			continue
 		}
-		var c int64
-		for _, a := range s.Attrs {
-			if a.Key == span.KeyEventCount {
-				c = a.Int
-			}
-		}
-		if at, ok := w.seen[fmt.Sprintf("%s/%d", u, c)]; ok {
+		if at, ok := w.seen[occurrence(s)]; ok {
 			fmt.Fprintf(&b, "%.3f\t%.3f\t%v\t%s\t%s\n", t.seen[s.SpanID].Sub(at).Seconds(), s.Start.Sub(at).Seconds(),
 				w.coarse[u], s.Name, at.UTC().Format("15:04:05.000"))
 		}
@@ -518,19 +506,24 @@ func (t *tailer) receiveLags(start time.Time, w *eventWatch) []time.Duration {
 		if u == "" || s.Start.Before(start) || s.Start.Nanosecond() == 0 || !s.Start.Equal(s.End) {
 			continue
 		}
-		var c int64
-		for _, a := range s.Attrs {
-			if a.Key == span.KeyEventCount {
-				c = a.Int
-			}
-		}
-		at, ok := w.seen[fmt.Sprintf("%s/%d", u, c)]
+		at, ok := w.seen[occurrence(s)]
 		if ok && w.coarse[u] && !s.Start.Before(at) {
 			out = append(out, s.Start.Sub(at))
 		}
 	}
 	slices.Sort(out)
 	return out
+}
+
+// occurrence is "UID/count" of an Event span, as eventWatch keys them.
+func occurrence(s span.Span) string {
+	var c int64
+	for _, a := range s.Attrs {
+		if a.Key == span.KeyEventCount {
+			c = a.Int
+		}
+	}
+	return fmt.Sprintf("%s/%d", s.Attr(span.KeyEventUID), c)
 }
 
 // eventWatch notes when each (Event UID, count) first reached the harness.

@@ -259,31 +259,20 @@ func perEvent(b *testing.B, events int, before *runtime.MemStats) {
 
 // BenchmarkEngine is the engine's cost per Event over the rollout stream,
 // object records included (they are part of the work).
-func BenchmarkEngine(b *testing.B) {
-	s := newStream(b, benchDeploys, benchReplicas)
-	b.ReportAllocs()
-	var before runtime.MemStats
-	runtime.ReadMemStats(&before)
-	b.ResetTimer()
-	for b.Loop() {
-		if n := feed(s, nil); n != len(s.evs)+benchDeploys {
-			b.Fatalf("%d spans, want %d", n, len(s.evs)+benchDeploys)
-		}
-	}
-	b.StopTimer()
-	perEvent(b, len(s.evs), &before)
-}
+func BenchmarkEngine(b *testing.B) { benchEngine(b, correlate.Config{}) }
 
 // BenchmarkEngineStream is BenchmarkEngine with Config.Stream, as the
 // Helm chart deploys kspan: spans leave as they are decided.
-func BenchmarkEngineStream(b *testing.B) {
+func BenchmarkEngineStream(b *testing.B) { benchEngine(b, correlate.Config{Stream: true}) }
+
+func benchEngine(b *testing.B, cfg correlate.Config) {
 	s := newStream(b, benchDeploys, benchReplicas)
 	b.ReportAllocs()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 	b.ResetTimer()
 	for b.Loop() {
-		if n := feedWith(s, nil, correlate.Config{Stream: true}); n != len(s.evs)+benchDeploys {
+		if n := feedWith(s, nil, cfg); n != len(s.evs)+benchDeploys {
 			b.Fatalf("%d spans, want %d", n, len(s.evs)+benchDeploys)
 		}
 	}

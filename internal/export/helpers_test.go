@@ -44,14 +44,42 @@ func spanNames(spans []*tracepb.Span) []string {
 
 // logBuffer is a goroutine-safe log destination.
 type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu    sync.Mutex
+	b     bytes.Buffer
+	wrote chan struct{} // closed by the next write (waitFor)
 }
 
 func (l *logBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.b.Write(p)
+	n, err := l.b.Write(p)
+	if l.wrote != nil {
+		close(l.wrote)
+		l.wrote = nil
+	}
+	return n, err
+}
+
+// waitFor waits until the log holds s, or ctx ends; it reports whether the
+// log holds s.
+func (l *logBuffer) waitFor(ctx context.Context, s string) bool {
+	for {
+		l.mu.Lock()
+		if strings.Contains(l.b.String(), s) {
+			l.mu.Unlock()
+			return true
+		}
+		if l.wrote == nil {
+			l.wrote = make(chan struct{})
+		}
+		ch := l.wrote
+		l.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 func (l *logBuffer) count(s string) int {

@@ -152,9 +152,9 @@ func TestTLSWithCustomCA(t *testing.T) {
 			mustExport(t, untrusting, testSpans(3, 3))
 			// The failed handshake is logged when the first attempt fails;
 			// on a loaded machine that can take longer than Close's timeout.
-			for deadline := time.Now().Add(30 * time.Second); !strings.Contains(logs.String(), "certificate") && time.Now().Before(deadline); {
-				time.Sleep(20 * time.Millisecond)
-			}
+			wait, cancelWait := context.WithTimeout(t.Context(), 30*time.Second)
+			logs.waitFor(wait, "certificate")
+			cancelWait()
 			ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
 			defer cancel()
 			if err := untrusting.Close(ctx); proto == ProtocolGRPC && err == nil {

@@ -144,13 +144,9 @@ func TestUntimedSpecChangeUsesObservation(t *testing.T) {
 	// kubectl scale writes a managedFields entry without a time; the newest
 	// timed spec entry is then the creation's.
 	ix := New(Config{})
-	g1 := obj("Deployment", "web", "d1", 1)
-	g1.SpecTime = t0
-	ix.Upsert(g1, t0.Add(100*time.Millisecond))
-	g2 := obj("Deployment", "web", "d1", 2)
-	g2.SpecTime = t0
-	ix.Upsert(g2, t0.Add(3*time.Second))
-	ix.Upsert(g2, t0.Add(4*time.Second)) // a later version of the same generation
+	upsertGen(ix, 1, t0, t0.Add(100*time.Millisecond))
+	upsertGen(ix, 2, t0, t0.Add(3*time.Second))
+	upsertGen(ix, 2, t0, t0.Add(4*time.Second)) // a later version of the same generation
 	e, _ := ix.Get("d1")
 	if g, _ := e.GenAt(t0.Add(time.Second)); g.Generation != 1 {
 		t.Errorf("GenAt(+1s) = %d, want 1", g.Generation)
@@ -166,9 +162,7 @@ func TestUntimedSpecChangeSeenAfterItsEvent(t *testing.T) {
 	// counts from untimedLead before its first observation, and is dated no
 	// later than the Event that shows it.
 	ix := New(Config{})
-	g1 := obj("Deployment", "web", "d1", 1)
-	g1.SpecTime = t0
-	ix.Upsert(g1, t0.Add(100*time.Millisecond))
+	upsertGen(ix, 1, t0, t0.Add(100*time.Millisecond))
 	g2 := obj("Deployment", "web", "d1", 2)
 	g2.SpecTime = t0
 	seen := t0.Add(5*time.Second + 300*time.Millisecond)
@@ -186,9 +180,7 @@ func TestUntimedSpecChangeSeenAfterItsEvent(t *testing.T) {
 		t.Errorf("GenAt(before the lead) = gen %d, want 1", g.Generation)
 	}
 	// The lead never reaches back past the previous change's observation.
-	g3 := obj("Deployment", "web", "d1", 3)
-	g3.SpecTime = t0
-	ix.Upsert(g3, seen.Add(200*time.Millisecond))
+	upsertGen(ix, 3, t0, seen.Add(200*time.Millisecond))
 	if g, _ := e.GenAt(seen.Add(-time.Millisecond)); g.Generation != 2 {
 		t.Errorf("GenAt(before gen 2 was seen) = gen %d, want 2", g.Generation)
 	}
@@ -201,15 +193,9 @@ func TestTimedChangeInTheSecondOfAnUntimedOne(t *testing.T) {
 	// kubectl scale (untimed), then an image change in the same second: the
 	// scale-down Event between the two belongs to the scale.
 	ix := New(Config{})
-	g1 := obj("Deployment", "web", "d1", 1)
-	g1.SpecTime = t0
-	ix.Upsert(g1, t0.Add(100*time.Millisecond))
-	g2 := obj("Deployment", "web", "d1", 2)
-	g2.SpecTime = t0
-	ix.Upsert(g2, t0.Add(10*time.Second+300*time.Millisecond))
-	g3 := obj("Deployment", "web", "d1", 3)
-	g3.SpecTime = t0.Add(10 * time.Second)
-	ix.Upsert(g3, t0.Add(10*time.Second+800*time.Millisecond))
+	upsertGen(ix, 1, t0, t0.Add(100*time.Millisecond))
+	upsertGen(ix, 2, t0, t0.Add(10*time.Second+300*time.Millisecond))
+	upsertGen(ix, 3, t0.Add(10*time.Second), t0.Add(10*time.Second+800*time.Millisecond))
 	e, _ := ix.Get("d1")
 	for _, c := range []struct {
 		at   time.Duration
@@ -219,4 +205,12 @@ func TestTimedChangeInTheSecondOfAnUntimedOne(t *testing.T) {
 			t.Errorf("GenAt(+%v) = %d, want %d", c.at, g.Generation, c.want)
 		}
 	}
+}
+
+// upsertGen records generation gen of Deployment web (d1), its newest timed
+// spec change at spec, observed at seen.
+func upsertGen(ix *Index, gen int64, spec, seen time.Time) {
+	o := obj("Deployment", "web", "d1", gen)
+	o.SpecTime = spec
+	ix.Upsert(o, seen)
 }

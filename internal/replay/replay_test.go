@@ -78,17 +78,9 @@ func (c *collect) Close(context.Context) error { return nil }
 func events(t *testing.T, files []string) []*record.Event {
 	t.Helper()
 	var evs []*record.Event
-	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs, _ := decode.Read(fh, f)
-		fh.Close()
-		for _, r := range recs {
-			if r.Event != nil {
-				evs = append(evs, r.Event)
-			}
+	for _, r := range readSorted(t, files) {
+		if r.Event != nil {
+			evs = append(evs, r.Event)
 		}
 	}
 	return evs
@@ -145,17 +137,7 @@ func golden(t *testing.T, path string, got []byte) {
 func TestArrivalPermutations(t *testing.T) {
 	for name, files := range captures(t) {
 		t.Run(name, func(t *testing.T) {
-			var recs []record.Record
-			for _, f := range files {
-				fh, err := os.Open(f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, _ := decode.Read(fh, f)
-				fh.Close()
-				recs = append(recs, got...)
-			}
-			Sort(recs)
+			recs := readSorted(t, files)
 			want := canonical(feed(recs, correlate.Config{}))
 			rng := rand.New(rand.NewPCG(7, 11))
 			for i := range 20 {
@@ -176,17 +158,7 @@ func TestArrivalPermutations(t *testing.T) {
 func TestStreamGivesTheSameTraces(t *testing.T) {
 	for name, files := range captures(t) {
 		t.Run(name, func(t *testing.T) {
-			var recs []record.Record
-			for _, f := range files {
-				fh, err := os.Open(f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, _ := decode.Read(fh, f)
-				fh.Close()
-				recs = append(recs, got...)
-			}
-			Sort(recs)
+			recs := readSorted(t, files)
 			whole := feed(recs, correlate.Config{})
 			streamed := feed(recs, correlate.Config{Stream: true})
 			if a, b := canonical(whole), canonical(streamed); a != b {
@@ -211,6 +183,23 @@ func TestStreamGivesTheSameTraces(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readSorted decodes the files' records in timestamp order.
+func readSorted(t *testing.T, files []string) []record.Record {
+	t.Helper()
+	var recs []record.Record
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := decode.Read(fh, f)
+		fh.Close()
+		recs = append(recs, got...)
+	}
+	Sort(recs)
+	return recs
 }
 
 func feed(recs []record.Record, cfg correlate.Config) []span.Span {
