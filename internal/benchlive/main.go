@@ -175,8 +175,9 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	if _, err := ks.stop(); err != nil {
 		return err
 	}
-	lat := tail.latencies(start, watch)
-	if err := tail.writeLatencies(filepath.Join(dir, "latencies.tsv"), start, watch); err != nil {
+	ms := tail.matches(start, watch)
+	lat := latencies(ms)
+	if err := writeLatencies(filepath.Join(dir, "latencies.tsv"), ms); err != nil {
 		return err
 	}
 
@@ -191,7 +192,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	target := o.hold + 2*time.Second
 	fmt.Fprintf(w, "%-44s %14s %14s %8s %s %s\n", "Event-to-export latency p50, p99", p50.Round(10*time.Millisecond), p99.Round(10*time.Millisecond), "",
 		"p99 ≤ "+target.String(), verdict(p99 <= target))
-	if lags := tail.receiveLags(start, watch); len(lags) > 0 {
+	if lags := receiveLags(ms); len(lags) > 0 {
 		fmt.Fprintf(w, "%-44s %14s %14s %8s (%d Events; the rest is the hold)\n", "of which kspan's receive lag p50, p99",
 			quantile(lags, 0.5).Round(10*time.Millisecond), quantile(lags, 0.99).Round(10*time.Millisecond), "", len(lags))
 	}
@@ -444,71 +445,71 @@ func (t *tailer) missing(events []corev1.Event) []string {
 	return out
 }
 
-// latencies are, for each Event span of an Event after start, the time
-// from the Event reaching a watcher (the harness's own informer saw that
-// count) to its span appearing in the output: the delay kspan adds, not
-// the controllers' own delay in writing their Events.
-func (t *tailer) latencies(start time.Time, w *eventWatch) []time.Duration {
+// match is an Event span of an Event after start whose occurrence the
+// harness saw.
+type match struct {
+	s       span.Span
+	arrived time.Time // when the harness saw the occurrence
+	out     time.Time // when the span appeared in kspan's output
+	coarse  bool      // the Event has whole-second times only
+}
+
+// matches are the Event spans of Events after start that the harness saw.
+func (t *tailer) matches(start time.Time, w *eventWatch) []match {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var out []time.Duration
+	var out []match
 	for _, s := range t.all {
 		u := s.Attr(span.KeyEventUID)
 		if u == "" || s.Start.Before(start) {
 			continue
 		}
 		if at, ok := w.seen[occurrence(s)]; ok {
-			out = append(out, t.seen[s.SpanID].Sub(at))
+			out = append(out, match{s: s, arrived: at, out: t.seen[s.SpanID], coarse: w.coarse[u]})
 		}
+	}
+	return out
+}
+
+// latencies are, for each match, the time from the Event reaching a
+// watcher (the harness's own informer saw that count) to its span appearing
+// in the output: the delay kspan adds, not the controllers' own delay in
+// writing their Events.
+func latencies(ms []match) []time.Duration {
+	var out []time.Duration
+	for _, m := range ms {
+		out = append(out, m.out.Sub(m.arrived))
 	}
 	slices.Sort(out)
 	return out
 }
 
-// writeLatencies writes, per Event span, its latency, its start less the
+// writeLatencies writes, per match, its latency, its start less the
 // harness's arrival, whether the Event is coarse, and its name: to look into
 // the figures (latencies.tsv beside the outputs).
-func (t *tailer) writeLatencies(path string, start time.Time, w *eventWatch) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func writeLatencies(path string, ms []match) error {
 	var b strings.Builder
 	b.WriteString("latency_s\tstart_minus_arrival_s\tcoarse\tname\tarrival\n")
-	for _, s := range t.all {
-		u := s.Attr(span.KeyEventUID)
-		if u == "" || s.Start.Before(start) {
-			continue
-		}
-		if at, ok := w.seen[occurrence(s)]; ok {
-			fmt.Fprintf(&b, "%.3f\t%.3f\t%v\t%s\t%s\n", t.seen[s.SpanID].Sub(at).Seconds(), s.Start.Sub(at).Seconds(),
-				w.coarse[u], s.Name, at.UTC().Format("15:04:05.000"))
-		}
+	for _, m := range ms {
+		fmt.Fprintf(&b, "%.3f\t%.3f\t%v\t%s\t%s\n", m.out.Sub(m.arrived).Seconds(), m.s.Start.Sub(m.arrived).Seconds(),
+			m.coarse, m.s.Name, m.arrived.UTC().Format("15:04:05.000"))
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
-// receiveLags are, for the Event spans that start at kspan's own
-// observation (an Event with a whole-second time seen within that second:
-// the span starts at the observation, a time with a fraction after the
-// harness saw the Event), how much later kspan took the Event in than the
-// harness did: the part of the latency that is not the hold.
-func (t *tailer) receiveLags(start time.Time, w *eventWatch) []time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	w.mu.Lock()
-	defer w.mu.Unlock()
+// receiveLags are, for the matches that start at kspan's own observation
+// (an Event with a whole-second time seen within that second: the span
+// starts at the observation, a time with a fraction after the harness saw
+// the Event), how much later kspan took the Event in than the harness did:
+// the part of the latency that is not the hold.
+func receiveLags(ms []match) []time.Duration {
 	var out []time.Duration
-	for _, s := range t.all {
-		u := s.Attr(span.KeyEventUID)
-		if u == "" || s.Start.Before(start) || s.Start.Nanosecond() == 0 || !s.Start.Equal(s.End) {
-			continue
-		}
-		at, ok := w.seen[occurrence(s)]
-		if ok && w.coarse[u] && !s.Start.Before(at) {
-			out = append(out, s.Start.Sub(at))
+	for _, m := range ms {
+		s := m.s
+		if m.coarse && s.Start.Nanosecond() != 0 && s.Start.Equal(s.End) && !s.Start.Before(m.arrived) {
+			out = append(out, s.Start.Sub(m.arrived))
 		}
 	}
 	slices.Sort(out)

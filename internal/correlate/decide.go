@@ -152,22 +152,13 @@ func (e *Engine) decide(o *occ) {
 		e.hidden[spanKey{tr, o.id}] = hiddenSpan{parent: parent, t: o.t}
 		return
 	}
-	if root != nil && root.trace == tr {
-		e.emitRoot(tr, root)
+	if root != nil && root.trace == tr && !root.emitted {
+		root.emitted = true
+		if e.cfg.Checkpoint == nil || !e.cfg.Checkpoint.ExportedRoot(root.span.SpanID) {
+			e.emit(tr, root.span)
+		}
 	}
 	e.emit(tr, e.eventSpan(o, parent, start, end, ch))
-}
-
-// emitRoot emits the synthetic root span of trace tr once, unless an
-// earlier run exported it.
-func (e *Engine) emitRoot(tr span.TraceID, root *rootState) {
-	if root.emitted {
-		return
-	}
-	root.emitted = true
-	if e.cfg.Checkpoint == nil || !e.cfg.Checkpoint.ExportedRoot(root.span.SpanID) {
-		e.emit(tr, root.span)
-	}
 }
 
 // spanKey identifies a span across traces.

@@ -318,14 +318,10 @@ func (e *Engine) release(all bool) {
 // occurrence is): a hold after its own time, but no later than a hold after
 // it arrived (a clock running ahead). The hold covers records that are
 // dated before o yet arrive after it (a controller's Event written after
-// the scheduler's): they arrive within the hold of o's time. (The clamp to
-// a fifth of the hold after arrival only guards: such occurrences wait in
-// the late queue.)
+// the scheduler's): they arrive within the hold of o's time. Occurrences
+// that arrive later than that wait in the late queue instead.
 func (e *Engine) due(o *occ) time.Time {
 	at := o.t.Add(e.cfg.Hold)
-	if lo := o.arrived.Add(e.cfg.Hold / 5); at.Before(lo) {
-		return lo
-	}
 	if hi := o.arrived.Add(e.cfg.Hold); at.After(hi) {
 		return hi
 	}
