@@ -335,15 +335,14 @@ func (e *Engine) overdue() bool {
 	return len(e.arrival) > 0 && !e.now.Before(e.arrival[0].arrived.Add(2*e.cfg.Hold))
 }
 
+// compactArrival drops decided occurrences from the front of the arrival
+// order by reslicing (append reallocates once the tail is used up, so the
+// cost stays constant per occurrence; copying down each time was quadratic
+// in the number held).
 func (e *Engine) compactArrival() {
-	i := 0
-	for i < len(e.arrival) && e.arrival[i].state != pending {
-		i++
-	}
-	if i > 0 {
-		n := copy(e.arrival, e.arrival[i:])
-		clear(e.arrival[n:])
-		e.arrival = e.arrival[:n]
+	for len(e.arrival) > 0 && e.arrival[0].state != pending {
+		e.arrival[0] = nil
+		e.arrival = e.arrival[1:]
 	}
 }
 
