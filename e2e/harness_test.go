@@ -164,12 +164,8 @@ func waitSpans(t *testing.T, p *kspanProc, ns string) ([]span.Span, []*record.Ev
 }
 
 func attrInt(s span.Span, k string) int64 {
-	for _, a := range s.Attrs {
-		if a.Key == k {
-			return a.Int
-		}
-	}
-	return 0
+	a, _ := s.Find(k)
+	return a.Int
 }
 
 // waitFor polls cond until it holds or the deadline passes; cond returns a

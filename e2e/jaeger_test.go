@@ -142,11 +142,11 @@ func endKept(want, got span.Span) bool {
 // attrsKept reports the attributes of want that got lacks or changed.
 func attrsKept(want, got span.Span) []string {
 	have := map[string]span.Attr{}
-	for _, a := range got.Attrs {
+	for _, a := range got.AllAttrs() {
 		have[a.Key] = a
 	}
 	var bad []string
-	for _, a := range want.Attrs {
+	for _, a := range want.AllAttrs() {
 		if h, ok := have[a.Key]; !ok || h != a {
 			bad = append(bad, fmt.Sprintf("%s: %+v, want %+v", a.Key, h, a))
 		}

@@ -417,7 +417,7 @@ func testDeletedOwner(t *testing.T, p *kspanProc) {
 			ts.fail("Killing of %s is under %s, want the Deployment's deletion", k.Attr(span.KeyObjectName), r.Name)
 		}
 		if k.Attr("k8s.deployment.name") != "gone" {
-			ts.fail("Killing span lacks its deleted owners: %v", k.Attrs)
+			ts.fail("Killing span lacks its deleted owners: %v", k.AllAttrs())
 		}
 	}
 }
@@ -495,7 +495,7 @@ func testCustomOwner(t *testing.T, p *kspanProc) {
 		ts.fail("the Deployment's scale-up is under %s, want the Widget's creation", root.Name)
 	}
 	if up.Attr("k8s.widget.name") != "shop" {
-		ts.fail("span lacks k8s.widget.name: %v", up.Attrs)
+		ts.fail("span lacks k8s.widget.name: %v", up.AllAttrs())
 	}
 	for _, c := range ts.where("SuccessfulCreate", "Created pod:") {
 		ts.podLifecycle(strings.TrimPrefix(c.Attr(span.KeyEventMessage), "Created pod: "), c)

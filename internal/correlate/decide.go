@@ -19,6 +19,7 @@ type activity struct {
 	atts     []attachment
 	topLevel *occ
 	last     time.Time
+	objAttrs []objectAttrs // the attributes its spans share
 }
 
 type attachment struct {
@@ -158,7 +159,7 @@ func (e *Engine) decide(o *occ) {
 			e.emit(tr, root.span)
 		}
 	}
-	e.emit(tr, e.eventSpan(o, parent, start, end, ch))
+	e.emit(tr, e.eventSpan(o, act, parent, start, end, ch))
 }
 
 // spanKey identifies a span across traces.

@@ -81,6 +81,10 @@ type Engine struct {
 	flushed  map[span.TraceID]time.Time // exported traces, to count late spans
 	hidden   map[spanKey]hiddenSpan     // filtered-out occurrences
 	keys     map[string]*[2]string      // attribute keys per kind
+	flushIdx map[span.ID]int            // flushTrace's span index, reused
+
+	spanBufs    [][]span.Span // exported traces' buffers, for open traces to reuse
+	spanBufsCap int           // their capacity in spans (at most spanBufsMax)
 
 	openSpans  int
 	streamed   []span.Span // decided, not yet sent (Config.Stream)
@@ -111,6 +115,7 @@ func New(cfg Config) *Engine {
 		flushed:  map[span.TraceID]time.Time{},
 		hidden:   map[spanKey]hiddenSpan{},
 		keys:     map[string]*[2]string{},
+		flushIdx: map[span.ID]int{},
 	}
 }
 

@@ -251,7 +251,7 @@ func TestDeletedOwnerTombstone(t *testing.T) {
 		t.Errorf("Killing after the owners were deleted is under %q", root.Name)
 	}
 	if k.Attr("k8s.deployment.name") != "web" || k.Attr("k8s.replicaset.uid") != "r1" {
-		t.Errorf("owner attributes missing: %+v", k.Attrs)
+		t.Errorf("owner attributes missing: %+v", k.AllAttrs())
 	}
 }
 
@@ -659,5 +659,33 @@ func TestStreamOfLateEventsDoesNotHoldUpTimelyOnes(t *testing.T) {
 	// the next record.
 	if want := at(65.3).Add(StreamEvery + 250*time.Millisecond); sent.IsZero() || sent.After(want) {
 		t.Errorf("%q sent at %v, want by %v: it waited behind the late ones", timely.Message, sent.Sub(t0), want.Sub(t0))
+	}
+}
+
+// The spans of one object share their object and owner attributes
+// (span.Span.Shared), made again when the owner chain changes: a pod's
+// owner learnt between two of its events is on the second.
+func TestSharedAttrsFollowTheChain(t *testing.T) {
+	var s scenario
+	s.ev("Pod", "web-abc-1", "p1", "Pulling", `Pulling image "nginx"`, 1)
+	s.ev("Pod", "web-abc-1", "p1", "Pulled", `Successfully pulled image "nginx"`, 2)
+	s.obj("Pod", "default", "web-abc-1", "p1", 1, 2.5, ctl("ReplicaSet", "web-abc", "r1"))
+	s.recs[len(s.recs)-1].Observed = at(4.5) // after Pulled is decided
+	s.ev("Pod", "web-abc-1", "p1", "Created", "Created container: nginx", 8)
+	s.ev("Pod", "web-abc-1", "p1", "Started", "Started container nginx", 9)
+	spans := run(t, Config{Hold: time.Second}, s.recs)
+	pulling, pulled := find(t, spans, `Pulling image "nginx"`), find(t, spans, `Successfully pulled image "nginx"`)
+	created, started := find(t, spans, "Created container: nginx"), find(t, spans, "Started container nginx")
+	if pulling.Attr("k8s.replicaset.name") != "" || created.Attr("k8s.replicaset.name") != "web-abc" {
+		t.Errorf("owner attributes: before the pod was seen %q, after %q, want none and web-abc",
+			pulling.Attr("k8s.replicaset.name"), created.Attr("k8s.replicaset.name"))
+	}
+	same := func(a, b span.Span) bool { return len(a.Shared) > 0 && &a.Shared[0] == &b.Shared[0] }
+	if !same(pulling, pulled) || !same(created, started) || same(pulled, created) {
+		t.Errorf("shared attributes: Pulling/Pulled %v, Created/Started %v, Pulled/Created %v, want true, true, false",
+			same(pulling, pulled), same(created, started), same(pulled, created))
+	}
+	if got := created.Attr(span.KeyObjectName); got != "web-abc-1" {
+		t.Errorf("k8s.object.name %q", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/kspan-project/kspan/internal/record"
 	"github.com/kspan-project/kspan/internal/span"
 )
 
@@ -14,12 +15,14 @@ import (
 type openTrace struct {
 	id    span.TraceID
 	spans []span.Span
-	idx   map[span.ID]int
 	last  time.Time
 	// opened is when its first span joined (for Config.MaxTraceAge).
 	opened time.Time
 	late   bool
 }
+
+// flushIdxMax is the largest trace flushTrace indexes in its reused map.
+const flushIdxMax = 4096
 
 // StreamEvery is how far apart the batches of Config.Stream are at most.
 const StreamEvery = 250 * time.Millisecond
@@ -28,7 +31,7 @@ const StreamEvery = 250 * time.Millisecond
 // StreamEvery.
 const streamBatch = 1024
 
-func (e *Engine) eventSpan(o *occ, parent span.ID, start, end time.Time, ch []link) span.Span {
+func (e *Engine) eventSpan(o *occ, act *activity, parent span.ID, start, end time.Time, ch []link) span.Span {
 	ev := o.ev
 	s := span.Span{
 		TraceID: o.trace,
@@ -48,11 +51,10 @@ func (e *Engine) eventSpan(o *occ, parent span.ID, start, end time.Time, ch []li
 		s.StatusMessage = msg
 	}
 	// Exactly as many attributes as the span gets (they are most of what
-	// the engine allocates): 7 of the Event, up to 4 optional ones, the
-	// namespace, 4 of the object and its field path, 2 per object of the
-	// chain.
-	n := 7 + 1 + 4 + 2*len(ch)
-	for _, v := range [...]string{ev.Action, ev.ReportingComponent, ev.ReportingInstance, ev.Regarding.FieldPath} {
+	// the engine allocates): 7 of the Event and up to 3 optional ones; the
+	// object's are shared.
+	n := 7
+	for _, v := range [...]string{ev.Action, ev.ReportingComponent, ev.ReportingInstance} {
 		if v != "" {
 			n++
 		}
@@ -75,25 +77,82 @@ func (e *Engine) eventSpan(o *occ, parent span.ID, start, end time.Time, ch []li
 	if ev.ReportingInstance != "" {
 		a = append(a, span.Str(span.KeyEventInstance, ev.ReportingInstance))
 	}
-	if ns := ev.Regarding.Namespace; ns != "" {
-		a = append(a, span.Str(span.KeyNamespace, ns))
-	} else if ev.Namespace != "" {
-		a = append(a, span.Str(span.KeyNamespace, ev.Namespace))
-	}
-	a = append(a,
-		span.Str(span.KeyObjectKind, ev.Regarding.Kind),
-		span.Str(span.KeyObjectName, ev.Regarding.Name),
-		span.Str(span.KeyObjectUID, ev.Regarding.UID),
-		span.Str(span.KeyObjectAPIVersion, ev.Regarding.APIVersion))
-	if ev.Regarding.FieldPath != "" {
-		a = append(a, span.Str(span.KeyObjectFieldPath, ev.Regarding.FieldPath))
-	}
-	s.Attrs = e.appendChainAttrs(a, ch)
+	s.Attrs = a
+	s.Shared = e.sharedAttrs(ev, act, ch)
 	if l, ok := parseTraceparent(ev.Traceparent); ok {
 		l.Attrs = []span.Attr{span.Str(span.KeyLinkSource, "traceparent")}
 		s.Links = append(s.Links, l)
 	}
 	return s
+}
+
+// objectAttrs are the attributes the spans of one object share
+// (span.Span.Shared): its namespace, kind, name, UID, API version and the
+// Event's field path, then the owner chain's names and UIDs. An activity
+// keeps the last few (one per field path: a pod's Scheduled has none, its
+// container events have one each) and makes them anew when any of what
+// they are made of differs.
+type objectAttrs struct {
+	ns, kind, name, uid, apiVersion, fieldPath string
+	chain                                      []chainKey
+	attrs                                      []span.Attr
+}
+
+// chainKey is what appendChainAttrs reads of one link.
+type chainKey struct{ kind, name, uid string }
+
+// maxObjectAttrs is how many objectAttrs an activity keeps.
+const maxObjectAttrs = 4
+
+func (e *Engine) sharedAttrs(ev *record.Event, act *activity, ch []link) []span.Attr {
+	ns := ev.Regarding.Namespace
+	if ns == "" {
+		ns = ev.Namespace
+	}
+	r := &ev.Regarding
+	for i := range act.objAttrs {
+		c := &act.objAttrs[i]
+		if c.fieldPath == r.FieldPath && c.ns == ns && c.kind == r.Kind && c.name == r.Name && c.uid == r.UID &&
+			c.apiVersion == r.APIVersion && sameChain(c.chain, ch) {
+			return c.attrs
+		}
+	}
+	a := make([]span.Attr, 0, 6+2*len(ch))
+	if ns != "" {
+		a = append(a, span.Str(span.KeyNamespace, ns))
+	}
+	a = append(a,
+		span.Str(span.KeyObjectKind, r.Kind),
+		span.Str(span.KeyObjectName, r.Name),
+		span.Str(span.KeyObjectUID, r.UID),
+		span.Str(span.KeyObjectAPIVersion, r.APIVersion))
+	if r.FieldPath != "" {
+		a = append(a, span.Str(span.KeyObjectFieldPath, r.FieldPath))
+	}
+	a = slices.Clip(e.appendChainAttrs(a, ch))
+	c := objectAttrs{ns: ns, kind: r.Kind, name: r.Name, uid: r.UID, apiVersion: r.APIVersion, fieldPath: r.FieldPath,
+		chain: make([]chainKey, len(ch)), attrs: a}
+	for i, l := range ch {
+		c.chain[i] = chainKey{l.ref.name.Kind, l.ref.name.Name, l.ref.uid}
+	}
+	if len(act.objAttrs) == maxObjectAttrs {
+		copy(act.objAttrs, act.objAttrs[1:])
+		act.objAttrs = act.objAttrs[:maxObjectAttrs-1]
+	}
+	act.objAttrs = append(act.objAttrs, c)
+	return a
+}
+
+func sameChain(c []chainKey, ch []link) bool {
+	if len(c) != len(ch) {
+		return false
+	}
+	for i, l := range ch {
+		if c[i] != (chainKey{l.ref.name.Kind, l.ref.name.Name, l.ref.uid}) {
+			return false
+		}
+	}
+	return true
 }
 
 // emit adds a span to its open trace, or with Config.Stream to the next
@@ -109,14 +168,13 @@ func (e *Engine) emit(tr span.TraceID, s span.Span) {
 	}
 	ot := e.open[tr]
 	if ot == nil {
-		ot = &openTrace{id: tr, idx: map[span.ID]int{}, opened: e.now}
+		ot = &openTrace{id: tr, opened: e.now, spans: e.spanBuf()}
 		_, ot.late = e.flushed[tr]
 		e.open[tr] = ot
 	}
 	if ot.late {
 		e.stats.LateSpans++
 	}
-	ot.idx[s.SpanID] = len(ot.spans)
 	ot.spans = append(ot.spans, s)
 	ot.last = e.now
 	e.openSpans++
@@ -187,9 +245,20 @@ func (e *Engine) flushDue(all bool) {
 // flushTrace stretches every parent to cover its children and exports the
 // trace. Parents always precede their children in t.spans.
 func (e *Engine) flushTrace(t *openTrace) {
+	// The span index is built here, in one map the engine reuses, rather
+	// than grown with each trace; a very large trace gets its own, so that
+	// clearing the shared one stays cheap.
+	idx := e.flushIdx
+	if len(t.spans) > flushIdxMax {
+		idx = make(map[span.ID]int, len(t.spans))
+	}
+	clear(idx)
+	for i := range t.spans {
+		idx[t.spans[i].SpanID] = i
+	}
 	for i := len(t.spans) - 1; i >= 0; i-- {
 		s := &t.spans[i]
-		if pi, ok := t.idx[s.Parent]; ok && pi < i {
+		if pi, ok := idx[s.Parent]; ok && pi < i {
 			p := &t.spans[pi]
 			if s.End.After(p.End) {
 				p.End = s.End
@@ -206,6 +275,34 @@ func (e *Engine) flushTrace(t *openTrace) {
 	if e.cfg.Out != nil {
 		e.cfg.Out(t.spans)
 	}
+	e.recycle(t.spans)
+}
+
+// spanBufsMax bounds the spans' worth of trace buffers kept for reuse.
+const spanBufsMax = 8192
+
+// spanBuf returns an empty buffer for an open trace's spans: one that an
+// exported trace left (Config.Out does not retain its slice), so that
+// traces do not grow theirs from nothing each time.
+func (e *Engine) spanBuf() []span.Span {
+	n := len(e.spanBufs)
+	if n == 0 {
+		return nil
+	}
+	b := e.spanBufs[n-1]
+	e.spanBufs[n-1] = nil
+	e.spanBufs = e.spanBufs[:n-1]
+	e.spanBufsCap -= cap(b)
+	return b
+}
+
+func (e *Engine) recycle(b []span.Span) {
+	if e.spanBufsCap+cap(b) > spanBufsMax {
+		return
+	}
+	clear(b) // the spans' strings and attributes may go
+	e.spanBufs = append(e.spanBufs, b[:0])
+	e.spanBufsCap += cap(b)
 }
 
 // prune forgets activity too old to matter: older than the window plus the

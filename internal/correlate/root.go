@@ -157,6 +157,9 @@ func (e *Engine) appendChainAttrs(attrs []span.Attr, ch []link) []span.Attr {
 // parseTraceparent reads a W3C traceparent "00-<trace>-<span>-<flags>".
 func parseTraceparent(s string) (span.Link, bool) {
 	var l span.Link
+	if s == "" { // nearly always: no allocation for the split
+		return l, false
+	}
 	p := strings.Split(strings.TrimSpace(s), "-")
 	if len(p) < 4 || len(p[0]) != 2 || len(p[1]) != 32 || len(p[2]) != 16 || p[0] == "ff" {
 		return l, false

@@ -24,7 +24,7 @@ const (
 // always gives the same bytes.
 func AppendJSON(dst []byte, resource []span.Attr, scope string, spans []span.Span) []byte {
 	dst = append(dst, `{"resourceSpans":[{"resource":{`...)
-	dst = appendAttrsField(dst, false, resource)
+	dst = appendAttrsField(dst, false, resource, nil)
 	dst = append(dst, `},"scopeSpans":[{"scope":{`...)
 	if scope != "" {
 		dst = append(dst, `"name":`...)
@@ -62,7 +62,7 @@ func appendSpan(dst []byte, s *span.Span) []byte {
 	dst = strconv.AppendInt(dst, kindInternal, 10)
 	dst = appendNanos(dst, "startTimeUnixNano", unixNano(s.Start))
 	dst = appendNanos(dst, "endTimeUnixNano", unixNano(s.End))
-	dst = appendAttrsField(dst, true, s.Attrs)
+	dst = appendAttrsField(dst, true, s.Attrs, s.Shared)
 	if len(s.Links) > 0 {
 		dst = append(dst, `,"links":[`...)
 		for i := range s.Links {
@@ -74,7 +74,7 @@ func appendSpan(dst []byte, s *span.Span) []byte {
 			lc := false
 			dst, lc = appendID(dst, lc, "traceId", l.TraceID[:])
 			dst, lc = appendID(dst, lc, "spanId", l.SpanID[:])
-			dst = appendAttrsField(dst, lc, l.Attrs)
+			dst = appendAttrsField(dst, lc, l.Attrs, nil)
 			dst = append(dst, '}')
 		}
 		dst = append(dst, ']')
@@ -129,34 +129,43 @@ func appendNanos(dst []byte, key string, n uint64) []byte {
 	return append(dst, '"')
 }
 
-func appendAttrsField(dst []byte, comma bool, attrs []span.Attr) []byte {
-	if len(attrs) == 0 {
+// appendAttrsField writes attrs followed by shared (span.Span.Shared) as
+// one attributes field.
+func appendAttrsField(dst []byte, comma bool, attrs, shared []span.Attr) []byte {
+	if len(attrs)+len(shared) == 0 {
 		return dst
 	}
 	dst = appendKey(dst, comma, "attributes")
 	dst = append(dst, '[')
 	for i, a := range attrs {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, `{"key":`...)
-		dst = appendString(dst, a.Key)
-		dst = append(dst, `,"value":{`...)
-		switch a.Kind {
-		case span.Int:
-			dst = append(dst, `"intValue":"`...)
-			dst = strconv.AppendInt(dst, a.Int, 10)
-			dst = append(dst, '"')
-		case span.Bool:
-			dst = append(dst, `"boolValue":`...)
-			dst = strconv.AppendBool(dst, a.Bool)
-		default:
-			dst = append(dst, `"stringValue":`...)
-			dst = appendString(dst, a.Str)
-		}
-		dst = append(dst, "}}"...)
+		dst = appendAttr(dst, i > 0, a)
+	}
+	for i, a := range shared {
+		dst = appendAttr(dst, i > 0 || len(attrs) > 0, a)
 	}
 	return append(dst, ']')
+}
+
+func appendAttr(dst []byte, comma bool, a span.Attr) []byte {
+	if comma {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `{"key":`...)
+	dst = appendString(dst, a.Key)
+	dst = append(dst, `,"value":{`...)
+	switch a.Kind {
+	case span.Int:
+		dst = append(dst, `"intValue":"`...)
+		dst = strconv.AppendInt(dst, a.Int, 10)
+		dst = append(dst, '"')
+	case span.Bool:
+		dst = append(dst, `"boolValue":`...)
+		dst = strconv.AppendBool(dst, a.Bool)
+	default:
+		dst = append(dst, `"stringValue":`...)
+		dst = appendString(dst, a.Str)
+	}
+	return append(dst, "}}"...)
 }
 
 // appendString writes s as a JSON string. Invalid UTF-8 becomes U+FFFD, as

@@ -302,3 +302,27 @@ func TestParseJSONForeign(t *testing.T) {
 		}
 	}
 }
+
+// A span's Shared attributes are written after its own, exactly as if they
+// were all in Attrs, in both encodings.
+func TestSharedAttrs(t *testing.T) {
+	resource, spans := fixture()
+	split := make([]span.Span, len(spans))
+	for i, s := range spans {
+		if n := len(s.Attrs); n > 1 {
+			s.Attrs, s.Shared = s.Attrs[:n/2:n/2], s.Attrs[n/2:]
+		}
+		split[i] = s
+	}
+	if got, want := AppendJSON(nil, resource, "kspan", split), AppendJSON(nil, resource, "kspan", spans); !bytes.Equal(got, want) {
+		t.Errorf("JSON with shared attributes:\n%s\nwant\n%s", got, want)
+	}
+	if got, want := Request(resource, "kspan", split), Request(resource, "kspan", spans); !proto.Equal(got, want) {
+		t.Errorf("protobuf with shared attributes:\n%v\nwant\n%v", got, want)
+	}
+	only := spans[0]
+	only.Attrs, only.Shared = nil, only.Attrs
+	if got, want := AppendJSON(nil, nil, "kspan", []span.Span{only}), AppendJSON(nil, nil, "kspan", spans[:1]); !bytes.Equal(got, want) {
+		t.Errorf("JSON with only shared attributes:\n%s\nwant\n%s", got, want)
+	}
+}

@@ -26,7 +26,7 @@ func Request(resource []span.Attr, scope string, spans []span.Span) *coltracepb.
 	}
 	return &coltracepb.ExportTraceServiceRequest{
 		ResourceSpans: []*tracepb.ResourceSpans{{
-			Resource: &resourcepb.Resource{Attributes: protoAttrs(resource)},
+			Resource: &resourcepb.Resource{Attributes: protoAttrs(resource, nil)},
 			ScopeSpans: []*tracepb.ScopeSpans{{
 				Scope: &commonpb.InstrumentationScope{Name: scope, Version: ScopeVersion},
 				Spans: out,
@@ -44,7 +44,7 @@ func protoSpan(s *span.Span) *tracepb.Span {
 		Kind:              tracepb.Span_SPAN_KIND_INTERNAL,
 		StartTimeUnixNano: unixNano(s.Start),
 		EndTimeUnixNano:   unixNano(s.End),
-		Attributes:        protoAttrs(s.Attrs),
+		Attributes:        protoAttrs(s.Attrs, s.Shared),
 	}
 	if s.Error || s.StatusMessage != "" {
 		p.Status = &tracepb.Status{Message: s.StatusMessage}
@@ -57,30 +57,38 @@ func protoSpan(s *span.Span) *tracepb.Span {
 		p.Links = append(p.Links, &tracepb.Span_Link{
 			TraceId:    idBytes(l.TraceID[:]),
 			SpanId:     idBytes(l.SpanID[:]),
-			Attributes: protoAttrs(l.Attrs),
+			Attributes: protoAttrs(l.Attrs, nil),
 		})
 	}
 	return p
 }
 
-func protoAttrs(attrs []span.Attr) []*commonpb.KeyValue {
-	if len(attrs) == 0 {
+// protoAttrs converts attrs followed by shared (span.Span.Shared).
+func protoAttrs(attrs, shared []span.Attr) []*commonpb.KeyValue {
+	if len(attrs)+len(shared) == 0 {
 		return nil
 	}
-	out := make([]*commonpb.KeyValue, len(attrs))
-	for i, a := range attrs {
-		v := &commonpb.AnyValue{}
-		switch a.Kind {
-		case span.Int:
-			v.Value = &commonpb.AnyValue_IntValue{IntValue: a.Int}
-		case span.Bool:
-			v.Value = &commonpb.AnyValue_BoolValue{BoolValue: a.Bool}
-		default:
-			v.Value = &commonpb.AnyValue_StringValue{StringValue: a.Str}
-		}
-		out[i] = &commonpb.KeyValue{Key: a.Key, Value: v}
+	out := make([]*commonpb.KeyValue, 0, len(attrs)+len(shared))
+	for _, a := range attrs {
+		out = append(out, protoAttr(a))
+	}
+	for _, a := range shared {
+		out = append(out, protoAttr(a))
 	}
 	return out
+}
+
+func protoAttr(a span.Attr) *commonpb.KeyValue {
+	v := &commonpb.AnyValue{}
+	switch a.Kind {
+	case span.Int:
+		v.Value = &commonpb.AnyValue_IntValue{IntValue: a.Int}
+	case span.Bool:
+		v.Value = &commonpb.AnyValue_BoolValue{BoolValue: a.Bool}
+	default:
+		v.Value = &commonpb.AnyValue_StringValue{StringValue: a.Str}
+	}
+	return &commonpb.KeyValue{Key: a.Key, Value: v}
 }
 
 // idBytes returns nil for an all-zero ID: OTLP treats an empty field as

@@ -66,19 +66,48 @@ var DeletionReasons = map[string]bool{
 
 // Table looks rules up by (kind, reason).
 type Table struct {
-	byKey map[key][]Rule
+	byKey map[key][]rule
 }
 
 type key struct{ kind, reason string }
 
+// rule is a Rule with, for a pattern of the form ^<literal>(\S+)$ (most of
+// them: "Created pod: P"), the literal, matched without the regexp engine
+// (the regexp costs more than the rest of an Event's correlation).
+type rule struct {
+	Rule
+	prefix string
+	simple bool
+}
+
 // NewTable indexes rules.
 func NewTable(rs []Rule) *Table {
-	t := &Table{byKey: make(map[key][]Rule, len(rs))}
+	t := &Table{byKey: make(map[key][]rule, len(rs))}
 	for _, r := range rs {
 		k := key{r.Kind, r.Reason}
-		t.byKey[k] = append(t.byKey[k], r)
+		x := rule{Rule: r}
+		if p, complete := r.Pattern.LiteralPrefix(); !complete && r.Pattern.String() == "^"+regexp.QuoteMeta(p)+`(\S+)$` {
+			x.prefix, x.simple = p, true
+		}
+		t.byKey[k] = append(t.byKey[k], x)
 	}
 	return t
+}
+
+// find is r.Pattern's first submatch in message.
+func (r *rule) find(message string) (string, bool) {
+	if !r.simple {
+		m := r.Pattern.FindStringSubmatch(message)
+		if m == nil {
+			return "", false
+		}
+		return m[1], true
+	}
+	rest, ok := strings.CutPrefix(message, r.prefix)
+	if !ok || rest == "" || strings.ContainsAny(rest, " \t\n\f\r") { // \S is ASCII: not [\t\n\f\r ]
+		return "", false
+	}
+	return rest, true
 }
 
 // combined is the prefix the legacy event recorder's aggregator puts on a
@@ -93,9 +122,9 @@ func (t *Table) Match(kind, reason, message string) (Mention, bool) {
 		return Mention{}, false
 	}
 	message = strings.TrimPrefix(message, combined)
-	for _, r := range rs {
-		if m := r.Pattern.FindStringSubmatch(message); m != nil {
-			return Mention{SubKind: r.SubKind, Name: m[1], Episode: r.Episode}, true
+	for i := range rs {
+		if name, ok := rs[i].find(message); ok {
+			return Mention{SubKind: rs[i].SubKind, Name: name, Episode: rs[i].Episode}, true
 		}
 	}
 	return Mention{}, false

@@ -41,9 +41,49 @@ func FuzzMatch(f *testing.F) {
 	tab := NewTable(Default)
 	f.Add("ReplicaSet", "SuccessfulCreate", "Created pod: a")
 	f.Add("CronJob", "SawCompletedJob", "Saw completed job: j, status: Complete")
+	f.Add("ReplicaSet", "SuccessfulCreate", "Created pod: a b")
+	f.Add("ReplicaSet", "SuccessfulCreate", "Created pod: a\x85")
 	f.Fuzz(func(t *testing.T, kind, reason, msg string) {
 		if m, ok := tab.Match(kind, reason, msg); ok && m.Name == "" {
 			t.Fatalf("empty name from %q", msg)
 		}
+		checkLiteral(t, msg)
 	})
+}
+
+// The literal fast path of ^<literal>(\S+)$ rules agrees with the regexp.
+func checkLiteral(t *testing.T, msg string) {
+	t.Helper()
+	for _, r := range NewTable(Default).byKey[key{"ReplicaSet", "SuccessfulCreate"}] {
+		if !r.simple {
+			t.Fatalf("%s: not taken as a literal", r.Pattern)
+		}
+		got, ok := r.find(msg)
+		var want string
+		m := r.Pattern.FindStringSubmatch(msg)
+		if m != nil {
+			want = m[1]
+		}
+		if ok != (m != nil) || got != want {
+			t.Errorf("%q: literal path %q %v, regexp %q %v", msg, got, ok, want, m != nil)
+		}
+	}
+}
+
+func TestLiteralRules(t *testing.T) {
+	for _, msg := range []string{"Created pod: web-1", "Created pod: ", "Created pod: a b", "Created pod: a\tb", "Created pod: a\n",
+		"Created pod: é\u00a0x", "created pod: a", "xCreated pod: a", "Created pod: a\x85", "Created pod: \xff"} {
+		checkLiteral(t, msg)
+	}
+	simple := 0
+	for _, rs := range NewTable(Default).byKey {
+		for _, r := range rs {
+			if r.simple {
+				simple++
+			}
+		}
+	}
+	if simple < 8 {
+		t.Errorf("%d rules on the literal path, want the Created/Deleted ones", simple)
+	}
 }

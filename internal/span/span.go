@@ -76,17 +76,44 @@ type Span struct {
 	StatusMessage string
 	// Attrs are in a fixed order, so output is byte-for-byte reproducible.
 	Attrs []Attr
-	Links []Link
+	// Shared follows Attrs: the attributes of the Event's object and its
+	// owners, one slice shared by the spans of that object (most of a span's
+	// attributes, made once rather than per span). Read only: never write
+	// to its elements; appending copies (its capacity is its length).
+	Shared []Attr
+	Links  []Link
+}
+
+// AllAttrs returns Attrs followed by Shared, in one new slice when there
+// are both (for code off the export path).
+func (s *Span) AllAttrs() []Attr {
+	if len(s.Shared) == 0 {
+		return s.Attrs
+	}
+	return append(append(make([]Attr, 0, len(s.Attrs)+len(s.Shared)), s.Attrs...), s.Shared...)
 }
 
 // Attr returns the string value of the attribute key, or "".
 func (s *Span) Attr(key string) string {
-	for _, a := range s.Attrs {
-		if a.Key == key {
-			return a.Str
-		}
+	if a, ok := s.Find(key); ok {
+		return a.Str
 	}
 	return ""
+}
+
+// Find returns the attribute key, from Attrs or Shared.
+func (s *Span) Find(key string) (Attr, bool) {
+	for _, a := range s.Attrs {
+		if a.Key == key {
+			return a, true
+		}
+	}
+	for _, a := range s.Shared {
+		if a.Key == key {
+			return a, true
+		}
+	}
+	return Attr{}, false
 }
 
 // TraceIDFor is the trace ID of a change to an object: FNV-1a 128 over the
@@ -112,15 +139,22 @@ func TraceIDFor(uid string, generation int64, extra ...int64) TraceID {
 // event's UID and occurrence count): FNV-1a 64 over them with separators.
 // It is never zero.
 func IDFor(parts ...string) ID {
-	h := fnv.New64a()
+	// hash/fnv's New64a, written out: through the hash.Hash interface each
+	// part would be copied to the heap, and every Event's span ID is made
+	// here.
+	const offset64, prime64 = 14695981039346656037, 1099511628211
+	h := uint64(offset64)
 	for i, p := range parts {
 		if i > 0 {
-			h.Write([]byte{0})
+			h *= prime64 // the 0 separator: h ^= 0 is a no-op
 		}
-		h.Write([]byte(p))
+		for j := 0; j < len(p); j++ {
+			h ^= uint64(p[j])
+			h *= prime64
+		}
 	}
 	var id ID
-	binary.BigEndian.PutUint64(id[:], h.Sum64())
+	binary.BigEndian.PutUint64(id[:], h)
 	if id.IsZero() {
 		id[7] = 1
 	}

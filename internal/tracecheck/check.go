@@ -30,8 +30,9 @@ func Check(spans []span.Span, events []*record.Event) []string {
 		}
 		byID[k] = s
 		// OpenTelemetry: attribute keys are unique within a span.
-		for j, a := range s.Attrs {
-			if slices.ContainsFunc(s.Attrs[:j], func(b span.Attr) bool { return b.Key == a.Key }) {
+		all := s.AllAttrs()
+		for j, a := range all {
+			if slices.ContainsFunc(all[:j], func(b span.Attr) bool { return b.Key == a.Key }) {
 				badf("span %s (%s) has attribute %s twice", s.SpanID, s.Name, a.Key)
 				break
 			}
@@ -148,10 +149,6 @@ func descends(s *span.Span, ancestors []*span.Span, get func(span.ID) *span.Span
 }
 
 func attrInt(s *span.Span, k string) int64 {
-	for _, a := range s.Attrs {
-		if a.Key == k {
-			return a.Int
-		}
-	}
-	return 0
+	a, _ := s.Find(k)
+	return a.Int
 }

@@ -240,7 +240,7 @@ func TestBrowserListWaterfallAndSpan(t *testing.T) {
 	message := value(t, tab, "reading the message", chromedp.Text(css(node+" > .detail .message")))
 	attrs := eval[[][]string](t, tab, fmt.Sprintf(`[...document.querySelectorAll('%s > .detail .attrs tr')].map(tr => [tr.querySelector('th').textContent, tr.querySelector('td').textContent])`, node))
 	var want [][]string
-	for _, a := range attrViews(sched.Attrs) {
+	for _, a := range attrViews(sched.AllAttrs()) {
 		want = append(want, []string{a.Key, a.Value})
 	}
 	if !slices.EqualFunc(attrs, want, slices.Equal) {

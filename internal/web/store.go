@@ -244,6 +244,9 @@ func size(sp *span.Span) int64 {
 	for _, a := range sp.Attrs {
 		n += attrSize + len(a.Key) + len(a.Str)
 	}
+	for _, a := range sp.Shared {
+		n += attrSize + len(a.Key) + len(a.Str)
+	}
 	for _, l := range sp.Links {
 		n += linkSize
 		for _, a := range l.Attrs {

@@ -195,7 +195,7 @@ func newNodeView(s *span.Span, start time.Time, total time.Duration, depth int) 
 		width = min(float64(dur)/float64(total), 1-left)
 	}
 	nv.Left, nv.Width = percent(left), percent(width)
-	nv.Attrs = attrViews(s.Attrs)
+	nv.Attrs = attrViews(s.AllAttrs())
 	for _, l := range s.Links {
 		nv.Links = append(nv.Links, linkView{TraceID: l.TraceID.String(), SpanID: l.SpanID.String(), Attrs: attrViews(l.Attrs)})
 	}
