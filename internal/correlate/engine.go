@@ -88,6 +88,8 @@ type Engine struct {
 
 	openSpans  int
 	streamed   []span.Span // decided, not yet sent (Config.Stream)
+	streamOut  []span.Span // sendStreamed's batch grouped by trace, reused
+	streamIdx  []int32     // sendStreamed's sort, reused
 	nextStream time.Time
 	nextPrune  time.Time
 	nextFlush  time.Time
@@ -247,7 +249,8 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 		st.lastSeen = e.now
 	}
 	o.id = span.IDFor(ev.UID, strconv.Itoa(int(ev.Count)))
-	if m, ok := e.rules.Match(o.obj.name.Kind, ev.Reason, ev.Message); ok {
+	if mt, ok := e.rules.Match(o.obj.name.Kind, ev.Reason, ev.Message); ok {
+		m := mt // only a matching Event's mention goes to the heap
 		o.mention = &m
 		sub := owners.NameKey{Kind: m.SubKind, Namespace: ev.Regarding.Namespace, Name: m.Name}
 		e.mentions[sub] = insertSorted(e.mentions[sub], o)

@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"time"
@@ -201,16 +202,29 @@ func (e *Engine) sendStreamed() {
 	if len(b) == 0 || e.cfg.Out == nil {
 		return
 	}
-	slices.SortStableFunc(b, func(x, y span.Span) int { return slices.Compare(x.TraceID[:], y.TraceID[:]) })
-	for i := 0; i < len(b); {
+	// Grouped by trace in trace ID order, each trace's spans in the order
+	// decided: a stable sort of their indices, then one copy of each span
+	// (sorting the spans themselves moves each many times).
+	idx := e.streamIdx[:0]
+	for i := range b {
+		idx = append(idx, int32(i))
+	}
+	slices.SortStableFunc(idx, func(x, y int32) int { return bytes.Compare(b[x].TraceID[:], b[y].TraceID[:]) })
+	out := e.streamOut[:0]
+	for _, i := range idx {
+		out = append(out, b[i])
+	}
+	for i := 0; i < len(out); {
 		j := i + 1
-		for j < len(b) && b[j].TraceID == b[i].TraceID {
+		for j < len(out) && out[j].TraceID == out[i].TraceID {
 			j++
 		}
-		e.cfg.Out(b[i:j])
+		e.cfg.Out(out[i:j])
 		i = j
 	}
 	clear(b)
+	clear(out)
+	e.streamIdx, e.streamOut = idx, out[:0]
 }
 
 // flushDue exports traces quiet for the linger time (all when forced), in
