@@ -18,7 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$ROOT/bin/kspan" "$ROOT/cmd/kspan"
+go build -tags grpcnotrace -o "$ROOT/bin/kspan" "$ROOT/cmd/kspan"
 UI=${KSPAN_UI:-127.0.0.1:7380}
 "$ROOT/bin/kspan" -hold 2s -linger 4s -color always -ui "$UI" &
 KSPAN_PID=$!

@@ -3,8 +3,11 @@
 // traces in memory, bounded by count and bytes. A Server serves them to a
 // browser as server-rendered pages (a filterable trace list and one
 // waterfall per trace, laid out by package tree so the browser and the
-// terminal tell the same story) and as OTLP/JSON. Templates, CSS and the
-// little JavaScript there is are embedded: the viewer works offline.
+// terminal tell the same story) and as OTLP/JSON. The CSS and the little
+// JavaScript there is are embedded: the viewer works offline. The pages are
+// written by plain functions with every value escaped, not html/template,
+// whose reflection would double kspan's binary and resident memory (see
+// render.go).
 //
 // Flow: correlate.Engine → sink.Fanout → Store ← Server ← browser.
 package web

@@ -1,10 +1,8 @@
 package web
 
 import (
-	"bytes"
 	"embed"
 	"fmt"
-	"html/template"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -20,8 +18,6 @@ import (
 
 //go:embed assets
 var assets embed.FS
-
-var pages = template.Must(template.ParseFS(assets, "assets/*.html"))
 
 // ViewerOptions configure the viewer's pages.
 type ViewerOptions struct {
@@ -59,7 +55,8 @@ func NewViewer(store *Store, opt ViewerOptions) *Viewer {
 	v.mux.HandleFunc("GET /api/version", v.version)
 	v.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	v.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		v.page(w, http.StatusNotFound, "notfound", notFound{Stats: store.Stats(), What: "There is no page at " + r.URL.Path + "."})
+		nf := notFound{Stats: store.Stats(), What: "There is no page at " + r.URL.Path + "."}
+		v.page(w, http.StatusNotFound, func(p *page) { renderNotFound(p, nf) })
 	})
 	return v
 }
@@ -81,7 +78,8 @@ type notFound struct {
 }
 
 func (v *Viewer) list(w http.ResponseWriter, r *http.Request) {
-	v.page(w, http.StatusOK, "list", newListView(v.store, ParseFilter(r.URL.Query()), v.opt.Live))
+	lv := newListView(v.store, ParseFilter(r.URL.Query()), v.opt.Live)
+	v.page(w, http.StatusOK, func(p *page) { renderList(p, lv) })
 }
 
 func (v *Viewer) lookup(w http.ResponseWriter, r *http.Request, asJSON bool) (*Trace, bool) {
@@ -99,14 +97,16 @@ func (v *Viewer) lookup(w http.ResponseWriter, r *http.Request, asJSON bool) (*T
 		w.WriteHeader(http.StatusNotFound)
 		fmt.Fprintf(w, "{\"error\":%s}\n", strconv.Quote(msg))
 	} else {
-		v.page(w, http.StatusNotFound, "notfound", notFound{Stats: v.store.Stats(), What: msg})
+		nf := notFound{Stats: v.store.Stats(), What: msg}
+		v.page(w, http.StatusNotFound, func(p *page) { renderNotFound(p, nf) })
 	}
 	return nil, false
 }
 
 func (v *Viewer) trace(w http.ResponseWriter, r *http.Request) {
 	if t, ok := v.lookup(w, r, false); ok {
-		v.page(w, http.StatusOK, "trace", newTraceView(v.store, t))
+		tv := newTraceView(v.store, t)
+		v.page(w, http.StatusOK, func(p *page) { renderTrace(p, tv) })
 	}
 }
 
@@ -125,18 +125,14 @@ func (v *Viewer) version(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintln(w, v.store.Stats().Version)
 }
 
-// page renders a template into a buffer first, so a template error is a
-// 500 rather than half a page.
-func (v *Viewer) page(w http.ResponseWriter, status int, name string, data any) {
-	var buf bytes.Buffer
-	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
-		http.Error(w, "rendering the page: "+err.Error(), http.StatusInternalServerError)
-		return
-	}
+// page writes the page render makes (render.go).
+func (v *Viewer) page(w http.ResponseWriter, status int, render func(*page)) {
+	var p page
+	render(&p)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes()) // a failed write is the client's to notice
+	_, _ = w.Write(p.Bytes()) // a failed write is the client's to notice
 }
 
 // Server is the viewer's HTTP server: a listener bound by Listen, served by

@@ -12,8 +12,8 @@ import (
 	"github.com/kspan-project/kspan/internal/tree"
 )
 
-// What the templates render. Everything is computed here so the templates
-// hold no logic beyond loops and conditions.
+// What the pages show (render.go writes them). Everything is computed here
+// so the renderers hold no logic beyond loops and conditions.
 
 const timeLayout = "2006-01-02 15:04:05 UTC"
 
