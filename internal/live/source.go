@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -278,7 +279,13 @@ func (s *source) ensure(gvk schema.GroupVersionKind) {
 	}
 	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { s.object(o, capture.Added) },
-		UpdateFunc: func(_, o any) { s.object(o, capture.Modified) },
+		UpdateFunc: func(old, o any) {
+			if sameMeta(old, o) {
+				s.status.skippedUnchanged()
+				return
+			}
+			s.object(o, capture.Modified)
+		},
 		DeleteFunc: func(o any) { s.object(o, capture.Deleted) },
 	}); err != nil {
 		s.log.Warn("cannot watch kind", "kind", real.String(), "error", err)
@@ -287,6 +294,22 @@ func (s *source) ensure(gvk schema.GroupVersionKind) {
 	s.kinds.Add(1)
 	s.mfactory.Start(s.ctx.Done())
 	s.log.Debug("watching object metadata", "kind", real.String(), "resource", mapping.Resource.String())
+}
+
+// sameMeta reports whether two cached versions of an object differ only in
+// their resourceVersion. Both went through trimMeta, so that is what the
+// engine reads: most updates (a pod's status, a ReplicaSet's counts) change
+// nothing of it, and are not passed on (Status.UnchangedUpdates counts
+// them). A relist's updates of unchanged objects are skipped the same way.
+func sameMeta(a, b any) bool {
+	x, ok1 := a.(*metav1.PartialObjectMetadata)
+	y, ok2 := b.(*metav1.PartialObjectMetadata)
+	if !ok1 || !ok2 {
+		return false
+	}
+	xm, ym := x.ObjectMeta, y.ObjectMeta
+	xm.ResourceVersion, ym.ResourceVersion = "", ""
+	return x.TypeMeta == y.TypeMeta && equality.Semantic.DeepEqual(xm, ym)
 }
 
 // trimEvent drops what the engine never reads and sets the type fields, so

@@ -19,6 +19,7 @@ import (
 type Status struct {
 	synced        atomic.Bool
 	watchRestarts atomic.Uint64
+	unchanged     atomic.Uint64
 	snap          atomic.Pointer[Snapshot]
 }
 
@@ -49,6 +50,15 @@ func (s *Status) WatchRestarts() uint64 {
 	return s.watchRestarts.Load()
 }
 
+// UnchangedUpdates counts the object updates not passed on because nothing
+// kspan reads changed (a pod's status, a ReplicaSet's replica counts).
+func (s *Status) UnchangedUpdates() uint64 {
+	if s == nil {
+		return 0
+	}
+	return s.unchanged.Load()
+}
+
 // Snapshot returns the last published snapshot, or nil before the first.
 // The caller must not modify it.
 func (s *Status) Snapshot() *Snapshot {
@@ -71,6 +81,12 @@ func (s *Status) Publish(sn Snapshot) {
 func (s *Status) SetSynced() {
 	if s != nil {
 		s.synced.Store(true)
+	}
+}
+
+func (s *Status) skippedUnchanged() {
+	if s != nil {
+		s.unchanged.Add(1)
 	}
 }
 

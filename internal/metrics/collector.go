@@ -96,6 +96,8 @@ var (
 		"Entries in the owner index, by state (object, tombstone).", []string{"state"}, nil)
 	descWatchRestarts = prometheus.NewDesc("kspan_watch_restarts_total",
 		"Watches that failed and were started again (relists), over every informer.", nil, nil)
+	descUnchanged = prometheus.NewDesc("kspan_object_updates_unchanged_total",
+		"Object updates not passed to the engine because nothing kspan reads changed (status updates).", nil, nil)
 	descSynced = prometheus.NewDesc("kspan_caches_synced",
 		"1 once the Event informer's cache has synced.", nil, nil)
 	descLeader = prometheus.NewDesc("kspan_leader",
@@ -136,7 +138,7 @@ var _ prometheus.Collector = collector{}
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descEvents, descObjects, descSpans, descLate, descDuplicates,
 		descFiltered, descDropped, descForced, descHeld, descOpenTraces, descOpenSpans, descIndex,
-		descWatchRestarts, descSynced, descLeader, descLastTick, descCheckpointed, descTruncated, descFuture} {
+		descWatchRestarts, descUnchanged, descSynced, descLeader, descLastTick, descCheckpointed, descTruncated, descFuture} {
 		ch <- d
 	}
 	if c.src.Checkpoint != nil {
@@ -185,6 +187,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descIndex, float64(st.Index.Objects), "object")
 	gauge(descIndex, float64(st.Index.Tombstones), "tombstone")
 	counter(descWatchRestarts, float64(c.src.Live.WatchRestarts()))
+	counter(descUnchanged, float64(c.src.Live.UnchangedUpdates()))
 	gauge(descSynced, boolValue(c.src.Live.Synced()))
 	gauge(descLeader, boolValue(c.src.Standby == nil || !c.src.Standby()))
 	counter(descCheckpointed, float64(st.Checkpointed))
