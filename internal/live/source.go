@@ -278,7 +278,7 @@ func (s *source) ensure(gvk schema.GroupVersionKind) {
 		s.log.Warn("cannot observe watch errors", "kind", real.String(), "error", err)
 	}
 	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o any) { s.object(o, capture.Added) },
+		AddFunc: func(o any) { s.object(o, capture.Added) },
 		UpdateFunc: func(old, o any) {
 			if sameMeta(old, o) {
 				s.status.skippedUnchanged()
