@@ -86,14 +86,17 @@ type Engine struct {
 	spanBufs    [][]span.Span // exported traces' buffers, for open traces to reuse
 	spanBufsCap int           // their capacity in spans (at most spanBufsMax)
 
-	openSpans  int
-	streamed   []span.Span // decided, not yet sent (Config.Stream)
-	streamOut  []span.Span // sendStreamed's batch grouped by trace, reused
-	streamIdx  []int32     // sendStreamed's sort, reused
-	nextStream time.Time
-	nextPrune  time.Time
-	nextFlush  time.Time
-	stats      Stats
+	openSpans int
+	streamed  []span.Span // decided, not yet sent (Config.Stream)
+	streamOut []span.Span // sendStreamed's batch grouped by trace, reused
+	streamIdx []int32     // sendStreamed's sort, reused
+	// lastTime formatted is lastTimeStr (formatTime).
+	lastTime    time.Time
+	lastTimeStr string
+	nextStream  time.Time
+	nextPrune   time.Time
+	nextFlush   time.Time
+	stats       Stats
 }
 
 type eventState struct {

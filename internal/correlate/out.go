@@ -68,7 +68,7 @@ func (e *Engine) eventSpan(o *occ, act *activity, parent span.ID, start, end tim
 		span.Str(span.KeyEventType, ev.Type),
 		span.Int64(span.KeyEventCount, int64(ev.Count)),
 		span.Str(span.KeyEventMessage, msg),
-		span.Str(span.KeyEventStartTime, ev.First.UTC().Format(time.RFC3339Nano)))
+		span.Str(span.KeyEventStartTime, e.formatTime(ev.First)))
 	if ev.Action != "" {
 		a = append(a, span.Str(span.KeyEventAction, ev.Action))
 	}
@@ -85,6 +85,16 @@ func (e *Engine) eventSpan(o *occ, act *activity, parent span.ID, start, end tim
 		s.Links = append(s.Links, l)
 	}
 	return s
+}
+
+// formatTime is t in RFC 3339 (UTC), remembering the last one: Events
+// stamped in whole seconds share their second with their neighbours (a
+// pod's Pulled, Created and Started), so most calls format nothing.
+func (e *Engine) formatTime(t time.Time) string {
+	if !t.Equal(e.lastTime) || e.lastTimeStr == "" {
+		e.lastTime, e.lastTimeStr = t, t.UTC().Format(time.RFC3339Nano)
+	}
+	return e.lastTimeStr
 }
 
 // objectAttrs are the attributes the spans of one object share
