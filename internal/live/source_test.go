@@ -19,7 +19,7 @@ func TestSameMeta(t *testing.T) {
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "r", UID: "ru"}},
 			ManagedFields: []metav1.ManagedFieldsEntry{
 				{Manager: "kube-controller-manager", Operation: "Update", Time: &at, FieldsType: "FieldsV1",
-					FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:ownerReferences":{}},"f:spec":{}}`)}},
+					FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{"f:ownerReferences":{}},"f:spec":{}}`)},
 			}}}
 		mod(m)
 		o, err := trim(m)
@@ -32,7 +32,7 @@ func TestSameMeta(t *testing.T) {
 	status := pod(func(m *metav1.PartialObjectMetadata) {
 		m.ResourceVersion = "2"
 		m.ManagedFields = append(m.ManagedFields, metav1.ManagedFieldsEntry{Manager: "kubelet", Operation: "Update", Time: &later,
-			Subresource: "status", FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:status":{"f:phase":{}}}`)}})
+			Subresource: "status", FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(`{"f:status":{"f:phase":{}}}`)})
 	})
 	if !sameMeta(base, status) {
 		t.Error("a status update is taken as a change")
