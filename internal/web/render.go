@@ -105,13 +105,9 @@ func renderList(p *page, v listView) {
 	}
 	p.raw("<main>\n  <form class=\"filters\" method=\"get\" action=\"/\">\n")
 	input("Namespace", "namespace", f.Namespace, ` list="namespaces"`)
-	p.raw(`    <label>Kind <input name="kind" value="`)
-	p.esc(f.Kind)
-	p.raw(`" list="kinds" autocomplete="off" size="12"></label>` + "\n")
+	input("Kind", "kind", f.Kind, ` list="kinds" size="12"`)
 	input("Name", "name", f.Name, ` placeholder="part of a name"`)
-	p.raw(`    <label>Reason <input name="reason" value="`)
-	p.esc(f.Reason)
-	p.raw(`" list="reasons" autocomplete="off" size="14"></label>` + "\n")
+	input("Reason", "reason", f.Reason, ` list="reasons" size="14"`)
 	if f.UID != "" {
 		p.raw(`    <input type="hidden" name="uid" value="`)
 		p.esc(f.UID)
