@@ -23,6 +23,18 @@ func (p *page) raw(s ...string) {
 	}
 }
 
+// tag writes markup and values in turn, tag(m0, v0, m1, v1, ..., mN): the
+// markup as it is, each value escaped.
+func (p *page) tag(parts ...string) {
+	for i, x := range parts {
+		if i%2 == 0 {
+			p.WriteString(x)
+		} else {
+			p.esc(x)
+		}
+	}
+}
+
 // esc writes text, escaped for an element's content or a quoted attribute
 // value (& < > " ').
 func (p *page) esc(s string) { p.WriteString(html.EscapeString(s)) }
@@ -99,9 +111,7 @@ func renderList(p *page, v listView) {
 	p.top(v.Stats)
 	f := v.Filter
 	input := func(label, name, value, extra string) {
-		p.raw(`    <label>`, label, ` <input name="`, name, `" value="`)
-		p.esc(value)
-		p.raw(`"`, extra, ` autocomplete="off"></label>`, "\n")
+		p.tag(`    <label>`+label+` <input name="`+name+`" value="`, value, `"`+extra+` autocomplete="off"></label>`+"\n")
 	}
 	p.raw("<main>\n  <form class=\"filters\" method=\"get\" action=\"/\">\n")
 	input("Namespace", "namespace", f.Namespace, ` list="namespaces"`)
@@ -150,28 +160,16 @@ func renderList(p *page, v listView) {
 			if r.Errors != 0 {
 				p.raw(" has-errors")
 			}
-			p.raw(`" data-trace="`)
-			p.esc(r.ID)
-			p.raw(`">
-        <td class="name"><a href="/trace/`)
-			p.esc(r.ID)
-			p.raw(`"><span class="object">`)
+			p.tag(`" data-trace="`, r.ID, `">
+        <td class="name"><a href="/trace/`, r.ID, `"><span class="object">`)
 			if r.Object != "" {
 				p.esc(r.Object)
 			} else {
 				p.esc(r.RootName)
 			}
-			p.raw(`</span></a> <span class="root">`)
-			p.esc(r.RootName)
-			p.raw("</span></td>\n        <td>")
-			p.esc(r.Namespace)
-			p.raw("</td>\n        <td class=\"time\"><time datetime=\"")
-			p.esc(r.StartExact)
-			p.raw(`">`)
-			p.esc(r.Start)
-			p.raw("</time></td>\n        <td class=\"num\">")
-			p.esc(r.Duration)
-			p.raw("</td>\n        <td class=\"num\">")
+			p.tag(`</span></a> <span class="root">`, r.RootName, "</span></td>\n        <td>", r.Namespace,
+				"</td>\n        <td class=\"time\"><time datetime=\"", r.StartExact, `">`, r.Start,
+				"</time></td>\n        <td class=\"num\">", r.Duration, "</td>\n        <td class=\"num\">")
 			p.int(r.Spans)
 			p.raw("</td>\n        <td class=\"num\">")
 			if r.Errors != 0 {
@@ -215,11 +213,7 @@ func renderTrace(p *page, v traceView) {
   <nav class="crumbs"><a href="/">Traces</a> ›</nav>
   <h1><span class="object">`)
 	p.esc(v.Object)
-	p.raw(`</span> <span class="root">`)
-	p.esc(v.RootName)
-	p.raw("</span></h1>\n  <p class=\"meta\">\n    <span>")
-	p.esc(v.Duration)
-	p.raw("</span> ·\n    <span>")
+	p.tag(`</span> <span class="root">`, v.RootName, "</span></h1>\n  <p class=\"meta\">\n    <span>", v.Duration, "</span> ·\n    <span>")
 	p.plural(v.Spans, "span")
 	p.raw("</span>\n")
 	if v.Warnings != 0 {
@@ -232,13 +226,8 @@ func renderTrace(p *page, v traceView) {
 		p.plural(v.Orphans, "orphan")
 		p.raw("</span>\n")
 	}
-	p.raw("    · <span>")
-	p.esc(v.Start)
-	p.raw("</span>\n    · trace <code class=\"trace-id\">")
-	p.esc(v.ID)
-	p.raw("</code>\n    · <a href=\"/api/traces/")
-	p.esc(v.ID)
-	p.raw(`">OTLP/JSON</a>
+	p.tag("    · <span>", v.Start, "</span>\n    · trace <code class=\"trace-id\">", v.ID,
+		"</code>\n    · <a href=\"/api/traces/", v.ID, `">OTLP/JSON</a>
   </p>
   <div class="toolbar">
     <button type="button" data-act="expand">Expand all</button>
@@ -247,11 +236,7 @@ func renderTrace(p *page, v traceView) {
 	if len(v.Components) > 0 {
 		p.raw(`    <span class="legend">`)
 		for _, c := range v.Components {
-			p.raw(`<span class="chip"><span class="swatch `)
-			p.esc(c.Color)
-			p.raw(`"></span>`)
-			p.esc(c.Name)
-			p.raw(`</span>`)
+			p.tag(`<span class="chip"><span class="swatch `, c.Color, `"></span>`, c.Name, `</span>`)
 		}
 		p.raw("</span>\n")
 	}
@@ -264,11 +249,7 @@ func renderTrace(p *page, v traceView) {
       <span class="mark"></span><span class="off">start</span><span class="dur">duration</span><span class="label">span</span>
       <span class="track ruler">`)
 	for _, t := range v.Ticks {
-		p.raw(`<span class="tick" style="left: `)
-		p.esc(t.Left)
-		p.raw(`">`)
-		p.esc(t.Label)
-		p.raw(`</span>`)
+		p.tag(`<span class="tick" style="left: `, t.Left, `">`, t.Label, `</span>`)
 	}
 	p.raw("</span>\n    </div>\n")
 	for _, n := range v.Nodes {
@@ -283,13 +264,7 @@ func renderTrace(p *page, v traceView) {
 }
 
 func renderNode(p *page, n *nodeView) {
-	p.raw("\n<div class=\"node\" id=\"span-")
-	p.esc(n.ID)
-	p.raw(`" data-span="`)
-	p.esc(n.ID)
-	p.raw(`" data-parent="`)
-	p.esc(n.Parent)
-	p.raw(`"`)
+	p.tag("\n<div class=\"node\" id=\"span-", n.ID, `" data-span="`, n.ID, `" data-parent="`, n.Parent, `"`)
 	if n.Orphan {
 		p.raw(` data-orphan="1"`)
 	}
@@ -308,11 +283,8 @@ func renderNode(p *page, n *nodeView) {
 	if n.Warn {
 		p.raw(`<span class="bang" title="Warning">!</span>`)
 	}
-	p.raw("</span>\n    <span class=\"off\">")
-	p.esc(n.Off)
-	p.raw("</span>\n    <span class=\"dur\">")
-	p.esc(n.Dur)
-	p.raw("</span>\n    <span class=\"label\" style=\"--d: ")
+	p.tag("</span>\n    <span class=\"off\">", n.Off, "</span>\n    <span class=\"dur\">", n.Dur,
+		"</span>\n    <span class=\"label\" style=\"--d: ")
 	p.int(n.Depth)
 	p.raw(`">`)
 	if len(n.Children) > 0 {
@@ -325,32 +297,21 @@ func renderNode(p *page, n *nodeView) {
 	if n.Orphan {
 		p.raw(`<span class="orphan" title="its parent span is not in this trace">orphan</span>`)
 	}
-	p.raw(`<span class="name">`)
-	p.esc(n.Name)
-	p.raw(`</span><span class="msg">`)
-	p.esc(n.Message)
-	p.raw(`</span><span class="folded">+`)
+	p.tag(`<span class="name">`, n.Name, `</span><span class="msg">`, n.Message, `</span><span class="folded">+`)
 	p.int(n.Descendants)
 	p.raw("</span></span>\n    <span class=\"track\"><span class=\"bar ")
 	p.esc(n.Color)
 	if n.Warn {
 		p.raw(" warn")
 	}
-	p.raw(`" style="left: `)
-	p.esc(n.Left)
-	p.raw(`; width: `)
-	p.esc(n.Width)
-	p.raw("\"></span></span>\n  </div>\n  <div class=\"detail\" hidden>\n    <div class=\"detail-head\"><span class=\"name\">")
-	p.esc(n.Name)
-	p.raw(`</span>`)
+	p.tag(`" style="left: `, n.Left, `; width: `, n.Width,
+		"\"></span></span>\n  </div>\n  <div class=\"detail\" hidden>\n    <div class=\"detail-head\"><span class=\"name\">", n.Name, `</span>`)
 	if n.Warn {
 		p.raw(` <span class="badge warn">Warning</span>`)
 	}
 	p.raw("</div>\n")
 	if n.FullMessage != "" {
-		p.raw(`    <p class="message">`)
-		p.esc(n.FullMessage)
-		p.raw("</p>\n")
+		p.tag(`    <p class="message">`, n.FullMessage, "</p>\n")
 	}
 	if n.Warn {
 		p.raw(`    <p class="status">Status ERROR`)
@@ -362,31 +323,14 @@ func renderNode(p *page, n *nodeView) {
 		}
 		p.raw("</p>\n")
 	}
-	p.raw("    <dl class=\"times\">\n      <dt>start</dt><dd>")
-	p.esc(n.StartTime)
-	p.raw(" (")
-	p.esc(n.Off)
-	p.raw(")</dd>\n      <dt>end</dt><dd>")
-	p.esc(n.EndTime)
-	p.raw(" (lasted ")
-	p.esc(n.Dur)
-	p.raw(")</dd>\n      <dt>span</dt><dd><code>")
-	p.esc(n.ID)
-	p.raw(`</code>`)
+	p.tag("    <dl class=\"times\">\n      <dt>start</dt><dd>", n.StartTime, " (", n.Off, ")</dd>\n      <dt>end</dt><dd>", n.EndTime,
+		" (lasted ", n.Dur, ")</dd>\n      <dt>span</dt><dd><code>", n.ID, `</code>`)
 	if n.Parent != "" {
-		p.raw(`, parent <a href="#span-`)
-		p.esc(n.Parent)
-		p.raw(`"><code>`)
-		p.esc(n.Parent)
-		p.raw(`</code></a>`)
+		p.tag(`, parent <a href="#span-`, n.Parent, `"><code>`, n.Parent, `</code></a>`)
 	}
 	p.raw("</dd>\n")
 	if n.Object != "" {
-		p.raw(`      <dt>object</dt><dd>`)
-		p.esc(n.Object)
-		p.raw(` · <a class="object-traces" href="`)
-		p.esc(n.ObjectFilter)
-		p.raw(`">`)
+		p.tag(`      <dt>object</dt><dd>`, n.Object, ` · <a class="object-traces" href="`, n.ObjectFilter, `">`)
 		if n.OtherTraces != 0 {
 			p.plural(n.OtherTraces, "other trace")
 		} else {
@@ -396,11 +340,7 @@ func renderNode(p *page, n *nodeView) {
 	}
 	p.raw("    </dl>\n    <table class=\"attrs\">\n      <tbody>\n      ")
 	for _, a := range n.Attrs {
-		p.raw(`<tr><th>`)
-		p.esc(a.Key)
-		p.raw(`</th><td>`)
-		p.esc(a.Value)
-		p.raw(`</td></tr>`)
+		p.tag(`<tr><th>`, a.Key, `</th><td>`, a.Value, `</td></tr>`)
 	}
 	p.raw("\n      </tbody>\n    </table>\n")
 	if len(n.Links) > 0 {
@@ -409,20 +349,9 @@ func renderNode(p *page, n *nodeView) {
       <tbody>
       `)
 		for _, l := range n.Links {
-			p.raw(`<tr><th><a href="/trace/`)
-			p.esc(l.TraceID)
-			p.raw(`#span-`)
-			p.esc(l.SpanID)
-			p.raw(`">trace `)
-			p.esc(l.TraceID)
-			p.raw(` span `)
-			p.esc(l.SpanID)
-			p.raw(`</a></th><td>`)
+			p.tag(`<tr><th><a href="/trace/`, l.TraceID, `#span-`, l.SpanID, `">trace `, l.TraceID, ` span `, l.SpanID, `</a></th><td>`)
 			for _, a := range l.Attrs {
-				p.esc(a.Key)
-				p.raw("=")
-				p.esc(a.Value)
-				p.raw(" ")
+				p.tag("", a.Key, "=", a.Value, " ")
 			}
 			p.raw(`</td></tr>`)
 		}
