@@ -425,10 +425,8 @@ func (t *tailer) missing(events []corev1.Event) []string {
 	have := map[string]int64{}
 	for _, s := range t.all {
 		if u := s.Attr(span.KeyEventUID); u != "" {
-			for _, a := range s.Attrs {
-				if a.Key == span.KeyEventCount {
-					have[u] = max(have[u], a.Int)
-				}
+			if a, ok := s.Find(span.KeyEventCount); ok {
+				have[u] = max(have[u], a.Int)
 			}
 		}
 	}
@@ -518,13 +516,8 @@ func receiveLags(ms []match) []time.Duration {
 
 // occurrence is "UID/count" of an Event span, as eventWatch keys them.
 func occurrence(s span.Span) string {
-	var c int64
-	for _, a := range s.Attrs {
-		if a.Key == span.KeyEventCount {
-			c = a.Int
-		}
-	}
-	return fmt.Sprintf("%s/%d", s.Attr(span.KeyEventUID), c)
+	c, _ := s.Find(span.KeyEventCount)
+	return fmt.Sprintf("%s/%d", s.Attr(span.KeyEventUID), c.Int)
 }
 
 // eventWatch notes when each (Event UID, count) first reached the harness.

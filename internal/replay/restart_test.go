@@ -131,14 +131,9 @@ func checkOnce(t *testing.T, recs []record.Record, before, after []span.Span) {
 	for _, s := range all {
 		ids[s.SpanID]++
 		if u := s.Attr(span.KeyEventUID); u != "" {
-			c := int64(0)
-			for _, a := range s.Attrs {
-				if a.Key == span.KeyEventCount {
-					c = a.Int
-				}
-			}
-			pairs[fmt.Sprintf("%s/%d", u, c)]++
-			latest[u] = max(latest[u], c)
+			c, _ := s.Find(span.KeyEventCount)
+			pairs[fmt.Sprintf("%s/%d", u, c.Int)]++
+			latest[u] = max(latest[u], c.Int)
 		}
 	}
 	for id, n := range ids {

@@ -17,11 +17,7 @@ import (
 type page struct{ bytes.Buffer }
 
 // raw writes fixed markup.
-func (p *page) raw(s ...string) {
-	for _, x := range s {
-		p.WriteString(x)
-	}
-}
+func (p *page) raw(s string) { p.WriteString(s) }
 
 // tag writes markup and values in turn, tag(m0, v0, m1, v1, ..., mN): the
 // markup as it is, each value escaped.
@@ -45,7 +41,7 @@ func (p *page) int64(n int64) { p.WriteString(strconv.FormatInt(n, 10)) }
 // plural writes n and the noun, with an s unless n is 1.
 func (p *page) plural(n int, noun string) {
 	p.int(n)
-	p.raw(" ", noun)
+	p.raw(" " + noun)
 	if n != 1 {
 		p.raw("s")
 	}
@@ -135,7 +131,7 @@ func renderList(p *page, v listView) {
 		id   string
 		opts []string
 	}{{"namespaces", v.Namespaces}, {"kinds", v.Kinds}, {"reasons", v.Reasons}} {
-		p.raw(`    <datalist id="`, dl.id, `">`)
+		p.raw(`    <datalist id="` + dl.id + `">`)
 		for _, o := range dl.opts {
 			p.raw(`<option value="`)
 			p.esc(o)
