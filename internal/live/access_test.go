@@ -18,7 +18,6 @@ import (
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/kubernetes/fake"
 	metadatafake "k8s.io/client-go/metadata/fake"
-	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/restmapper"
 	k8stesting "k8s.io/client-go/testing"
 )
@@ -163,12 +162,12 @@ func testSource(t *testing.T, a *authorizer, coreOnly bool) (*source, *syncBuffe
 		log:      slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		client:   c,
 		mapper:   restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(c.Discovery())),
-		mfactory: metadatainformer.NewSharedInformerFactory(mc, 0),
+		meta:     mc,
 		out:      make(chan item, 100),
 		syncWait: time.Second,
 		watched:  map[schema.GroupKind]bool{},
 	}
-	t.Cleanup(s.mfactory.Shutdown)
+	t.Cleanup(s.watches.Wait) // after the test cancelled s.ctx
 	return s, logs
 }
 

@@ -17,10 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
-	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/cache"
@@ -51,12 +49,12 @@ var defaultKinds = []schema.GroupVersionKind{
 	{Group: "batch", Version: "v1", Kind: "CronJob"},
 }
 
-// source runs the informers.
+// source runs the watches.
 type source struct {
 	log      *slog.Logger
 	client   kubernetes.Interface
 	mapper   *restmapper.DeferredDiscoveryRESTMapper
-	mfactory metadatainformer.SharedInformerFactory
+	meta     metadata.Interface
 	out      chan<- item
 	syncWait time.Duration
 	status   *Status // may be nil
@@ -65,6 +63,7 @@ type source struct {
 
 	mu      sync.Mutex
 	ctx     context.Context
+	watches sync.WaitGroup
 	watched map[schema.GroupKind]bool // true: watched; false: cannot be
 	kinds   atomic.Int64              // kinds watched
 	// EventsAPI is the API group version events are read from.
@@ -90,7 +89,7 @@ func newSource(cfg *rest.Config, out chan<- item, status *Status, log *slog.Logg
 		log:      log,
 		client:   client,
 		mapper:   restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery())),
-		mfactory: metadatainformer.NewSharedInformerFactory(mc, 0),
+		meta:     mc,
 		out:      out,
 		syncWait: time.Minute,
 		status:   status,
@@ -98,7 +97,7 @@ func newSource(cfg *rest.Config, out chan<- item, status *Status, log *slog.Logg
 	}, nil
 }
 
-// run starts the informers and blocks until ctx is done. It returns early
+// run starts the watches and blocks until ctx is done. It returns early
 // only when the cluster cannot be used at all (no Events API, no access).
 func (s *source) run(ctx context.Context) error {
 	s.mu.Lock()
@@ -121,42 +120,52 @@ func (s *source) run(ctx context.Context) error {
 		}
 		s.log.Warn("cannot check access to events; watching them anyway", "resource", events.String(), "error", err)
 	}
+	var first []*watcher
 	for _, gvk := range defaultKinds {
-		s.ensure(gvk)
+		if w := s.ensure(gvk); w != nil {
+			first = append(first, w)
+		}
 	}
 	syncCtx, cancel := context.WithTimeout(ctx, s.syncWait)
-	for gvr, ok := range s.mfactory.WaitForCacheSync(syncCtx.Done()) {
-		if !ok {
-			s.log.Warn("object cache did not sync in time; owner walks may miss objects", "resource", gvr.String())
+	for _, w := range first {
+		if !waitSynced(syncCtx.Done(), w.store) && ctx.Err() == nil {
+			s.log.Warn("object cache did not sync in time; owner walks may miss objects", "resource", w.name)
 		}
 	}
 	cancel()
 
-	f := informers.NewSharedInformerFactoryWithOptions(s.client, 0, informers.WithTransform(trimEvent))
-	var inf cache.SharedIndexInformer
+	var lw cache.ListerWatcher
+	var example runtime.Object
 	if api == "events.k8s.io/v1" {
-		inf = f.Events().V1().Events().Informer()
+		c := s.client.EventsV1().Events(metav1.NamespaceAll)
+		lw, example = listWatch(s.client, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.List(ctx, o) }, c.Watch), &eventsv1.Event{}
 	} else {
-		inf = f.Core().V1().Events().Informer()
+		c := s.client.CoreV1().Events(metav1.NamespaceAll)
+		lw, example = listWatch(s.client, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.List(ctx, o) }, c.Watch), &corev1.Event{}
 	}
-	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o any) { s.event(o, capture.Added) },
-		UpdateFunc: func(_, o any) { s.event(o, capture.Modified) },
-	}); err != nil {
-		return fmt.Errorf("watching events: %w", err)
-	}
-	if err := inf.SetWatchErrorHandlerWithContext(s.watchError("events")); err != nil {
-		return fmt.Errorf("watching events: %w", err)
-	}
-	f.Start(ctx.Done())
+	ev := &watcher{name: "events", lw: lw, example: example, onError: s.watchError("events"),
+		store: newStore(trimEvent, keepVersion, handlers{
+			add:    func(o any) { s.event(o, capture.Added) },
+			update: func(_, o any) { s.event(o, capture.Modified) },
+		})}
+	s.start(ev)
 	s.log.Info("watching events", "api", api, "kinds", s.kinds.Load())
-	if cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+	if waitSynced(ctx.Done(), ev.store) {
 		s.status.SetSynced()
 	}
 	<-ctx.Done()
-	f.Shutdown()
-	s.mfactory.Shutdown()
+	s.watches.Wait()
 	return nil
+}
+
+// start runs w until the source's context is done. The caller holds s.mu
+// or is run itself.
+func (s *source) start(w *watcher) {
+	s.watches.Add(1)
+	go func() {
+		defer s.watches.Done()
+		w.run(s.ctx)
+	}()
 }
 
 // detectEventsAPI prefers events.k8s.io/v1 and falls back to core/v1.
@@ -234,13 +243,14 @@ func (s *source) object(o any, typ string) {
 	s.send(item{rec: record.Record{Op: op, Object: objectFromMeta(m)}, typ: typ, raw: m})
 }
 
-// ensure starts a metadata informer for gvk's kind unless there is one.
-func (s *source) ensure(gvk schema.GroupVersionKind) {
+// ensure starts a metadata watch for gvk's kind unless there is one, and
+// returns the watch it started.
+func (s *source) ensure(gvk schema.GroupVersionKind) *watcher {
 	gk := gvk.GroupKind()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, done := s.watched[gk]; done || s.ctx == nil {
-		return
+		return nil
 	}
 	mapping, err := s.mapper.RESTMapping(gk, gvk.Version)
 	if err != nil {
@@ -250,7 +260,7 @@ func (s *source) ensure(gvk schema.GroupVersionKind) {
 	if err != nil {
 		s.watched[gk] = false
 		s.log.Info("kind not served: its objects are not tracked (events about it are still traced)", "kind", gvk.String(), "error", err)
-		return
+		return nil
 	}
 	gr := mapping.Resource.GroupResource()
 	if err := checkAccess(s.ctx, s.client, gr, informerVerbs...); err != nil {
@@ -261,39 +271,37 @@ func (s *source) ensure(gvk schema.GroupVersionKind) {
 			s.log.Warn("kspan may not watch "+gr.String()+": its objects are not tracked and owner walks through them degrade; "+
 				"add it to kspan's ClusterRole (rbac.extraResources in the Helm chart)",
 				"resource", gr.String(), "kind", gvk.String(), "error", err)
-			return
+			return nil
 		case s.ctx.Err() != nil:
-			return // stopping
+			return nil // stopping
 		default:
 			s.log.Warn("cannot check access; watching anyway", "resource", gr.String(), "error", err)
 		}
 	}
 	s.watched[gk] = true
 	real := mapping.GroupVersionKind
-	inf := s.mfactory.ForResource(mapping.Resource).Informer()
-	if err := inf.SetTransform(trimMeta(real, s.labelKeys...)); err != nil {
-		s.log.Warn("cannot trim cached objects", "kind", real.String(), "error", err)
-	}
-	if err := inf.SetWatchErrorHandlerWithContext(s.watchError(mapping.Resource.Resource)); err != nil {
-		s.log.Warn("cannot observe watch errors", "kind", real.String(), "error", err)
-	}
-	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: func(o any) { s.object(o, capture.Added) },
-		UpdateFunc: func(old, o any) {
-			if sameMeta(old, o) {
-				s.status.skippedUnchanged()
-				return
-			}
-			s.object(o, capture.Modified)
-		},
-		DeleteFunc: func(o any) { s.object(o, capture.Deleted) },
-	}); err != nil {
-		s.log.Warn("cannot watch kind", "kind", real.String(), "error", err)
-		return
+	c := s.meta.Resource(mapping.Resource).Namespace(metav1.NamespaceAll)
+	w := &watcher{
+		name:    mapping.Resource.String(),
+		lw:      listWatch(s.meta, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.List(ctx, o) }, c.Watch),
+		example: &metav1.PartialObjectMetadata{},
+		onError: s.watchError(mapping.Resource.Resource),
+		store: newStore(trimMeta(real, s.labelKeys...), nil, handlers{
+			add: func(o any) { s.object(o, capture.Added) },
+			update: func(old, o any) {
+				if sameMeta(old, o) {
+					s.status.skippedUnchanged()
+					return
+				}
+				s.object(o, capture.Modified)
+			},
+			del: func(o any) { s.object(o, capture.Deleted) },
+		}),
 	}
 	s.kinds.Add(1)
-	s.mfactory.Start(s.ctx.Done())
+	s.start(w)
 	s.log.Debug("watching object metadata", "kind", real.String(), "resource", mapping.Resource.String())
+	return w
 }
 
 // sameMeta reports whether two cached versions of an object differ only in
