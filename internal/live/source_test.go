@@ -1,11 +1,13 @@
 package live
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/randfill"
 )
 
 // Updates that change nothing the engine reads (status, resourceVersion)
@@ -55,4 +57,58 @@ func TestSameMeta(t *testing.T) {
 	if sameMeta(base, "not an object") {
 		t.Error("an unknown object is taken as unchanged")
 	}
+}
+
+// TestSameMetaFields: a difference in any field of ObjectMeta, or of the
+// owner references and managedFields entries in it, is a change, except
+// the resourceVersion; equal copies are the same.
+func TestSameMetaFields(t *testing.T) {
+	f := randfill.NewWithSeed(7).NilChance(0).NumElements(1, 2)
+	var base metav1.PartialObjectMetadata
+	f.Fill(&base)
+	at := metav1.NewTime(time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC))
+	base.DeletionTimestamp = &at // randfill leaves *metav1.Time nil
+	for i := range base.ManagedFields {
+		base.ManagedFields[i].Time = &at
+	}
+	if !sameMeta(&base, base.DeepCopy()) {
+		t.Fatal("a copy is taken as a change")
+	}
+	differ := func(name string, mod func(m *metav1.PartialObjectMetadata)) {
+		t.Helper()
+		c := base.DeepCopy()
+		mod(c)
+		if sameMeta(&base, c) {
+			t.Errorf("a change of %s is taken as none", name)
+		}
+	}
+	meta := reflect.TypeFor[metav1.ObjectMeta]()
+	for i := range meta.NumField() {
+		name := meta.Field(i).Name
+		c := base.DeepCopy()
+		v := reflect.ValueOf(&c.ObjectMeta).Elem().Field(i)
+		v.SetZero()
+		if name == "ResourceVersion" {
+			if !sameMeta(&base, c) {
+				t.Error("a new resourceVersion is taken as a change")
+			}
+			continue
+		}
+		differ(name, func(m *metav1.PartialObjectMetadata) { m.ObjectMeta = c.ObjectMeta })
+	}
+	differ("kind", func(m *metav1.PartialObjectMetadata) { m.Kind += "x" })
+	for _, typ := range []reflect.Type{reflect.TypeFor[metav1.OwnerReference](), reflect.TypeFor[metav1.ManagedFieldsEntry]()} {
+		for i := range typ.NumField() {
+			differ(typ.Name()+"."+typ.Field(i).Name, func(m *metav1.PartialObjectMetadata) {
+				var e reflect.Value
+				if typ == reflect.TypeFor[metav1.OwnerReference]() {
+					e = reflect.ValueOf(&m.OwnerReferences[0]).Elem()
+				} else {
+					e = reflect.ValueOf(&m.ManagedFields[0]).Elem()
+				}
+				e.Field(i).SetZero()
+			})
+		}
+	}
+	differ("FieldsV1.Raw", func(m *metav1.PartialObjectMetadata) { m.ManagedFields[0].FieldsV1.Raw = []byte("{}") })
 }
