@@ -141,6 +141,17 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	wg.Go(func() { tail.run(tailCtx) })
 	defer func() { stopTail(); wg.Wait() }()
 
+	// CPU per Event is what each process spent over the burst: start-up
+	// (kspan's discovery, access reviews and first lists) is reported
+	// apart, as is the whole.
+	kcpu0, _, err := usage(ks.cmd.Process.Pid, o.clockTicks)
+	if err != nil {
+		return err
+	}
+	bcpu0, _, err := usage(base.cmd.Process.Pid, o.clockTicks)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	logf("rolling out %d Deployments of %d replicas", o.deployments, o.replicas)
 	if err := rollOut(ctx, client, ns, o.deployments, int32(o.replicas)); err != nil {
@@ -185,8 +196,11 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	fmt.Fprintf(w, "== live: %d Deployments × %d replicas, %d Events held by the apiserver (%d received by the baseline), %d cores %s, rolled out in %.0fs\n",
 		o.deployments, o.replicas, len(events), received, runtime.NumCPU(), time.Now().UTC().Format("2006-01-02"), rolled.Seconds())
 	fmt.Fprintf(w, "%-44s %14s %14s %8s %s\n", "figure", "kspan", "baseline", "ratio", "target")
-	report(w, "CPU seconds", kcpu, bcpu, kcpu/bcpu, "≤ 1.5×", kcpu/bcpu <= 1.5)
-	fmt.Fprintf(w, "%-44s %14.1f %14.1f\n", "CPU µs per Event", kcpu/n*1e6, bcpu/n*1e6)
+	fmt.Fprintf(w, "%-44s %14.2f %14.2f %8.2f\n", "CPU seconds, whole run", kcpu, bcpu, kcpu/bcpu)
+	fmt.Fprintf(w, "%-44s %14.2f %14.2f\n", "of which start-up, before the burst", kcpu0, bcpu0)
+	kb, bb := kcpu-kcpu0, bcpu-bcpu0
+	report(w, "CPU seconds over the burst", kb, bb, kb/bb, "≤ 1.5×", kb/bb <= 1.5)
+	fmt.Fprintf(w, "%-44s %14.1f %14.1f\n", "CPU µs per Event", kb/n*1e6, bb/n*1e6)
 	report(w, "peak RSS MB", krss, brss, krss-brss, "≤ baseline + 30 MB", krss-brss <= 30)
 	p50, p99 := quantile(lat, 0.5), quantile(lat, 0.99)
 	target := o.hold + 2*time.Second
