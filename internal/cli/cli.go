@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 	"k8s.io/klog/v2"
@@ -221,6 +222,7 @@ func runLive(ctx context.Context, args []string, env Env) error {
 	h.flags.bind(fs, env.Getenv)
 	fs.StringVar(&client.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster service account)")
 	fs.StringVar(&client.Context, "context", "", "kubeconfig context to use (default: its current context)")
+	watchBatch := fs.Duration("watch-batch", 100*time.Millisecond, "once the caches have synced, wait this long after draining the apiserver connection before reading it again, so that watch events are handled in batches (less CPU, at most this much more latency; 0 reads each as it comes)")
 	fs.StringVar(&capturePath, "capture", "", "record every Event and object change, with the time it was seen, to this file in kspan's capture format (replay it with kspan replay)")
 	fs.Usage = func() {
 		fmt.Fprintf(env.Stderr, "Usage: kspan [flags]\n\nWatches the cluster's Events and prints or exports their traces until interrupted.\n\nFlags:\n")
@@ -232,7 +234,11 @@ func runLive(ctx context.Context, args []string, env Env) error {
 		}
 		return &exitError{ExitUsage, err}
 	}
-	if err := errors.Join(cfg.Validate(), mf.validate(), h.flags.validate()); err != nil {
+	var batchErr error
+	if *watchBatch < 0 || *watchBatch > time.Second {
+		batchErr = fmt.Errorf("-watch-batch %v: want 0 to 1s", *watchBatch)
+	}
+	if err := errors.Join(cfg.Validate(), mf.validate(), h.flags.validate(), batchErr); err != nil {
 		return &exitError{ExitUsage, err}
 	}
 	if fs.NArg() > 0 {
@@ -255,7 +261,7 @@ func runLive(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	opt := live.Options{Client: client, Engine: cfg.Engine, Sink: ui.sink(s), Log: log}
+	opt := live.Options{Client: client, Engine: cfg.Engine, Sink: ui.sink(s), Log: log, WatchBatch: *watchBatch}
 	if capturePath != "" {
 		f, err := os.OpenFile(capturePath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 		if err != nil {

@@ -166,6 +166,7 @@ func testSource(t *testing.T, a *authorizer, coreOnly bool) (*source, *syncBuffe
 		out:      make(chan item, 100),
 		syncWait: time.Second,
 		watched:  map[schema.GroupKind]bool{},
+		pace:     newPacer(0),
 	}
 	t.Cleanup(s.watches.Wait) // after the test cancelled s.ctx
 	return s, logs

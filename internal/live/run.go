@@ -25,11 +25,15 @@ type Options struct {
 	Capture       io.Writer
 	CaptureFields map[string]string
 	Log           *slog.Logger
-	// Queue bounds records between the informers and the engine (default
-	// 10000); when full, the informers' handlers wait. Nothing is dropped,
-	// but client-go then buffers the informers' notifications behind the
-	// waiting handler without a bound (its processorListener).
+	// Queue bounds records between the watches and the engine (default
+	// 10000); when full, the watches wait, and behind them the apiserver's
+	// connection (HTTP/2 flow control). Nothing is dropped.
 	Queue int
+	// WatchBatch, when positive, paces the reads of the apiserver
+	// connection once the caches have synced: after a read drains it, the
+	// next waits until WatchBatch has passed, so that watch events are
+	// read in batches (see pacer). 0 reads each as it comes.
+	WatchBatch time.Duration
 	// Tick is how often the engine's clock advances without records
 	// (default 500ms).
 	Tick time.Duration
@@ -84,11 +88,11 @@ func Run(ctx context.Context, opt Options) error {
 		}
 	}
 	items := make(chan item, opt.Queue)
-	src, err := newSource(cfg, items, opt.Status, opt.Log)
-	src.labelKeys = opt.Engine.Index.LabelKeys
+	src, err := newSource(cfg, items, opt.Status, opt.Log, newPacer(opt.WatchBatch))
 	if err != nil {
 		return err
 	}
+	src.labelKeys = opt.Engine.Index.LabelKeys
 
 	srcCtx, stopSource := context.WithCancel(ctx)
 	defer stopSource()

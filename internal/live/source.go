@@ -70,9 +70,13 @@ type source struct {
 	kinds   atomic.Int64              // kinds watched
 	// EventsAPI is the API group version events are read from.
 	eventsAPI string
+	// pace paces the watches' connections once the caches have synced.
+	pace *pacer
 }
 
-func newSource(cfg *rest.Config, out chan<- item, status *Status, log *slog.Logger) (*source, error) {
+func newSource(cfg *rest.Config, out chan<- item, status *Status, log *slog.Logger, pace *pacer) (*source, error) {
+	cfg = rest.CopyConfig(cfg)
+	cfg.Dial = pace.dial()
 	// Events in protobuf, as the metadata client reads objects: decoding
 	// the Event watch was the largest part of kspan's CPU left in the live
 	// benchmark, and protobuf decodes several times faster than JSON.
@@ -96,6 +100,7 @@ func newSource(cfg *rest.Config, out chan<- item, status *Status, log *slog.Logg
 		syncWait: time.Minute,
 		status:   status,
 		watched:  map[schema.GroupKind]bool{},
+		pace:     pace,
 	}, nil
 }
 
@@ -154,6 +159,7 @@ func (s *source) run(ctx context.Context) error {
 	s.log.Info("watching events", "api", api, "kinds", s.kinds.Load())
 	if waitSynced(ctx.Done(), ev.store) {
 		s.status.SetSynced()
+		s.pace.on.Store(true)
 	}
 	<-ctx.Done()
 	s.watches.Wait()
