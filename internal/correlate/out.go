@@ -180,6 +180,9 @@ func (e *Engine) emit(tr span.TraceID, s span.Span) {
 	ot := e.open[tr]
 	if ot == nil {
 		ot = &openTrace{id: tr, opened: e.now, spans: e.spanBuf()}
+		if ot.spans == nil {
+			ot.spans = make([]span.Span, 0, 8) // most traces have several spans: fewer regrowths
+		}
 		_, ot.late = e.flushed[tr]
 		e.open[tr] = ot
 	}
