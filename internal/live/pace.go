@@ -42,13 +42,13 @@ func newPacer(wait time.Duration) *pacer {
 	return &pacer{wait: wait, bulk: defaultBulk, now: time.Now, sleep: time.Sleep}
 }
 
-// dial dials as client-go does by default and paces the connection; with
-// no wait it dials only.
+// dial dials as client-go does by default and paces the connection (the
+// source installs it only with a positive wait).
 func (p *pacer) dial() func(ctx context.Context, network, addr string) (net.Conn, error) {
 	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := d.DialContext(ctx, network, addr)
-		if err != nil || p.wait <= 0 {
+		if err != nil {
 			return c, err
 		}
 		return &pacedConn{Conn: c, p: p}, nil

@@ -74,8 +74,11 @@ type source struct {
 }
 
 func newSource(cfg *rest.Config, out chan<- item, status *Status, log *slog.Logger, pace *pacer) (*source, error) {
-	cfg = rest.CopyConfig(cfg)
-	cfg.Dial = pace.dial()
+	if pace.wait > 0 {
+		// Otherwise client-go's own dialer, and its shared transports.
+		cfg = rest.CopyConfig(cfg)
+		cfg.Dial = pace.dial()
+	}
 	// Events in protobuf, as the metadata client reads objects: decoding
 	// the Event watch was the largest part of kspan's CPU left in the live
 	// benchmark, and protobuf decodes several times faster than JSON.
