@@ -20,6 +20,34 @@ type activity struct {
 	topLevel *occ
 	last     time.Time
 	objAttrs []objectAttrs // the attributes its spans share
+	kind     *kindInfo     // of ref's kind, once looked up
+	// ents are the index entries of the object's owner chain last walked
+	// (see entry).
+	ents [entCache]*owners.Entry
+	// mentions is Engine.mentions of the object's name, once looked up
+	// (nil: not yet, or none then).
+	mentions *mentionList
+}
+
+// entCache is how many entries of its owner chain an activity keeps: a
+// pod's, its ReplicaSet's and its Deployment's.
+const entCache = 3
+
+// entry returns the index entry of uid, the object at depth of act's owner
+// chain (act may be nil). An entry kept from an earlier walk is used while
+// it is the same object's and still in the index: owners change rarely, and
+// the map lookups were a tenth of the engine's time.
+func (e *Engine) entry(act *activity, depth int, uid string) *owners.Entry {
+	if act == nil || depth >= entCache {
+		ent, _ := e.index.Get(uid)
+		return ent
+	}
+	if c := act.ents[depth]; c != nil && c.UID == uid && c.Live() {
+		return c
+	}
+	ent, _ := e.index.Get(uid)
+	act.ents[depth] = ent
+	return ent
 }
 
 type attachment struct {
@@ -83,7 +111,7 @@ func (e *Engine) decide(o *occ) {
 	} else {
 		e.heap.remove(o.heapIdx)
 	}
-	act := e.acts[o.obj.key]
+	act := o.act
 	for _, p := range act.occs {
 		if p == o {
 			break
@@ -92,10 +120,13 @@ func (e *Engine) decide(o *occ) {
 			e.decide(p)
 		}
 	}
-	st := e.seen[o.ev.UID]
-	if st == nil { // forgotten while held (a bound was hit): start again
-		st = &eventState{lastSeen: e.now}
-		e.seen[o.ev.UID] = st
+	st := o.st
+	if st.forgotten { // forgotten while held (a bound was hit): start again
+		if st = e.seen[o.ev.UID]; st == nil {
+			st = &eventState{lastSeen: e.now}
+			e.seen[o.ev.UID] = st
+		}
+		o.st = st
 	}
 	if o.ev.Count <= st.maxCount {
 		o.state = suppressed
@@ -112,7 +143,7 @@ func (e *Engine) decide(o *occ) {
 	st.spans++
 
 	var chainBuf [12]link
-	ch := e.chain(o.obj, chainBuf[:0])
+	ch := e.chain(o.obj, act, chainBuf[:0])
 	tr, parent, pstart, root := e.parentOf(o, act, ch)
 	// One span per occurrence, at its time; the first span seen for an
 	// Event that already counts several occurrences spans all of them.
@@ -211,7 +242,7 @@ type cand struct {
 // then joins the deleted object's Delete episode (the garbage collector kills
 // a deleted Deployment's pods without any event of its own).
 func (e *Engine) candidate(o *occ, ch []link) cand {
-	c := e.nearest(o)
+	c := e.nearest(o, ch)
 	if del, at, ok := e.deletedAncestor(o, ch); ok &&
 		(c.occ == nil || rules.DeletionReasons[o.ev.Reason] && c.occ.t.Add(time.Second).Before(at)) {
 		return cand{root: del, deleted: true}
@@ -245,13 +276,14 @@ type link struct {
 // known objects, else the owners learnt from controller messages, at most
 // MaxDepth objects, stopping at a reference back to r or to the object
 // itself. A decision walks it once, for its deleted ancestors and its
-// span's attributes.
-func (e *Engine) chain(r objRef, buf []link) []link {
+// span's attributes. act is r's activity, whose kept entries spare lookups
+// (nil: none).
+func (e *Engine) chain(r objRef, act *activity, buf []link) []link {
 	cur := r
 	for depth := 0; depth < e.cfg.MaxDepth; depth++ {
 		var ent *owners.Entry
 		if cur.uid != "" {
-			ent, _ = e.index.Get(cur.uid)
+			ent = e.entry(act, depth, cur.uid)
 		}
 		if ent != nil && depth > 0 {
 			cur.name.Namespace = ent.Namespace
@@ -274,26 +306,47 @@ func (e *Engine) chain(r objRef, buf []link) []link {
 	return buf
 }
 
-// nearest is the nearest cause up o's owner chain, else the root.
-func (e *Engine) nearest(o *occ) cand {
+// nearest is the nearest cause up o's owner chain, else the root. ch is the
+// chain decide walked (its links spare index lookups; the walk goes on past
+// its end with lookups of its own, to count a cycle or a chain too deep).
+func (e *Engine) nearest(o *occ, ch []link) cand {
 	cur := o.obj
-	var visited []string
+	var visitedBuf [12]string
+	visited := visitedBuf[:0]
 	for depth := 0; ; depth++ {
 		if depth >= e.cfg.MaxDepth {
 			e.stats.DeepChains++
 			return cand{root: cur}
 		}
-		if m := e.latestMention(cur, o); m != nil {
+		var ent *owners.Entry
+		if depth < len(ch) && ch[depth].ref.key == cur.key {
+			ent = ch[depth].ent
+		} else if cur.uid != "" {
+			ent, _ = e.index.Get(cur.uid)
+		}
+		var act *activity
+		if depth == 0 {
+			act = o.act
+		}
+		if m := e.latestMention(cur, ent, act, o); m != nil {
 			return cand{occ: m}
 		}
 		if a := e.acts[cur.key]; a != nil && a.topLevel != nil && a.topLevel != o &&
 			e.within(a.topLevel, o) && e.ready(a.topLevel) {
 			return cand{occ: a.topLevel}
 		}
-		if e.directChange(cur, o.t) {
+		if directChange(ent, o.t) {
 			return cand{root: cur}
 		}
-		inf, ok := e.index.Owner(cur.name, cur.uid)
+		var inf owners.Inferred
+		ok := false
+		if ent != nil {
+			if c := ent.Controller(); c != nil {
+				inf, ok = owners.Inferred{UID: c.UID, Kind: c.Kind, Name: c.Name}, true
+			}
+		} else {
+			inf, ok = e.index.Owner(cur.name, "")
+		}
 		if !ok || inf.UID == "" {
 			return cand{root: cur}
 		}
@@ -304,9 +357,14 @@ func (e *Engine) nearest(o *occ) cand {
 				return cand{root: cur}
 			}
 		}
-		owner := objRef{key: inf.UID, uid: inf.UID, name: owners.NameKey{Kind: inf.Kind, Namespace: cur.name.Namespace, Name: inf.Name}}
-		if ent, ok := e.index.Get(inf.UID); ok {
-			owner.name.Namespace = ent.Namespace
+		var owner objRef
+		if next := depth + 1; next < len(ch) && ch[next].ref.key == inf.UID {
+			owner = ch[next].ref // the chain's owner: the same as below
+		} else {
+			owner = objRef{key: inf.UID, uid: inf.UID, name: owners.NameKey{Kind: inf.Kind, Namespace: cur.name.Namespace, Name: inf.Name}}
+			if ent, ok := e.index.Get(inf.UID); ok {
+				owner.name.Namespace = ent.Namespace
+			}
 		}
 		if x := e.latestOwnEvent(owner, o); x != nil {
 			return cand{occ: x}
@@ -343,8 +401,13 @@ func (e *Engine) ready(x *occ) bool {
 // so within one second a cause is often stored, and observed, after its
 // effect ("Created pod" before the "Scaled up" that asked for it): whole
 // seconds, not observation order, decide.
-func (e *Engine) latestMention(cur objRef, o *occ) *occ {
-	list := e.mentions[cur.name]
+// ent is cur's index entry (nil when unknown), act its activity (nil when
+// not at hand).
+func (e *Engine) latestMention(cur objRef, ent *owners.Entry, act *activity, o *occ) *occ {
+	var list []*occ
+	if l := e.mentionsOf(cur, act); l != nil {
+		list = l.occs
+	}
 	var late []*occ
 	for i := len(list) - 1; i >= 0; i-- {
 		m := list[i]
@@ -354,7 +417,7 @@ func (e *Engine) latestMention(cur objRef, o *occ) *occ {
 		if o.t.Sub(m.t) > e.cfg.Window {
 			break
 		}
-		if m.sec > o.sec+1 || !e.mentionFits(m, cur) {
+		if m.sec > o.sec+1 || !mentionFits(m, ent) {
 			continue
 		}
 		if m.sec > o.sec || (!m.ev.Coarse && !o.ev.Coarse && m.t.After(o.t)) {
@@ -376,15 +439,27 @@ func (e *Engine) latestMention(cur objRef, o *occ) *occ {
 	return nil
 }
 
+// mentionsOf is the mention list naming cur, kept in its activity act (nil:
+// not at hand) once found.
+func (e *Engine) mentionsOf(cur objRef, act *activity) *mentionList {
+	if act == nil {
+		return e.mentions[cur.name]
+	}
+	// (Objects with one UID and different names are hostile input.)
+	if l := act.mentions; l != nil && !l.dropped && l.name == cur.name {
+		return l
+	}
+	l := e.mentions[cur.name]
+	act.mentions = l
+	return l
+}
+
 // mentionFits checks a mention against what is known of the named object:
 // it must come from one of its owners, and not before the object existed
-// (an earlier object of the same name).
-func (e *Engine) mentionFits(m *occ, cur objRef) bool {
-	if cur.uid == "" {
-		return true
-	}
-	ent, ok := e.index.Get(cur.uid)
-	if !ok {
+// (an earlier object of the same name). ent is the object's index entry,
+// nil when it is not known.
+func mentionFits(m *occ, ent *owners.Entry) bool {
+	if ent == nil {
 		return true
 	}
 	if !ent.Created.IsZero() && m.t.Before(ent.Created.Truncate(time.Second)) {
@@ -425,13 +500,10 @@ func (e *Engine) latestOwnEvent(owner objRef, o *occ) *occ {
 
 // directChange reports whether the object's spec in force at t was changed
 // by someone other than its owner's controller: then it is the root of its
-// own trace for that generation.
-func (e *Engine) directChange(r objRef, t time.Time) bool {
-	if r.uid == "" {
-		return false
-	}
-	ent, ok := e.index.Get(r.uid)
-	if !ok {
+// own trace for that generation. ent is the object's index entry, nil when
+// it is not known.
+func directChange(ent *owners.Entry, t time.Time) bool {
+	if ent == nil {
 		return false
 	}
 	g, ok := ent.GenAt(t)

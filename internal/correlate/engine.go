@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"math"
 	"strconv"
 	"time"
 
@@ -30,11 +31,17 @@ type occ struct {
 	ts      int64
 	tns     int32
 	arrived time.Time
-	mention *rules.Mention
-	id      span.ID
-	state   uint8
-	late    bool // held in the late queue, not the heap
-	heapIdx int
+	// dueNS and overNS are due(o) and when o is overdue (two holds after it
+	// arrived), in Unix nanoseconds (saturated): release compares them
+	// against the clock on every record.
+	dueNS, overNS int64
+	mention       *rules.Mention
+	act           *activity   // of obj (kept while o is held: see prune)
+	st            *eventState // of ev.UID, unless forgotten since
+	id            span.ID
+	state         uint8
+	late          bool // held in the late queue, not the heap
+	heapIdx       int
 
 	// Set by decide.
 	trace span.TraceID
@@ -67,20 +74,21 @@ type Engine struct {
 	index *owners.Index
 
 	now     time.Time
+	nowNS   int64 // now in Unix nanoseconds (saturated)
 	heap    occHeap
 	arrival []*occ // pending occurrences of the heap in arrival order (for overdue checks)
 	lateQ   []*occ // occurrences that arrived late for their hold, in arrival order (see late)
 	// lateHeld counts the occurrences of lateQ still held.
 	lateHeld int
 
-	acts     map[string]*activity      // by object key
-	mentions map[owners.NameKey][]*occ // mention events by the object they name, sorted
-	seen     map[string]*eventState    // by event UID
-	roots    map[string]*rootState     // by root object key
+	acts     map[string]*activity            // by object key
+	mentions map[owners.NameKey]*mentionList // mention events by the object they name
+	seen     map[string]*eventState          // by event UID
+	roots    map[string]*rootState           // by root object key
 	open     map[span.TraceID]*openTrace
 	flushed  map[span.TraceID]time.Time // exported traces, to count late spans
 	hidden   map[spanKey]hiddenSpan     // filtered-out occurrences
-	keys     map[string]*[2]string      // attribute keys per kind
+	keys     map[string]*kindInfo       // by kind
 	flushIdx map[span.ID]int            // flushTrace's span index, reused
 
 	spanBufs    [][]span.Span // exported traces' buffers, for open traces to reuse
@@ -103,6 +111,8 @@ type eventState struct {
 	maxCount int32 // highest count decided
 	spans    int32 // spans exported for this Event object
 	lastSeen time.Time
+	// forgotten says it was dropped from Engine.seen (a bound, or age).
+	forgotten bool
 }
 
 // New makes an engine.
@@ -110,16 +120,17 @@ func New(cfg Config) *Engine {
 	cfg = cfg.withDefaults()
 	return &Engine{
 		cfg:      cfg,
+		nowNS:    math.MinInt64,
 		rules:    rules.NewTable(cfg.Rules),
 		index:    owners.New(cfg.Index),
 		acts:     map[string]*activity{},
-		mentions: map[owners.NameKey][]*occ{},
+		mentions: map[owners.NameKey]*mentionList{},
 		seen:     map[string]*eventState{},
 		roots:    map[string]*rootState{},
 		open:     map[span.TraceID]*openTrace{},
 		flushed:  map[span.TraceID]time.Time{},
 		hidden:   map[spanKey]hiddenSpan{},
-		keys:     map[string]*[2]string{},
+		keys:     map[string]*kindInfo{},
 		flushIdx: map[span.ID]int{},
 	}
 }
@@ -189,6 +200,7 @@ func (e *Engine) Flush() {
 func (e *Engine) tick(now time.Time) {
 	if now.After(e.now) {
 		e.now = now
+		e.nowNS = unixNanos(now)
 	}
 }
 
@@ -247,16 +259,23 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 		}
 	}
 	if st == nil {
-		e.seen[ev.UID] = &eventState{lastSeen: e.now}
+		st = &eventState{lastSeen: e.now}
+		e.seen[ev.UID] = st
 	} else {
 		st.lastSeen = e.now
 	}
+	o.act, o.st = act, st
 	o.id = span.IDFor(ev.UID, strconv.Itoa(int(ev.Count)))
 	if mt, ok := e.rules.Match(o.obj.name.Kind, ev.Reason, ev.Message); ok {
 		m := mt // only a matching Event's mention goes to the heap
 		o.mention = &m
 		sub := owners.NameKey{Kind: m.SubKind, Namespace: ev.Regarding.Namespace, Name: m.Name}
-		e.mentions[sub] = insertSorted(e.mentions[sub], o)
+		l := e.mentions[sub]
+		if l == nil {
+			l = &mentionList{name: sub}
+			e.mentions[sub] = l
+		}
+		l.occs = insertSorted(l.occs, o)
 		if ev.Regarding.UID != "" {
 			e.index.Infer(sub, owners.Inferred{UID: ev.Regarding.UID, Kind: ev.Regarding.Kind, Name: ev.Regarding.Name, At: o.t})
 		}
@@ -271,6 +290,8 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 		e.lateHeld++
 		return
 	}
+	o.dueNS = unixNanos(e.due(o))
+	o.overNS = unixNanos(o.arrived.Add(2 * e.cfg.Hold))
 	e.heap.push(o)
 	e.arrival = append(e.arrival, o)
 }
@@ -314,7 +335,7 @@ func (e *Engine) release(all bool) {
 		head := e.heap[0]
 		switch {
 		case all:
-		case !e.now.Before(e.due(head)):
+		case e.nowNS >= head.dueNS:
 		case e.overdue():
 		default:
 			e.compactArrival()
@@ -343,7 +364,25 @@ func (e *Engine) due(o *occ) time.Time {
 // twice the hold.
 func (e *Engine) overdue() bool {
 	e.compactArrival()
-	return len(e.arrival) > 0 && !e.now.Before(e.arrival[0].arrived.Add(2*e.cfg.Hold))
+	return len(e.arrival) > 0 && e.nowNS >= e.arrival[0].overNS
+}
+
+// Times outside what Unix nanoseconds can hold (about 1678 to 2262).
+var (
+	minNanos = time.Unix(0, math.MinInt64)
+	maxNanos = time.Unix(0, math.MaxInt64)
+)
+
+// unixNanos is t in Unix nanoseconds, saturated at the int64 range (an
+// Event may carry any time: UnixNano of year 1 is undefined).
+func unixNanos(t time.Time) int64 {
+	switch {
+	case t.Before(minNanos):
+		return math.MinInt64
+	case t.After(maxNanos):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
 }
 
 // compactArrival drops decided occurrences from the front of the arrival
@@ -377,6 +416,15 @@ func less(a, b *occ) bool {
 		return a.ev.UID < b.ev.UID
 	}
 	return a.ev.Count < b.ev.Count
+}
+
+// mentionList is the mention events naming one object, in less order.
+type mentionList struct {
+	name owners.NameKey
+	occs []*occ
+	// dropped says it left Engine.mentions (emptied by prune): whoever
+	// kept it looks it up again.
+	dropped bool
 }
 
 // insertSorted inserts o into s kept in less order (appending is the usual

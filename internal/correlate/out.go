@@ -38,7 +38,7 @@ func (e *Engine) eventSpan(o *occ, act *activity, parent span.ID, start, end tim
 		TraceID: o.trace,
 		SpanID:  o.id,
 		Parent:  parent,
-		Name:    ev.Regarding.Kind + "." + ev.Reason,
+		Name:    e.actKind(act, ev.Regarding.Kind).spanName(ev.Reason),
 		Start:   start,
 		End:     end,
 	}
@@ -85,6 +85,15 @@ func (e *Engine) eventSpan(o *occ, act *activity, parent span.ID, start, end tim
 		s.Links = append(s.Links, l)
 	}
 	return s
+}
+
+// actKind is the kindInfo of kind, the kind of act's object (remembered
+// there; duplicate UIDs may give one object several).
+func (e *Engine) actKind(act *activity, kind string) *kindInfo {
+	if act.kind == nil || act.kind.kind != kind {
+		act.kind = e.kindInfo(kind)
+	}
+	return act.kind
 }
 
 // formatTime is t in RFC 3339 (UTC), remembering the last one: Events
@@ -348,11 +357,10 @@ func (e *Engine) prune() {
 		}
 	}
 	for k, l := range e.mentions {
-		l = slices.DeleteFunc(l, func(o *occ) bool { return !keep(o) })
-		if len(l) == 0 {
+		l.occs = slices.DeleteFunc(l.occs, func(o *occ) bool { return !keep(o) })
+		if len(l.occs) == 0 {
+			l.dropped = true
 			delete(e.mentions, k)
-		} else {
-			e.mentions[k] = l
 		}
 	}
 	for k, st := range e.roots {
@@ -373,6 +381,7 @@ func (e *Engine) prune() {
 	seenCut := e.now.Add(-max(eventTTL, e.cfg.Window))
 	for k, st := range e.seen {
 		if st.lastSeen.Before(seenCut) {
+			st.forgotten = true
 			delete(e.seen, k)
 		}
 	}
@@ -415,6 +424,7 @@ func (e *Engine) forgetOverflow() {
 		}
 		slices.SortFunc(all, func(a, b kv) int { return a.t.Compare(b.t) })
 		for _, x := range all[:n] {
+			e.seen[x.k].forgotten = true
 			delete(e.seen, x.k)
 			e.stats.Forgotten++
 		}

@@ -131,7 +131,7 @@ func (e *Engine) episode(r objRef, o *occ) *rootState {
 // appendObjectAttrs adds k8s.<kind>.name and .uid for r and its known owners.
 func (e *Engine) appendObjectAttrs(attrs []span.Attr, r objRef) []span.Attr {
 	var buf [12]link
-	return e.appendChainAttrs(attrs, e.chain(r, buf[:0]))
+	return e.appendChainAttrs(attrs, e.chain(r, nil, buf[:0]))
 }
 
 // appendChainAttrs adds k8s.<kind>.name and .uid for each object of ch.
@@ -192,16 +192,48 @@ func unhex(c byte) (byte, bool) {
 	return 0, false
 }
 
-// kindKeys returns the attribute keys k8s.<kind>.name and k8s.<kind>.uid,
-// built once per kind (every span carries them for each owner).
-func (e *Engine) kindKeys(kind string) *[2]string {
+// kindInfo is what the engine builds once per kind: the attribute keys
+// k8s.<kind>.name and k8s.<kind>.uid (every span carries them for each
+// owner) and the span names <Kind>.<Reason> of its Events.
+type kindInfo struct {
+	kind  string
+	keys  [2]string
+	names map[string]string // by reason
+}
+
+// Bounds of the per-kind caches: kinds and reasons are few, a flood of
+// made-up ones is not cached.
+const (
+	maxKinds       = 1024
+	maxKindReasons = 64
+)
+
+// kindKeys returns the attribute keys of kind.
+func (e *Engine) kindKeys(kind string) *[2]string { return &e.kindInfo(kind).keys }
+
+func (e *Engine) kindInfo(kind string) *kindInfo {
 	if k, ok := e.keys[kind]; ok {
 		return k
 	}
 	p := "k8s." + strings.ToLower(kind)
-	k := &[2]string{p + ".name", p + ".uid"}
-	if len(e.keys) < 1024 { // kinds are few; a flood of made-up kinds is not cached
+	k := &kindInfo{kind: kind, keys: [2]string{p + ".name", p + ".uid"}}
+	if len(e.keys) < maxKinds {
 		e.keys[kind] = k
 	}
 	return k
+}
+
+// spanName is <Kind>.<reason>, built once per reason.
+func (k *kindInfo) spanName(reason string) string {
+	if n, ok := k.names[reason]; ok {
+		return n
+	}
+	n := k.kind + "." + reason
+	if len(k.names) < maxKindReasons {
+		if k.names == nil {
+			k.names = map[string]string{}
+		}
+		k.names[reason] = n
+	}
+	return n
 }

@@ -321,8 +321,14 @@ func (ix *Index) Expire(now time.Time) {
 	}
 }
 
+// Live reports whether the entry is still in the index (an entry removed,
+// as an expired tombstone or evicted, is never used again: a later version
+// of its object gets a new one). Callers that keep an entry check it.
+func (e *Entry) Live() bool { return e.elem != nil }
+
 func (ix *Index) remove(e *Entry) {
 	ix.lru.Remove(e.elem)
+	e.elem = nil
 	delete(ix.byUID, e.UID)
 	k := NameKey{e.Kind, e.Namespace, e.Name}
 	if ix.byName[k] == e.UID {
