@@ -17,6 +17,13 @@ import (
 // read, decoded and handled in one go. That adds at most wait to each
 // event's latency, against -hold's seconds.
 //
+// A wait never carries a read across a whole second of the wall clock:
+// reads within secondMargin of one are not paced, and a wait ends
+// secondMargin before one. kspan dates what it cannot date otherwise by
+// when it observed it, and compares those times with the apiserver's
+// whole-second timestamps (managedFields, Events' lastTimestamp): paced,
+// every observation still falls in the second its bytes arrived in.
+//
 // Bulk transfers are not slowed much: a read that fills half its buffer or
 // more is followed by another at once, and a connection that brought bulk
 // bytes or more within one wait is not paced until a whole wait brings
@@ -83,7 +90,27 @@ func (c *pacedConn) Read(b []byte) (int, error) {
 	}
 	c.bytes += n
 	if err == nil && n < len(b)/2 && !c.busy && c.bytes < p.bulk && p.on.Load() {
-		c.resume = now.Add(p.wait)
+		c.resume = p.resumeAt(now)
 	}
 	return n, err
+}
+
+// secondMargin is how near a whole second reads are not paced: enough to
+// handle what one wait brings before the second turns.
+const secondMargin = 10 * time.Millisecond
+
+// resumeAt is when a read after one that drained the socket at now may
+// start: a wait later, but secondMargin before the next whole second at
+// the latest; zero (at once) within secondMargin of a whole second.
+func (p *pacer) resumeAt(now time.Time) time.Time {
+	sec := now.Truncate(time.Second)
+	next := sec.Add(time.Second)
+	if now.Sub(sec) < secondMargin || next.Sub(now) <= secondMargin {
+		return time.Time{}
+	}
+	at := now.Add(p.wait)
+	if limit := next.Add(-secondMargin); at.After(limit) {
+		at = limit
+	}
+	return at
 }

@@ -39,7 +39,7 @@ func (f *fakeClock) sleep(d time.Duration) {
 }
 
 func pacedFor(sizes []int, on bool) (*pacedConn, *fakeClock) {
-	clk := &fakeClock{t: time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC), step: time.Millisecond}
+	clk := &fakeClock{t: time.Date(2026, 12, 2, 0, 0, 0, 200e6, time.UTC), step: time.Millisecond}
 	p := newPacer(100 * time.Millisecond)
 	p.now, p.sleep = clk.now, clk.sleep
 	p.on.Store(on)
@@ -98,5 +98,45 @@ func TestPacedConnBulk(t *testing.T) {
 	readAll(t, c, 300)
 	if len(clk.sleeps) == 0 {
 		t.Error("pacing did not resume after the list")
+	}
+}
+
+// TestPacedConnSeconds: no wait carries a read across a whole second, and
+// reads near one are not paced, so that every observation is stamped in
+// the second its bytes arrived in.
+func TestPacedConnSeconds(t *testing.T) {
+	c, clk := pacedFor(slices.Repeat([]int{100}, 3000), true)
+	buf := make([]byte, 16<<10)
+	for range 3000 {
+		before, slept := clk.t, len(clk.sleeps)
+		if _, err := c.Read(buf); err != nil {
+			t.Fatal(err)
+		}
+		// What the read returns arrived by the time it was asked for;
+		// a wait must not carry it into the next second.
+		if len(clk.sleeps) > slept && !before.Truncate(time.Second).Equal(clk.t.Truncate(time.Second)) {
+			t.Fatalf("a read asked for at %s waited until %s, across a second",
+				before.Format("15:04:05.000"), clk.t.Format("15:04:05.000"))
+		}
+	}
+	if len(clk.sleeps) < 20 {
+		t.Fatalf("%d waits over %v, want pacing between the seconds", len(clk.sleeps), clk.t.Sub(time.Date(2026, 12, 2, 0, 0, 0, 200e6, time.UTC)))
+	}
+	for _, tc := range []struct {
+		at   string
+		want string // "" for at once
+	}{
+		{"00:00:00.005", ""},
+		{"00:00:00.995", ""},
+		{"00:00:00.990", ""},
+		{"00:00:00.500", "00:00:00.600"},
+		{"00:00:00.950", "00:00:00.990"},
+		{"00:00:00.010", "00:00:00.110"},
+	} {
+		now, _ := time.Parse("15:04:05.000", tc.at)
+		got := c.p.resumeAt(now)
+		if want, _ := time.Parse("15:04:05.000", tc.want); tc.want == "" && !got.IsZero() || tc.want != "" && !got.Equal(want) {
+			t.Errorf("resumeAt(%s) = %v, want %q", tc.at, got.Format("15:04:05.000"), tc.want)
+		}
 	}
 }

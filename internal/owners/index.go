@@ -67,6 +67,9 @@ type Entry struct {
 	Deleting, Deleted time.Time
 
 	elem *list.Element
+	// named says byName maps the entry's name to it (its last version
+	// is the name's last seen; Upsert then need not write byName).
+	named bool
 }
 
 // Controller returns the controlling owner reference, else the first owner,
@@ -181,6 +184,18 @@ func (ix *Index) Upsert(o *record.Object, observed time.Time) {
 	} else {
 		ix.lru.MoveToBack(e.elem)
 	}
+	if !e.named || e.Name != o.Name || e.Namespace != o.Namespace || e.Kind != o.Kind {
+		// New, renamed (hostile input) or no longer the name's last
+		// seen: (re)claim the name.
+		k := NameKey{o.Kind, o.Namespace, o.Name}
+		if prev, had := ix.byName[k]; had && prev != o.UID {
+			if pe := ix.byUID[prev]; pe != nil {
+				pe.named = false
+			}
+		}
+		ix.byName[k] = o.UID
+		e.named = true
+	}
 	e.Kind, e.APIVersion, e.Namespace, e.Name = o.Kind, o.APIVersion, o.Namespace, o.Name
 	e.Created = o.Created
 	e.Owners = append(e.Owners[:0], o.Owners...)
@@ -189,7 +204,6 @@ func (ix *Index) Upsert(o *record.Object, observed time.Time) {
 	if !o.Deleting.IsZero() {
 		e.Deleting = o.Deleting
 	}
-	ix.byName[NameKey{o.Kind, o.Namespace, o.Name}] = o.UID
 	ix.addGen(e, o, observed)
 }
 

@@ -214,3 +214,29 @@ func upsertGen(ix *Index, gen int64, spec, seen time.Time) {
 	o.SpecTime = spec
 	ix.Upsert(o, seen)
 }
+
+// TestNameLastSeen: UID returns the object last seen under a name, as
+// versions of two objects sharing it (deleted and made again) interleave.
+func TestNameLastSeen(t *testing.T) {
+	ix := New(Config{})
+	k := NameKey{"Pod", "ns", "web"}
+	for i, step := range []struct{ uid, name, want string }{
+		{"a", "web", "a"},
+		{"b", "web", "b"},
+		{"b", "web", "b"},
+		{"a", "web", "a"},
+		{"a", "web", "a"},
+		{"b", "web", "b"},
+		{"a", "other", "b"},
+		{"c", "web", "c"},
+		{"b", "web", "b"},
+	} {
+		ix.Upsert(obj("Pod", step.name, step.uid, 1), time.Time{})
+		if got := ix.UID(k); got != step.want {
+			t.Fatalf("step %d (%s as %s): UID = %q, want %q", i, step.uid, step.name, got, step.want)
+		}
+	}
+	if got := ix.UID(NameKey{"Pod", "ns", "other"}); got != "a" {
+		t.Errorf("renamed: UID = %q, want a", got)
+	}
+}
