@@ -222,7 +222,7 @@ func runLive(ctx context.Context, args []string, env Env) error {
 	h.flags.bind(fs, env.Getenv)
 	fs.StringVar(&client.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster service account)")
 	fs.StringVar(&client.Context, "context", "", "kubeconfig context to use (default: its current context)")
-	watchBatch := fs.Duration("watch-batch", 0, "once the caches have synced, wait this long after draining the apiserver connection before reading it again, so that watch events are handled in batches (about half the CPU at 100ms, at most this much more latency; experimental: it delays the observation times that date untimed changes, see the README; 0 reads each as it comes)")
+	watchBatch := fs.Duration("watch-batch", live.DefaultWatchBatch, "once the caches have synced, wait up to this long after draining the apiserver connection before reading it again, so that watch events are handled in batches (about half the CPU; at most this much more latency; never across a whole second of the clock, which observation times are compared in; 0 reads each event as it comes)")
 	fs.StringVar(&capturePath, "capture", "", "record every Event and object change, with the time it was seen, to this file in kspan's capture format (replay it with kspan replay)")
 	fs.Usage = func() {
 		fmt.Fprintf(env.Stderr, "Usage: kspan [flags]\n\nWatches the cluster's Events and prints or exports their traces until interrupted.\n\nFlags:\n")
