@@ -36,6 +36,7 @@ type occ struct {
 	// against the clock on every record.
 	dueNS, overNS int64
 	mention       *rules.Mention
+	reason        *reasonInfo // of its kind and reason
 	act           *activity   // of obj (kept while o is held: see prune)
 	st            *eventState // of ev.UID, unless forgotten since
 	id            span.ID
@@ -91,8 +92,8 @@ type Engine struct {
 	keys     map[string]*kindInfo       // by kind
 	flushIdx map[span.ID]int            // flushTrace's span index, reused
 
-	spanBufs    [][]span.Span // exported traces' buffers, for open traces to reuse
-	spanBufsCap int           // their capacity in spans (at most spanBufsMax)
+	freeChunks [][]span.Span // exported traces' chunks, for open traces to reuse
+	flushBuf   []span.Span   // flushTrace's buffer, reused
 
 	openSpans int
 	streamed  []span.Span // decided, not yet sent (Config.Stream)
@@ -266,7 +267,8 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 	}
 	o.act, o.st = act, st
 	o.id = span.IDFor(ev.UID, strconv.Itoa(int(ev.Count)))
-	if mt, ok := e.rules.Match(o.obj.name.Kind, ev.Reason, ev.Message); ok {
+	o.reason = e.actKind(act, ev.Regarding.Kind).reason(e.rules, ev.Reason)
+	if mt, ok := o.reason.rules.Match(ev.Message); ok {
 		m := mt // only a matching Event's mention goes to the heap
 		o.mention = &m
 		sub := owners.NameKey{Kind: m.SubKind, Namespace: ev.Regarding.Namespace, Name: m.Name}

@@ -14,9 +14,14 @@ import (
 // openTrace collects the spans of a trace until it has been quiet for the
 // linger time.
 type openTrace struct {
-	id    span.TraceID
-	spans []span.Span
-	last  time.Time
+	id span.TraceID
+	// chunks hold its spans in order, chunkSpans each (the last may hold
+	// fewer): from the engine's free chunks, so that a trace neither
+	// grows a buffer from nothing nor copies it as it grows.
+	chunks [][]span.Span
+	chunk0 [4][]span.Span // chunks' first backing array
+	n      int            // spans
+	last   time.Time
 	// opened is when its first span joined (for Config.MaxTraceAge).
 	opened time.Time
 	late   bool
@@ -38,7 +43,7 @@ func (e *Engine) eventSpan(o *occ, act *activity, parent span.ID, start, end tim
 		TraceID: o.trace,
 		SpanID:  o.id,
 		Parent:  parent,
-		Name:    e.actKind(act, ev.Regarding.Kind).spanName(ev.Reason),
+		Name:    o.reason.name,
 		Start:   start,
 		End:     end,
 	}
@@ -188,17 +193,20 @@ func (e *Engine) emit(tr span.TraceID, s span.Span) {
 	}
 	ot := e.open[tr]
 	if ot == nil {
-		ot = &openTrace{id: tr, opened: e.now, spans: e.spanBuf()}
-		if ot.spans == nil {
-			ot.spans = make([]span.Span, 0, 8) // most traces have several spans: fewer regrowths
-		}
+		ot = &openTrace{id: tr, opened: e.now}
+		ot.chunks = ot.chunk0[:0]
 		_, ot.late = e.flushed[tr]
 		e.open[tr] = ot
 	}
 	if ot.late {
 		e.stats.LateSpans++
 	}
-	ot.spans = append(ot.spans, s)
+	if k := len(ot.chunks); k == 0 || len(ot.chunks[k-1]) == chunkSpans {
+		ot.chunks = append(ot.chunks, e.chunk())
+	}
+	c := &ot.chunks[len(ot.chunks)-1]
+	*c = append(*c, s)
+	ot.n++
 	ot.last = e.now
 	e.openSpans++
 	if e.openSpans > e.cfg.MaxOpenSpans {
@@ -268,7 +276,7 @@ func (e *Engine) flushDue(all bool) {
 		}
 	}
 	slices.SortFunc(due, func(a, b *openTrace) int {
-		if c := a.spans[0].Start.Compare(b.spans[0].Start); c != 0 {
+		if c := a.chunks[0][0].Start.Compare(b.chunks[0][0].Start); c != 0 {
 			return c
 		}
 		return slices.Compare(a.id[:], b.id[:])
@@ -279,23 +287,30 @@ func (e *Engine) flushDue(all bool) {
 }
 
 // flushTrace stretches every parent to cover its children and exports the
-// trace. Parents always precede their children in t.spans.
+// trace. Parents always precede their children.
 func (e *Engine) flushTrace(t *openTrace) {
+	spans := t.chunks[0]
+	if len(t.chunks) > 1 {
+		spans = e.flushBuf[:0]
+		for _, c := range t.chunks {
+			spans = append(spans, c...)
+		}
+	}
 	// The span index is built here, in one map the engine reuses, rather
 	// than grown with each trace; a very large trace gets its own, so that
 	// clearing the shared one stays cheap.
 	idx := e.flushIdx
-	if len(t.spans) > flushIdxMax {
-		idx = make(map[span.ID]int, len(t.spans))
+	if len(spans) > flushIdxMax {
+		idx = make(map[span.ID]int, len(spans))
 	}
 	clear(idx)
-	for i := range t.spans {
-		idx[t.spans[i].SpanID] = i
+	for i := range spans {
+		idx[spans[i].SpanID] = i
 	}
-	for i := len(t.spans) - 1; i >= 0; i-- {
-		s := &t.spans[i]
+	for i := len(spans) - 1; i >= 0; i-- {
+		s := &spans[i]
 		if pi, ok := idx[s.Parent]; ok && pi < i {
-			p := &t.spans[pi]
+			p := &spans[pi]
 			if s.End.After(p.End) {
 				p.End = s.End
 			}
@@ -305,40 +320,54 @@ func (e *Engine) flushTrace(t *openTrace) {
 		}
 	}
 	delete(e.open, t.id)
-	e.openSpans -= len(t.spans)
+	e.openSpans -= t.n
 	e.flushed[t.id] = e.now
-	e.stats.Spans += uint64(len(t.spans))
+	e.stats.Spans += uint64(t.n)
 	if e.cfg.Out != nil {
-		e.cfg.Out(t.spans)
+		e.cfg.Out(spans) // Out does not retain the slice
 	}
-	e.recycle(t.spans)
+	for _, c := range t.chunks {
+		e.freeChunk(c)
+	}
+	if len(t.chunks) > 1 {
+		clear(spans) // the spans' strings and attributes may go
+		if cap(spans) <= flushBufMax {
+			e.flushBuf = spans[:0]
+		} else {
+			e.flushBuf = nil
+		}
+	}
+	clear(t.chunks)
 }
 
-// spanBufsMax bounds the spans' worth of trace buffers kept for reuse.
-const spanBufsMax = 8192
+// chunkSpans is the capacity of an open trace's chunk of spans.
+const chunkSpans = 16
 
-// spanBuf returns an empty buffer for an open trace's spans: one that an
-// exported trace left (Config.Out does not retain its slice), so that
-// traces do not grow theirs from nothing each time.
-func (e *Engine) spanBuf() []span.Span {
-	n := len(e.spanBufs)
+// freeChunksMax bounds the chunks kept for reuse (8192 spans' worth), and
+// flushBufMax the buffer a trace of several chunks is exported from.
+const (
+	freeChunksMax = 512
+	flushBufMax   = 8192
+)
+
+// chunk returns an empty chunk, one an exported trace left if any.
+func (e *Engine) chunk() []span.Span {
+	n := len(e.freeChunks)
 	if n == 0 {
-		return nil
+		return make([]span.Span, 0, chunkSpans)
 	}
-	b := e.spanBufs[n-1]
-	e.spanBufs[n-1] = nil
-	e.spanBufs = e.spanBufs[:n-1]
-	e.spanBufsCap -= cap(b)
-	return b
+	c := e.freeChunks[n-1]
+	e.freeChunks[n-1] = nil
+	e.freeChunks = e.freeChunks[:n-1]
+	return c
 }
 
-func (e *Engine) recycle(b []span.Span) {
-	if e.spanBufsCap+cap(b) > spanBufsMax {
+func (e *Engine) freeChunk(c []span.Span) {
+	if len(e.freeChunks) >= freeChunksMax {
 		return
 	}
-	clear(b) // the spans' strings and attributes may go
-	e.spanBufs = append(e.spanBufs, b[:0])
-	e.spanBufsCap += cap(b)
+	clear(c) // the spans' strings and attributes may go
+	e.freeChunks = append(e.freeChunks, c[:0])
 }
 
 // prune forgets activity too old to matter: older than the window plus the

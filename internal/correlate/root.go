@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kspan-project/kspan/internal/owners"
+	"github.com/kspan-project/kspan/internal/rules"
 	"github.com/kspan-project/kspan/internal/span"
 )
 
@@ -194,11 +195,18 @@ func unhex(c byte) (byte, bool) {
 
 // kindInfo is what the engine builds once per kind: the attribute keys
 // k8s.<kind>.name and k8s.<kind>.uid (every span carries them for each
-// owner) and the span names <Kind>.<Reason> of its Events.
+// owner) and what it knows of each reason of its Events.
 type kindInfo struct {
-	kind  string
-	keys  [2]string
-	names map[string]string // by reason
+	kind    string
+	keys    [2]string
+	reasons map[string]*reasonInfo
+}
+
+// reasonInfo is what the engine knows of one kind and reason: the span name
+// <Kind>.<Reason> and the message rules.
+type reasonInfo struct {
+	name  string
+	rules rules.Rules
 }
 
 // Bounds of the per-kind caches: kinds and reasons are few, a flood of
@@ -223,17 +231,17 @@ func (e *Engine) kindInfo(kind string) *kindInfo {
 	return k
 }
 
-// spanName is <Kind>.<reason>, built once per reason.
-func (k *kindInfo) spanName(reason string) string {
-	if n, ok := k.names[reason]; ok {
-		return n
+// reason returns the reasonInfo of reason, built once.
+func (k *kindInfo) reason(t *rules.Table, reason string) *reasonInfo {
+	if r, ok := k.reasons[reason]; ok {
+		return r
 	}
-	n := k.kind + "." + reason
-	if len(k.names) < maxKindReasons {
-		if k.names == nil {
-			k.names = map[string]string{}
+	r := &reasonInfo{name: k.kind + "." + reason, rules: t.For(k.kind, reason)}
+	if len(k.reasons) < maxKindReasons {
+		if k.reasons == nil {
+			k.reasons = map[string]*reasonInfo{}
 		}
-		k.names[reason] = n
+		k.reasons[reason] = r
 	}
-	return n
+	return r
 }

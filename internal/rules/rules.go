@@ -117,7 +117,18 @@ const combined = "(combined from similar events): "
 // Match returns what an event with this kind, reason and message is about,
 // and false when no rule applies.
 func (t *Table) Match(kind, reason, message string) (Mention, bool) {
-	rs := t.byKey[key{kind, reason}]
+	return t.For(kind, reason).Match(message)
+}
+
+// Rules are the rules of one (kind, reason), as For returns them.
+type Rules []rule
+
+// For returns the rules of kind and reason, for callers that match many
+// messages of one pair.
+func (t *Table) For(kind, reason string) Rules { return t.byKey[key{kind, reason}] }
+
+// Match is Table.Match for the messages of rs's kind and reason.
+func (rs Rules) Match(message string) (Mention, bool) {
 	if len(rs) == 0 {
 		return Mention{}, false
 	}
