@@ -289,21 +289,25 @@ func (e *Engine) chain(r objRef, act *activity, buf []link) []link {
 			cur.name.Namespace = ent.Namespace
 		}
 		buf = append(buf, link{cur, ent})
-		var inf owners.Inferred
-		ok := false
-		if ent != nil {
-			if c := ent.Controller(); c != nil {
-				inf, ok = owners.Inferred{UID: c.UID, Kind: c.Kind, Name: c.Name}, true
-			}
-		} else {
-			inf, ok = e.index.Owner(cur.name, "")
-		}
+		inf, ok := e.ownerOf(cur, ent)
 		if !ok || inf.UID == "" || inf.UID == r.key || inf.UID == cur.key {
 			break
 		}
 		cur = objRef{key: inf.UID, uid: inf.UID, name: owners.NameKey{Kind: inf.Kind, Namespace: cur.name.Namespace, Name: inf.Name}}
 	}
 	return buf
+}
+
+// ownerOf is the owner to walk to from cur, whose index entry is ent (nil
+// when unknown): as owners.Index.Owner, without looking ent up again.
+func (e *Engine) ownerOf(cur objRef, ent *owners.Entry) (owners.Inferred, bool) {
+	if ent == nil {
+		return e.index.Owner(cur.name, "")
+	}
+	if c := ent.Controller(); c != nil {
+		return owners.Inferred{UID: c.UID, Kind: c.Kind, Name: c.Name}, true
+	}
+	return owners.Inferred{}, false
 }
 
 // nearest is the nearest cause up o's owner chain, else the root. ch is the
@@ -338,15 +342,7 @@ func (e *Engine) nearest(o *occ, ch []link) cand {
 		if directChange(ent, o.t) {
 			return cand{root: cur}
 		}
-		var inf owners.Inferred
-		ok := false
-		if ent != nil {
-			if c := ent.Controller(); c != nil {
-				inf, ok = owners.Inferred{UID: c.UID, Kind: c.Kind, Name: c.Name}, true
-			}
-		} else {
-			inf, ok = e.index.Owner(cur.name, "")
-		}
+		inf, ok := e.ownerOf(cur, ent)
 		if !ok || inf.UID == "" {
 			return cand{root: cur}
 		}
