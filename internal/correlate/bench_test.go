@@ -128,6 +128,13 @@ func rolloutItems(d, replicas int, c time.Time) []item {
 	return out
 }
 
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
 func typesUID(s string) types.UID { return types.UID(s) }
 
 func ptr[T any](v T) *T { return &v }
@@ -170,11 +177,42 @@ type benchStream struct {
 
 func newStream(tb testing.TB, deploys, replicas int) *benchStream {
 	tb.Helper()
+	return newRound(tb, 0, deploys, replicas, false)
+}
+
+// roundGap is how far apart the rounds of BenchmarkEngineWarm start.
+const roundGap = 2 * time.Hour
+
+// newRound is round r of a daemon's life: other Deployments (names and UIDs
+// numbered on from the earlier rounds' ones, in the same namespaces) rolled
+// out r*roundGap after benchStart. With deletes, every object is deleted a
+// minute after the round's last record, when its traces are out.
+func newRound(tb testing.TB, r, deploys, replicas int, deletes bool) *benchStream {
+	tb.Helper()
+	start := benchStart.Add(time.Duration(r) * roundGap)
 	var items []item
 	for d := range deploys {
-		items = append(items, rolloutItems(d, replicas, benchStart.Add(time.Duration(d)*50*time.Millisecond))...)
+		items = append(items, rolloutItems(r*deploys+d, replicas, start.Add(time.Duration(d)*50*time.Millisecond))...)
 	}
-	data, events := capture(items, 1000)
+	if deletes {
+		var end time.Time
+		last := map[types.UID]*metav1.PartialObjectMetadata{}
+		var order []types.UID
+		for _, it := range items {
+			end = maxTime(end, it.t)
+			if it.obj != nil {
+				if last[it.obj.UID] == nil {
+					order = append(order, it.obj.UID)
+				}
+				last[it.obj.UID] = it.obj
+			}
+		}
+		for _, u := range order {
+			gone := *last[u]
+			items = append(items, item{t: end.Add(time.Minute), typ: "DELETED", obj: &gone})
+		}
+	}
+	data, events := capture(items, 1000+r*1_000_000)
 	recs, probs := decode.Read(bytes.NewReader(data), "bench.jsonl")
 	if len(probs) > 0 {
 		tb.Fatalf("synthetic capture: %v", probs[0])
@@ -278,6 +316,83 @@ func benchEngine(b *testing.B, cfg correlate.Config) {
 	}
 	b.StopTimer()
 	perEvent(b, len(s.evs), &before)
+}
+
+// BenchmarkEngineWarm is BenchmarkEngine on an engine that has run for a
+// while, as a daemon's has: one engine is fed round after round, each round
+// new Deployments rolled out two hours after the last (their objects deleted
+// a minute after their last Event, then the clock moved on 90 minutes, so
+// every round's traces, tombstones and duplicate records are forgotten
+// before the next: the steady state, checked after each round). Its maps
+// have grown to their working size in the untimed first rounds, where
+// BenchmarkEngine pays their growth on every iteration. The figures are per
+// Event over the timed rounds' records, deletes included; the rounds are
+// generated with the timer stopped and their allocations left out.
+func BenchmarkEngineWarm(b *testing.B) { benchWarm(b, correlate.Config{}) }
+
+// BenchmarkEngineWarmStream is BenchmarkEngineWarm with Config.Stream.
+func BenchmarkEngineWarmStream(b *testing.B) { benchWarm(b, correlate.Config{Stream: true}) }
+
+// warmRounds are the untimed rounds before BenchmarkEngineWarm's timed ones.
+const warmRounds = 2
+
+func benchWarm(b *testing.B, cfg correlate.Config) {
+	n := 0
+	e := correlate.New(correlate.Config{Stream: cfg.Stream, Out: func(s []span.Span) { n += len(s) }})
+	round := 0
+	feedRound := func(s *benchStream) {
+		n = 0
+		var last time.Time
+		for _, r := range s.recs {
+			if r.Op == record.Delete && last.IsZero() {
+				last = r.Observed
+				// Every Event is decided, then every trace is out, before
+				// the deletes (a minute after the round's last record).
+				e.Advance(last.Add(-30 * time.Second))
+				e.Advance(last)
+				if want := len(s.evs) + benchDeploys; n != want {
+					b.Fatalf("round %d: %d spans, want %d", round, n, want)
+				}
+			}
+			e.Add(r, r.Observed)
+		}
+		e.Advance(last.Add(90 * time.Minute))
+		round++
+	}
+	steady := func() {
+		st := e.Stats()
+		if st.Held != 0 || st.OpenTraces != 0 || st.Index.Objects != 0 || st.Index.Tombstones != 0 {
+			b.Fatalf("after round %d the engine still holds %+v", round, st)
+		}
+	}
+	for range warmRounds {
+		feedRound(newRound(b, round, benchDeploys, benchReplicas, true))
+		steady()
+	}
+	b.ReportAllocs()
+	var before, after runtime.MemStats
+	var allocs, bytes uint64
+	events := 0
+	for b.Loop() {
+		b.StopTimer()
+		s := newRound(b, round, benchDeploys, benchReplicas, true)
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		b.StartTimer()
+		feedRound(s)
+		b.StopTimer()
+		runtime.ReadMemStats(&after)
+		steady()
+		allocs += after.Mallocs - before.Mallocs
+		bytes += after.TotalAlloc - before.TotalAlloc
+		events += len(s.evs)
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(events), "ns/event")
+	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(allocs)/float64(events), "allocs/event")
+	b.ReportMetric(float64(bytes)/float64(events), "B/event")
 }
 
 // BenchmarkDecodeEvent is the baseline: what any watcher pays per Event,

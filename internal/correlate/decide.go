@@ -109,7 +109,7 @@ func (e *Engine) decide(o *occ) {
 	if o.late {
 		e.lateHeld--
 	} else {
-		e.heap.remove(o.heapIdx)
+		e.heapHeld--
 	}
 	act := o.act
 	for _, p := range act.occs {

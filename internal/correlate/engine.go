@@ -42,7 +42,6 @@ type occ struct {
 	id            span.ID
 	state         uint8
 	late          bool // held in the late queue, not the heap
-	heapIdx       int
 
 	// Set by decide.
 	trace span.TraceID
@@ -74,11 +73,14 @@ type Engine struct {
 	rules *rules.Table
 	index *owners.Index
 
-	now     time.Time
-	nowNS   int64 // now in Unix nanoseconds (saturated)
-	heap    occHeap
-	arrival []*occ // pending occurrences of the heap in arrival order (for overdue checks)
-	lateQ   []*occ // occurrences that arrived late for their hold, in arrival order (see late)
+	now   time.Time
+	nowNS int64 // now in Unix nanoseconds (saturated)
+	// heap orders the occurrences held for their hold; decided ones
+	// stay in it until they reach its top (heapHeld counts the rest).
+	heap     occHeap
+	heapHeld int
+	arrival  []*occ // pending occurrences of the heap in arrival order (for overdue checks)
+	lateQ    []*occ // occurrences that arrived late for their hold, in arrival order (see late)
 	// lateHeld counts the occurrences of lateQ still held.
 	lateHeld int
 
@@ -139,7 +141,7 @@ func New(cfg Config) *Engine {
 // Stats returns the counters.
 func (e *Engine) Stats() Stats {
 	s := e.stats
-	s.Held = len(e.heap) + e.lateHeld
+	s.Held = e.heapHeld + e.lateHeld
 	s.OpenTraces = len(e.open)
 	s.OpenSpans = e.openSpans
 	s.Index = e.index.Stats()
@@ -174,10 +176,10 @@ func (e *Engine) Add(rec record.Record, now time.Time) {
 		e.stats.Events++
 		e.addEvent(rec.Event, rec.Observed)
 	}
-	for len(e.heap)+e.lateHeld > e.cfg.MaxHeld {
+	for e.heapHeld+e.lateHeld > e.cfg.MaxHeld {
 		o := e.popLate()
 		if o == nil {
-			o = e.heap[0]
+			o = e.heapHead()
 		}
 		e.stats.ForcedDecisions++
 		e.decide(o)
@@ -287,7 +289,7 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 		act.last = o.t
 	}
 	if e.late(o) {
-		o.heapIdx, o.late = -1, true
+		o.late = true
 		e.lateQ = append(e.lateQ, o)
 		e.lateHeld++
 		return
@@ -295,7 +297,23 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 	o.dueNS = unixNanos(e.due(o))
 	o.overNS = unixNanos(o.arrived.Add(2 * e.cfg.Hold))
 	e.heap.push(o)
+	e.heapHeld++
+	if len(e.heap) > 2*e.heapHeld+64 {
+		e.heap.compact()
+	}
 	e.arrival = append(e.arrival, o)
+}
+
+// heapHead drops decided occurrences from the top of the heap and returns
+// the first still held, or nil.
+func (e *Engine) heapHead() *occ {
+	for len(e.heap) > 0 {
+		if o := e.heap[0].o; o.state == pending {
+			return o
+		}
+		e.heap.pop()
+	}
+	return nil
 }
 
 // late reports whether o arrived too late for its hold: at least four fifths
@@ -333,8 +351,7 @@ func (e *Engine) release(all bool) {
 		}
 		e.decide(o)
 	}
-	for len(e.heap) > 0 {
-		head := e.heap[0]
+	for head := e.heapHead(); head != nil; head = e.heapHead() {
 		switch {
 		case all:
 		case e.nowNS >= head.dueNS:
@@ -442,65 +459,91 @@ func insertSorted(s []*occ, o *occ) []*occ {
 	return s
 }
 
-// occHeap is a binary min-heap of pending occurrences in less order, each
-// knowing its index (written out rather than through container/heap: its
-// interface calls were a tenth of the engine's time).
-type occHeap []*occ
+// occHeap is a binary min-heap of held occurrences in less order, with
+// less's keys inline (its sifts read no occurrence unless two share a time
+// and resourceVersion). A decided occurrence is not taken out: it stays
+// until it reaches the top (Engine.heapHead), or until compact when the
+// decided outnumber the held. Written out rather than through
+// container/heap: its interface calls were a tenth of the engine's time.
+type occHeap []heapEnt
 
-func (h *occHeap) push(o *occ) {
-	o.heapIdx = len(*h)
-	*h = append(*h, o)
-	h.up(o.heapIdx)
+type heapEnt struct {
+	ns int64 // the occurrence's time in Unix nanoseconds (saturated)
+	rv uint64
+	o  *occ
 }
 
-// remove takes out the occurrence at index i.
-func (h *occHeap) remove(i int) {
+// before is less for heap entries: their times first, inline.
+func before(a, b *heapEnt) bool {
+	return a.ns < b.ns || a.ns == b.ns && tie(a, b)
+}
+
+// tie orders entries of one time: by resourceVersion, else as less does
+// (which also orders the times saturated alike).
+func tie(a, b *heapEnt) bool {
+	if a.rv != b.rv && a.rv != 0 && b.rv != 0 && a.o.ts == b.o.ts && a.o.tns == b.o.tns {
+		return a.rv < b.rv
+	}
+	return less(a.o, b.o)
+}
+
+func (h *occHeap) push(o *occ) {
+	*h = append(*h, heapEnt{ns: unixNanos(o.t), rv: o.rv, o: o})
+	h.up(len(*h) - 1)
+}
+
+// pop takes out the top.
+func (h *occHeap) pop() {
 	s := *h
 	n := len(s) - 1
-	o := s[i]
-	if i != n {
-		s[i] = s[n]
-		s[i].heapIdx = i
-	}
-	s[n] = nil
+	s[0] = s[n]
+	s[n] = heapEnt{}
 	*h = s[:n]
-	if i != n {
-		if !h.down(i) {
-			h.up(i)
+	h.down(0)
+}
+
+// compact drops the decided occurrences and restores the heap order.
+func (h *occHeap) compact() {
+	s := *h
+	k := 0
+	for _, x := range s {
+		if x.o.state == pending {
+			s[k] = x
+			k++
 		}
 	}
-	o.heapIdx = -1
+	clear(s[k:])
+	*h = s[:k]
+	for i := k/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
 }
 
 func (h occHeap) up(j int) {
 	for j > 0 {
 		i := (j - 1) / 2
-		if !less(h[j], h[i]) {
+		if !before(&h[j], &h[i]) {
 			break
 		}
 		h[i], h[j] = h[j], h[i]
-		h[i].heapIdx, h[j].heapIdx = i, j
 		j = i
 	}
 }
 
-// down sifts index i0 down and reports whether it moved.
-func (h occHeap) down(i0 int) bool {
-	i, n := i0, len(h)
+func (h occHeap) down(i int) {
+	n := len(h)
 	for {
 		j := 2*i + 1
 		if j >= n {
-			break
+			return
 		}
-		if r := j + 1; r < n && less(h[r], h[j]) {
+		if r := j + 1; r < n && before(&h[r], &h[j]) {
 			j = r
 		}
-		if !less(h[j], h[i]) {
-			break
+		if !before(&h[j], &h[i]) {
+			return
 		}
 		h[i], h[j] = h[j], h[i]
-		h[i].heapIdx, h[j].heapIdx = i, j
 		i = j
 	}
-	return i > i0
 }

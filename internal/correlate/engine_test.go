@@ -2,6 +2,7 @@ package correlate
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -687,5 +688,54 @@ func TestSharedAttrsFollowTheChain(t *testing.T) {
 	}
 	if got := created.Attr(span.KeyObjectName); got != "web-abc-1" {
 		t.Errorf("k8s.object.name %q", got)
+	}
+}
+
+// TestOccHeap checks the heap against a sort: occurrences pushed in random
+// order, many sharing a second or a resourceVersion, some decided while
+// held (they stay in the heap until they reach its top, or until compact),
+// come out held ones only, in less order.
+func TestOccHeap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	var h occHeap
+	var held []*occ
+	for i := range 5000 {
+		o := &occ{ts: rng.Int64N(20), tns: int32(rng.IntN(3)), rv: 1 + uint64(rng.IntN(3)), // nonzero: less skips a zero one, no total order
+			ev: &record.Event{UID: fmt.Sprint(rng.IntN(50)), Count: int32(i)}}
+		h.push(o)
+		held = append(held, o)
+		if i%3 == 0 { // decide an earlier one
+			held[rng.IntN(len(held))].state = decided
+		}
+		if i%1000 == 999 {
+			h.compact()
+		}
+	}
+	var want []*occ
+	for _, o := range held {
+		if o.state == pending {
+			want = append(want, o)
+		}
+	}
+	slices.SortFunc(want, func(a, b *occ) int {
+		if less(a, b) {
+			return -1
+		}
+		return 1
+	})
+	var got []*occ
+	for len(h) > 0 {
+		if o := h[0].o; o.state == pending {
+			got = append(got, o)
+		}
+		h.pop()
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d held came out, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("at %d: got %+v, want %+v", i, *got[i], *want[i])
+		}
 	}
 }

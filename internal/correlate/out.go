@@ -57,10 +57,11 @@ func (e *Engine) eventSpan(o *occ, act *activity, parent span.ID, start, end tim
 		s.StatusMessage = msg
 	}
 	// Exactly as many attributes as the span gets (they are most of what
-	// the engine allocates): 7 of the Event and up to 3 optional ones; the
-	// object's are shared.
+	// the engine allocates): 7 of the Event and up to 4 optional ones (the
+	// field path is the Event's: a pod's container events name one, its
+	// others none); the object's are shared.
 	n := 7
-	for _, v := range [...]string{ev.Action, ev.ReportingComponent, ev.ReportingInstance} {
+	for _, v := range [...]string{ev.Action, ev.ReportingComponent, ev.ReportingInstance, ev.Regarding.FieldPath} {
 		if v != "" {
 			n++
 		}
@@ -82,6 +83,9 @@ func (e *Engine) eventSpan(o *occ, act *activity, parent span.ID, start, end tim
 	}
 	if ev.ReportingInstance != "" {
 		a = append(a, span.Str(span.KeyEventInstance, ev.ReportingInstance))
+	}
+	if ev.Regarding.FieldPath != "" {
+		a = append(a, span.Str(span.KeyObjectFieldPath, ev.Regarding.FieldPath))
 	}
 	s.Attrs = a
 	s.Shared = e.sharedAttrs(ev, act, ch)
@@ -112,15 +116,14 @@ func (e *Engine) formatTime(t time.Time) string {
 }
 
 // objectAttrs are the attributes the spans of one object share
-// (span.Span.Shared): its namespace, kind, name, UID, API version and the
-// Event's field path, then the owner chain's names and UIDs. An activity
-// keeps the last few (one per field path: a pod's Scheduled has none, its
-// container events have one each) and makes them anew when any of what
-// they are made of differs.
+// (span.Span.Shared): its namespace, kind, name, UID and API version, then
+// the owner chain's names and UIDs. An activity keeps the last few (its
+// chain may change: an adopted pod, a Deployment's new ReplicaSet) and
+// makes them anew when any of what they are made of differs.
 type objectAttrs struct {
-	ns, kind, name, uid, apiVersion, fieldPath string
-	chain                                      []chainKey
-	attrs                                      []span.Attr
+	ns, kind, name, uid, apiVersion string
+	chain                           []chainKey
+	attrs                           []span.Attr
 }
 
 // chainKey is what appendChainAttrs reads of one link.
@@ -137,12 +140,12 @@ func (e *Engine) sharedAttrs(ev *record.Event, act *activity, ch []link) []span.
 	r := &ev.Regarding
 	for i := range act.objAttrs {
 		c := &act.objAttrs[i]
-		if c.fieldPath == r.FieldPath && c.ns == ns && c.kind == r.Kind && c.name == r.Name && c.uid == r.UID &&
+		if c.ns == ns && c.kind == r.Kind && c.name == r.Name && c.uid == r.UID &&
 			c.apiVersion == r.APIVersion && sameChain(c.chain, ch) {
 			return c.attrs
 		}
 	}
-	a := make([]span.Attr, 0, 6+2*len(ch))
+	a := make([]span.Attr, 0, 5+2*len(ch))
 	if ns != "" {
 		a = append(a, span.Str(span.KeyNamespace, ns))
 	}
@@ -151,11 +154,8 @@ func (e *Engine) sharedAttrs(ev *record.Event, act *activity, ch []link) []span.
 		span.Str(span.KeyObjectName, r.Name),
 		span.Str(span.KeyObjectUID, r.UID),
 		span.Str(span.KeyObjectAPIVersion, r.APIVersion))
-	if r.FieldPath != "" {
-		a = append(a, span.Str(span.KeyObjectFieldPath, r.FieldPath))
-	}
 	a = slices.Clip(e.appendChainAttrs(a, ch))
-	c := objectAttrs{ns: ns, kind: r.Kind, name: r.Name, uid: r.UID, apiVersion: r.APIVersion, fieldPath: r.FieldPath,
+	c := objectAttrs{ns: ns, kind: r.Kind, name: r.Name, uid: r.UID, apiVersion: r.APIVersion,
 		chain: make([]chainKey, len(ch)), attrs: a}
 	for i, l := range ch {
 		c.chain[i] = chainKey{l.ref.name.Kind, l.ref.name.Name, l.ref.uid}
