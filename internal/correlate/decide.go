@@ -27,6 +27,7 @@ type activity struct {
 	// mentions is Engine.mentions of the object's name, once looked up
 	// (nil: not yet, or none then).
 	mentions *mentionList
+	occs0    [4]*occ // occs' first backing array (a pod has five Events)
 }
 
 // entCache is how many entries of its owner chain an activity keeps: a
@@ -64,6 +65,7 @@ func (e *Engine) activity(r objRef) *activity {
 	a := e.acts[r.key]
 	if a == nil {
 		a = &activity{ref: r}
+		a.occs = a.occs0[:0]
 		e.acts[r.key] = a
 	}
 	return a

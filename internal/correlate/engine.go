@@ -30,7 +30,7 @@ type occ struct {
 	// ts and tns are t's Unix seconds and nanoseconds, for less.
 	ts      int64
 	tns     int32
-	arrived time.Time
+	arrived int64 // when it arrived, the engine's clock in Unix nanoseconds (nowNS)
 	// dueNS and overNS are due(o) and when o is overdue (two holds after it
 	// arrived), in Unix nanoseconds (saturated): release compares them
 	// against the clock on every record.
@@ -104,10 +104,12 @@ type Engine struct {
 	// lastTime formatted is lastTimeStr (formatTime).
 	lastTime    time.Time
 	lastTimeStr string
-	nextStream  time.Time
-	nextPrune   time.Time
-	nextFlush   time.Time
-	stats       Stats
+	// nextStream, nextPrune and nextFlush are when maintain next sends,
+	// prunes and flushes, in Unix nanoseconds as nowNS.
+	nextStream int64
+	nextPrune  int64
+	nextFlush  int64
+	stats      Stats
 }
 
 type eventState struct {
@@ -122,19 +124,23 @@ type eventState struct {
 func New(cfg Config) *Engine {
 	cfg = cfg.withDefaults()
 	return &Engine{
-		cfg:      cfg,
-		nowNS:    math.MinInt64,
-		rules:    rules.NewTable(cfg.Rules),
-		index:    owners.New(cfg.Index),
-		acts:     map[string]*activity{},
-		mentions: map[owners.NameKey]*mentionList{},
-		seen:     map[string]*eventState{},
-		roots:    map[string]*rootState{},
-		open:     map[span.TraceID]*openTrace{},
-		flushed:  map[span.TraceID]time.Time{},
-		hidden:   map[spanKey]hiddenSpan{},
-		keys:     map[string]*kindInfo{},
-		flushIdx: map[span.ID]int{},
+		cfg:   cfg,
+		nowNS: math.MinInt64,
+
+		nextStream: math.MinInt64,
+		nextPrune:  math.MinInt64,
+		nextFlush:  math.MinInt64,
+		rules:      rules.NewTable(cfg.Rules),
+		index:      owners.New(cfg.Index),
+		acts:       map[string]*activity{},
+		mentions:   map[owners.NameKey]*mentionList{},
+		seen:       map[string]*eventState{},
+		roots:      map[string]*rootState{},
+		open:       map[span.TraceID]*openTrace{},
+		flushed:    map[span.TraceID]time.Time{},
+		hidden:     map[spanKey]hiddenSpan{},
+		keys:       map[string]*kindInfo{},
+		flushIdx:   map[span.ID]int{},
 	}
 }
 
@@ -201,22 +207,21 @@ func (e *Engine) Flush() {
 }
 
 func (e *Engine) tick(now time.Time) {
-	if now.After(e.now) {
-		e.now = now
-		e.nowNS = unixNanos(now)
+	if ns := unixNanos(now); ns > e.nowNS || ns == e.nowNS && now.After(e.now) {
+		e.now, e.nowNS = now, ns
 	}
 }
 
 // maintain exports due traces and, now and then, forgets old activity. It
 // runs after release, so nothing due is decided without its context.
 func (e *Engine) maintain(all bool) {
-	if len(e.streamed) > 0 && (all || !e.now.Before(e.nextStream)) {
+	if len(e.streamed) > 0 && (all || e.nowNS >= e.nextStream) {
 		e.sendStreamed()
 	}
 	e.flushDue(all)
-	if !e.now.Before(e.nextPrune) {
+	if e.nowNS >= e.nextPrune {
 		e.prune()
-		e.nextPrune = e.now.Add(e.cfg.Window / 4)
+		e.nextPrune = addNanos(e.nowNS, e.cfg.Window/4)
 	}
 }
 
@@ -232,7 +237,7 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 		e.stats.Duplicates++
 		return
 	}
-	o := &occ{ev: ev, obj: refOf(ev.Regarding), t: ev.Last, arrived: e.now}
+	o := &occ{ev: ev, obj: refOf(ev.Regarding), t: ev.Last, arrived: e.nowNS}
 	o.rv, _ = strconv.ParseUint(ev.ResourceVersion, 10, 64)
 	o.sec = o.t.Unix()
 	if o.t.IsZero() {
@@ -277,6 +282,7 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 		l := e.mentions[sub]
 		if l == nil {
 			l = &mentionList{name: sub}
+			l.occs = l.occs0[:0]
 			e.mentions[sub] = l
 		}
 		l.occs = insertSorted(l.occs, o)
@@ -288,15 +294,16 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 	if act.last.Before(o.t) {
 		act.last = o.t
 	}
-	if e.late(o) {
+	tNS := unixNanos(o.t)
+	if e.late(o, tNS) {
 		o.late = true
 		e.lateQ = append(e.lateQ, o)
 		e.lateHeld++
 		return
 	}
-	o.dueNS = unixNanos(e.due(o))
-	o.overNS = unixNanos(o.arrived.Add(2 * e.cfg.Hold))
-	e.heap.push(o)
+	o.dueNS = e.due(o, tNS)
+	o.overNS = addNanos(o.arrived, 2*e.cfg.Hold)
+	e.heap.push(o, tNS)
 	e.heapHeld++
 	if len(e.heap) > 2*e.heapHeld+64 {
 		e.heap.compact()
@@ -323,8 +330,9 @@ func (e *Engine) heapHead() *occ {
 // order, so that a stream of such Events does not hold up the timely ones
 // behind it: what it causes is decided after it all the same, because a
 // decision first decides the causes it finds still held.
-func (e *Engine) late(o *occ) bool {
-	return !o.t.Add(e.cfg.Hold).After(o.arrived.Add(e.cfg.Hold / 5))
+// tNS is o.t in Unix nanoseconds (unixNanos).
+func (e *Engine) late(o *occ, tNS int64) bool {
+	return addNanos(tNS, e.cfg.Hold) <= addNanos(o.arrived, e.cfg.Hold/5)
 }
 
 // popLate drops decided occurrences from the front of the late queue and
@@ -346,7 +354,7 @@ func (e *Engine) popLate() *occ {
 // them when forced.
 func (e *Engine) release(all bool) {
 	for o := e.popLate(); o != nil; o = e.popLate() {
-		if !all && e.now.Before(o.arrived.Add(e.cfg.Hold/5)) {
+		if !all && e.nowNS < addNanos(o.arrived, e.cfg.Hold/5) {
 			break
 		}
 		e.decide(o)
@@ -370,13 +378,10 @@ func (e *Engine) release(all bool) {
 // it arrived (a clock running ahead). The hold covers records that are
 // dated before o yet arrive after it (a controller's Event written after
 // the scheduler's): they arrive within the hold of o's time. Occurrences
-// that arrive later than that wait in the late queue instead.
-func (e *Engine) due(o *occ) time.Time {
-	at := o.t.Add(e.cfg.Hold)
-	if hi := o.arrived.Add(e.cfg.Hold); at.After(hi) {
-		return hi
-	}
-	return at
+// that arrive later than that wait in the late queue instead. In Unix
+// nanoseconds; tNS is o.t's.
+func (e *Engine) due(o *occ, tNS int64) int64 {
+	return min(addNanos(tNS, e.cfg.Hold), addNanos(o.arrived, e.cfg.Hold))
 }
 
 // overdue reports whether the longest-waiting pending occurrence has waited
@@ -385,6 +390,10 @@ func (e *Engine) overdue() bool {
 	e.compactArrival()
 	return len(e.arrival) > 0 && e.nowNS >= e.arrival[0].overNS
 }
+
+// maxNanoSec is a whole number of seconds safely inside what Unix
+// nanoseconds can hold (about 1678 to 2262).
+const maxNanoSec = math.MaxInt64/int64(time.Second) - 1
 
 // Times outside what Unix nanoseconds can hold (about 1678 to 2262).
 var (
@@ -395,6 +404,9 @@ var (
 // unixNanos is t in Unix nanoseconds, saturated at the int64 range (an
 // Event may carry any time: UnixNano of year 1 is undefined).
 func unixNanos(t time.Time) int64 {
+	if s := t.Unix(); s > -maxNanoSec && s < maxNanoSec {
+		return s*1e9 + int64(t.Nanosecond())
+	}
 	switch {
 	case t.Before(minNanos):
 		return math.MinInt64
@@ -402,6 +414,17 @@ func unixNanos(t time.Time) int64 {
 		return math.MaxInt64
 	}
 	return t.UnixNano()
+}
+
+// addNanos is t+d in Unix nanoseconds, saturated.
+func addNanos(t int64, d time.Duration) int64 {
+	if s := t + int64(d); (d > 0) == (s > t) || d == 0 {
+		return s
+	}
+	if d > 0 {
+		return math.MaxInt64
+	}
+	return math.MinInt64
 }
 
 // compactArrival drops decided occurrences from the front of the arrival
@@ -444,6 +467,7 @@ type mentionList struct {
 	// dropped says it left Engine.mentions (emptied by prune): whoever
 	// kept it looks it up again.
 	dropped bool
+	occs0   [1]*occ // occs' first backing array (one "Created pod" each)
 }
 
 // insertSorted inserts o into s kept in less order (appending is the usual
@@ -487,8 +511,9 @@ func tie(a, b *heapEnt) bool {
 	return less(a.o, b.o)
 }
 
-func (h *occHeap) push(o *occ) {
-	*h = append(*h, heapEnt{ns: unixNanos(o.t), rv: o.rv, o: o})
+// push adds o, whose time in Unix nanoseconds is tNS.
+func (h *occHeap) push(o *occ, tNS int64) {
+	*h = append(*h, heapEnt{ns: tNS, rv: o.rv, o: o})
 	h.up(len(*h) - 1)
 }
 

@@ -2,6 +2,7 @@ package correlate
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -702,7 +703,7 @@ func TestOccHeap(t *testing.T) {
 	for i := range 5000 {
 		o := &occ{ts: rng.Int64N(20), tns: int32(rng.IntN(3)), rv: 1 + uint64(rng.IntN(3)), // nonzero: less skips a zero one, no total order
 			ev: &record.Event{UID: fmt.Sprint(rng.IntN(50)), Count: int32(i)}}
-		h.push(o)
+		h.push(o, unixNanos(time.Unix(o.ts, int64(o.tns))))
 		held = append(held, o)
 		if i%3 == 0 { // decide an earlier one
 			held[rng.IntN(len(held))].state = decided
@@ -736,6 +737,45 @@ func TestOccHeap(t *testing.T) {
 	for i := range got {
 		if got[i] != want[i] {
 			t.Fatalf("at %d: got %+v, want %+v", i, *got[i], *want[i])
+		}
+	}
+}
+
+// TestUnixNanos checks the saturated conversions at and beyond the range
+// Unix nanoseconds hold.
+func TestUnixNanos(t *testing.T) {
+	for _, c := range []struct {
+		t    time.Time
+		want int64
+	}{
+		{time.Time{}, math.MinInt64},
+		{time.Unix(0, 0), 0},
+		{time.Unix(1_795_463_098, 129_474_000), 1_795_463_098_129_474_000},
+		{time.Unix(-5, 7), -4_999_999_993},
+		{time.Unix(0, math.MaxInt64), math.MaxInt64},
+		{time.Unix(0, math.MinInt64), math.MinInt64},
+		{time.Unix(0, math.MaxInt64).Add(time.Nanosecond), math.MaxInt64},
+		{time.Unix(0, math.MinInt64).Add(-time.Nanosecond), math.MinInt64},
+		{time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), math.MaxInt64},
+	} {
+		if got := unixNanos(c.t); got != c.want {
+			t.Errorf("unixNanos(%v) = %d, want %d", c.t, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		t    int64
+		d    time.Duration
+		want int64
+	}{
+		{5, 3, 8},
+		{5, -3, 2},
+		{math.MaxInt64 - 1, 5, math.MaxInt64},
+		{math.MinInt64 + 1, -5, math.MinInt64},
+		{math.MinInt64, time.Hour, math.MinInt64 + int64(time.Hour)},
+		{math.MaxInt64, 0, math.MaxInt64},
+	} {
+		if got := addNanos(c.t, c.d); got != c.want {
+			t.Errorf("addNanos(%d, %v) = %d, want %d", c.t, c.d, got, c.want)
 		}
 	}
 }

@@ -228,7 +228,7 @@ func (e *Engine) emit(tr span.TraceID, s span.Span) {
 func (e *Engine) sendStreamed() {
 	b := e.streamed
 	e.streamed = b[:0]
-	e.nextStream = e.now.Add(StreamEvery)
+	e.nextStream = addNanos(e.nowNS, StreamEvery)
 	if len(b) == 0 || e.cfg.Out == nil {
 		return
 	}
@@ -260,14 +260,14 @@ func (e *Engine) sendStreamed() {
 // flushDue exports traces quiet for the linger time (all when forced), in
 // order of their first span's start, then trace ID.
 func (e *Engine) flushDue(all bool) {
-	if !all && e.now.Before(e.nextFlush) {
+	if !all && e.nowNS < e.nextFlush {
 		return
 	}
 	every := e.cfg.Linger
 	if a := e.cfg.MaxTraceAge; a > 0 && a < every {
 		every = a
 	}
-	e.nextFlush = e.now.Add(every / 4)
+	e.nextFlush = addNanos(e.nowNS, every/4)
 	var due []*openTrace
 	for _, t := range e.open {
 		if all || !e.now.Before(t.last.Add(e.cfg.Linger)) ||
