@@ -27,7 +27,11 @@ type activity struct {
 	// mentions is Engine.mentions of the object's name, once looked up
 	// (nil: not yet, or none then).
 	mentions *mentionList
-	occs0    [4]*occ // occs' first backing array (a pod has five Events)
+	// The first backing arrays of occs (a pod has five Events), atts and
+	// objAttrs.
+	occs0     [4]*occ
+	atts0     [1]attachment
+	objAttrs0 [1]objectAttrs
 }
 
 // entCache is how many entries of its owner chain an activity keeps: a
@@ -65,7 +69,7 @@ func (e *Engine) activity(r objRef) *activity {
 	a := e.acts[r.key]
 	if a == nil {
 		a = &activity{ref: r}
-		a.occs = a.occs0[:0]
+		a.occs, a.atts, a.objAttrs = a.occs0[:0], a.atts0[:0], a.objAttrs0[:0]
 		e.acts[r.key] = a
 	}
 	return a
@@ -125,7 +129,7 @@ func (e *Engine) decide(o *occ) {
 	st := o.st
 	if st.forgotten { // forgotten while held (a bound was hit): start again
 		if st = e.seen[o.ev.UID]; st == nil {
-			st = &eventState{lastSeen: e.now}
+			st = e.newState()
 			e.seen[o.ev.UID] = st
 		}
 		o.st = st

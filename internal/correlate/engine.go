@@ -101,9 +101,11 @@ type Engine struct {
 	streamed  []span.Span // decided, not yet sent (Config.Stream)
 	streamOut []span.Span // sendStreamed's batch grouped by trace, reused
 	streamIdx []int32     // sendStreamed's sort, reused
-	// lastTime formatted is lastTimeStr (formatTime).
-	lastTime    time.Time
-	lastTimeStr string
+	times     timeCache   // formatTime's
+	// occSlab and stateSlab are allocated in runs (addEvent takes them one
+	// by one: one allocation for many Events).
+	occSlab   []occ
+	stateSlab []eventState
 	// nextStream, nextPrune and nextFlush are when maintain next sends,
 	// prunes and flushes, in Unix nanoseconds as nowNS.
 	nextStream int64
@@ -237,7 +239,8 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 		e.stats.Duplicates++
 		return
 	}
-	o := &occ{ev: ev, obj: refOf(ev.Regarding), t: ev.Last, arrived: e.nowNS}
+	o := e.newOcc()
+	*o = occ{ev: ev, obj: refOf(ev.Regarding), t: ev.Last, arrived: e.nowNS}
 	o.rv, _ = strconv.ParseUint(ev.ResourceVersion, 10, 64)
 	o.sec = o.t.Unix()
 	if o.t.IsZero() {
@@ -267,7 +270,7 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 		}
 	}
 	if st == nil {
-		st = &eventState{lastSeen: e.now}
+		st = e.newState()
 		e.seen[ev.UID] = st
 	} else {
 		st.lastSeen = e.now
@@ -321,6 +324,30 @@ func (e *Engine) heapHead() *occ {
 		e.heap.pop()
 	}
 	return nil
+}
+
+// slabRun is how many occurrences or event states one allocation holds:
+// those of Events that arrive together, so that they are let go together.
+const slabRun = 16
+
+func (e *Engine) newOcc() *occ {
+	if len(e.occSlab) == 0 {
+		e.occSlab = make([]occ, slabRun)
+	}
+	o := &e.occSlab[0]
+	e.occSlab = e.occSlab[1:]
+	return o
+}
+
+// newState is a new eventState, last seen now.
+func (e *Engine) newState() *eventState {
+	if len(e.stateSlab) == 0 {
+		e.stateSlab = make([]eventState, slabRun)
+	}
+	st := &e.stateSlab[0]
+	e.stateSlab = e.stateSlab[1:]
+	st.lastSeen = e.now
+	return st
 }
 
 // late reports whether o arrived too late for its hold: at least four fifths

@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/kspan-project/kspan/internal/owners"
 	"github.com/kspan-project/kspan/internal/record"
 	"github.com/kspan-project/kspan/internal/span"
 )
@@ -777,5 +778,34 @@ func TestUnixNanos(t *testing.T) {
 		if got := addNanos(c.t, c.d); got != c.want {
 			t.Errorf("addNanos(%d, %v) = %d, want %d", c.t, c.d, got, c.want)
 		}
+	}
+}
+
+// TestSameChain checks the kept object attributes against chains longer
+// than the links they keep inline.
+func TestSameChain(t *testing.T) {
+	e := New(Config{})
+	ev := &record.Event{Regarding: record.Ref{Kind: "Pod", Namespace: "ns", Name: "p", UID: "u0", APIVersion: "v1"}}
+	mk := func(n int, last string) []link {
+		var ch []link
+		for i := range n {
+			uid := fmt.Sprint("u", i)
+			if i == n-1 && last != "" {
+				uid = last
+			}
+			ch = append(ch, link{ref: objRef{key: uid, uid: uid, name: owners.NameKey{Kind: "K", Name: uid}}})
+		}
+		return ch
+	}
+	act := e.activity(objRef{key: "u0"})
+	a := e.sharedAttrs(ev, act, mk(5, ""))
+	if b := e.sharedAttrs(ev, act, mk(5, "")); &a[0] != &b[0] {
+		t.Error("the same 5-link chain made its attributes anew")
+	}
+	if b := e.sharedAttrs(ev, act, mk(5, "other")); &a[0] == &b[0] {
+		t.Error("a chain differing in its 5th link got the kept attributes")
+	}
+	if b := e.sharedAttrs(ev, act, mk(4, "")); &a[0] == &b[0] {
+		t.Error("a shorter chain got the kept attributes")
 	}
 }

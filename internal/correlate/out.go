@@ -3,6 +3,7 @@ package correlate
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 	"unicode/utf8"
@@ -105,14 +106,32 @@ func (e *Engine) actKind(act *activity, kind string) *kindInfo {
 	return act.kind
 }
 
-// formatTime is t in RFC 3339 (UTC), remembering the last one: Events
+// formatTime is t in RFC 3339 (UTC), remembering the last few: Events
 // stamped in whole seconds share their second with their neighbours (a
-// pod's Pulled, Created and Started), so most calls format nothing.
+// pod's Pulled, Created and Started; the pods decided in between), so most
+// calls format nothing.
 func (e *Engine) formatTime(t time.Time) string {
-	if !t.Equal(e.lastTime) || e.lastTimeStr == "" {
-		e.lastTime, e.lastTimeStr = t, t.UTC().Format(time.RFC3339Nano)
+	ns := unixNanos(t)
+	if ns == math.MinInt64 || ns == math.MaxInt64 { // saturated: not a key
+		return t.UTC().Format(time.RFC3339Nano)
 	}
-	return e.lastTimeStr
+	c := &e.times
+	for i := range c.ns {
+		if c.ns[i] == ns && c.str[i] != "" {
+			return c.str[i]
+		}
+	}
+	i := c.next
+	c.next = (i + 1) % len(c.ns)
+	c.ns[i], c.str[i] = ns, t.UTC().Format(time.RFC3339Nano)
+	return c.str[i]
+}
+
+// timeCache is formatTime's last few times, by Unix nanoseconds.
+type timeCache struct {
+	ns   [4]int64
+	str  [4]string
+	next int
 }
 
 // objectAttrs are the attributes the spans of one object share
@@ -122,12 +141,17 @@ func (e *Engine) formatTime(t time.Time) string {
 // makes them anew when any of what they are made of differs.
 type objectAttrs struct {
 	ns, kind, name, uid, apiVersion string
-	chain                           []chainKey
-	attrs                           []span.Attr
+	// The chain's links: the first few inline, any further in more.
+	nchain int
+	chain  [entCache]chainKey
+	more   []chainKey
+	attrs  []span.Attr
 }
 
 // chainKey is what appendChainAttrs reads of one link.
 type chainKey struct{ kind, name, uid string }
+
+func keyOf(l link) chainKey { return chainKey{l.ref.name.Kind, l.ref.name.Name, l.ref.uid} }
 
 // maxObjectAttrs is how many objectAttrs an activity keeps.
 const maxObjectAttrs = 4
@@ -141,7 +165,7 @@ func (e *Engine) sharedAttrs(ev *record.Event, act *activity, ch []link) []span.
 	for i := range act.objAttrs {
 		c := &act.objAttrs[i]
 		if c.ns == ns && c.kind == r.Kind && c.name == r.Name && c.uid == r.UID &&
-			c.apiVersion == r.APIVersion && sameChain(c.chain, ch) {
+			c.apiVersion == r.APIVersion && c.sameChain(ch) {
 			return c.attrs
 		}
 	}
@@ -155,25 +179,35 @@ func (e *Engine) sharedAttrs(ev *record.Event, act *activity, ch []link) []span.
 		span.Str(span.KeyObjectUID, r.UID),
 		span.Str(span.KeyObjectAPIVersion, r.APIVersion))
 	a = slices.Clip(e.appendChainAttrs(a, ch))
-	c := objectAttrs{ns: ns, kind: r.Kind, name: r.Name, uid: r.UID, apiVersion: r.APIVersion,
-		chain: make([]chainKey, len(ch)), attrs: a}
-	for i, l := range ch {
-		c.chain[i] = chainKey{l.ref.name.Kind, l.ref.name.Name, l.ref.uid}
-	}
 	if len(act.objAttrs) == maxObjectAttrs {
 		copy(act.objAttrs, act.objAttrs[1:])
 		act.objAttrs = act.objAttrs[:maxObjectAttrs-1]
 	}
-	act.objAttrs = append(act.objAttrs, c)
+	act.objAttrs = append(act.objAttrs, objectAttrs{ns: ns, kind: r.Kind, name: r.Name, uid: r.UID,
+		apiVersion: r.APIVersion, nchain: len(ch), attrs: a})
+	c := &act.objAttrs[len(act.objAttrs)-1]
+	for i, l := range ch {
+		if i < len(c.chain) {
+			c.chain[i] = keyOf(l)
+		} else {
+			c.more = append(c.more, keyOf(l))
+		}
+	}
 	return a
 }
 
-func sameChain(c []chainKey, ch []link) bool {
-	if len(c) != len(ch) {
+func (c *objectAttrs) sameChain(ch []link) bool {
+	if c.nchain != len(ch) {
 		return false
 	}
 	for i, l := range ch {
-		if c[i] != (chainKey{l.ref.name.Kind, l.ref.name.Name, l.ref.uid}) {
+		var k chainKey
+		if i < len(c.chain) {
+			k = c.chain[i]
+		} else {
+			k = c.more[i-len(c.chain)]
+		}
+		if k != keyOf(l) {
 			return false
 		}
 	}
