@@ -77,7 +77,7 @@ type Engine struct {
 	nowNS int64 // now in Unix nanoseconds (saturated)
 	// heap orders the occurrences held for their hold; decided ones
 	// stay in it until they reach its top (heapHeld counts the rest).
-	heap     occHeap
+	heap     heldQueue
 	heapHeld int
 	arrival  []*occ // pending occurrences of the heap in arrival order (for overdue checks)
 	lateQ    []*occ // occurrences that arrived late for their hold, in arrival order (see late)
@@ -308,7 +308,7 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 	o.overNS = addNanos(o.arrived, 2*e.cfg.Hold)
 	e.heap.push(o, tNS)
 	e.heapHeld++
-	if len(e.heap) > 2*e.heapHeld+64 {
+	if e.heap.len() > 2*e.heapHeld+64 {
 		e.heap.compact()
 	}
 	e.arrival = append(e.arrival, o)
@@ -317,8 +317,8 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 // heapHead drops decided occurrences from the top of the heap and returns
 // the first still held, or nil.
 func (e *Engine) heapHead() *occ {
-	for len(e.heap) > 0 {
-		if o := e.heap[0].o; o.state == pending {
+	for o := e.heap.top(); o != nil; o = e.heap.top() {
+		if o.state == pending {
 			return o
 		}
 		e.heap.pop()
@@ -508,94 +508,4 @@ func insertSorted(s []*occ, o *occ) []*occ {
 	copy(s[i+1:], s[i:])
 	s[i] = o
 	return s
-}
-
-// occHeap is a binary min-heap of held occurrences in less order, with
-// less's keys inline (its sifts read no occurrence unless two share a time
-// and resourceVersion). A decided occurrence is not taken out: it stays
-// until it reaches the top (Engine.heapHead), or until compact when the
-// decided outnumber the held. Written out rather than through
-// container/heap: its interface calls were a tenth of the engine's time.
-type occHeap []heapEnt
-
-type heapEnt struct {
-	ns int64 // the occurrence's time in Unix nanoseconds (saturated)
-	rv uint64
-	o  *occ
-}
-
-// before is less for heap entries: their times first, inline.
-func before(a, b *heapEnt) bool {
-	return a.ns < b.ns || a.ns == b.ns && tie(a, b)
-}
-
-// tie orders entries of one time: by resourceVersion, else as less does
-// (which also orders the times saturated alike).
-func tie(a, b *heapEnt) bool {
-	if a.rv != b.rv && a.rv != 0 && b.rv != 0 && a.o.ts == b.o.ts && a.o.tns == b.o.tns {
-		return a.rv < b.rv
-	}
-	return less(a.o, b.o)
-}
-
-// push adds o, whose time in Unix nanoseconds is tNS.
-func (h *occHeap) push(o *occ, tNS int64) {
-	*h = append(*h, heapEnt{ns: tNS, rv: o.rv, o: o})
-	h.up(len(*h) - 1)
-}
-
-// pop takes out the top.
-func (h *occHeap) pop() {
-	s := *h
-	n := len(s) - 1
-	s[0] = s[n]
-	s[n] = heapEnt{}
-	*h = s[:n]
-	h.down(0)
-}
-
-// compact drops the decided occurrences and restores the heap order.
-func (h *occHeap) compact() {
-	s := *h
-	k := 0
-	for _, x := range s {
-		if x.o.state == pending {
-			s[k] = x
-			k++
-		}
-	}
-	clear(s[k:])
-	*h = s[:k]
-	for i := k/2 - 1; i >= 0; i-- {
-		h.down(i)
-	}
-}
-
-func (h occHeap) up(j int) {
-	for j > 0 {
-		i := (j - 1) / 2
-		if !before(&h[j], &h[i]) {
-			break
-		}
-		h[i], h[j] = h[j], h[i]
-		j = i
-	}
-}
-
-func (h occHeap) down(i int) {
-	n := len(h)
-	for {
-		j := 2*i + 1
-		if j >= n {
-			return
-		}
-		if r := j + 1; r < n && before(&h[r], &h[j]) {
-			j = r
-		}
-		if !before(&h[j], &h[i]) {
-			return
-		}
-		h[i], h[j] = h[j], h[i]
-		i = j
-	}
 }

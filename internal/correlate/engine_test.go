@@ -693,51 +693,97 @@ func TestSharedAttrsFollowTheChain(t *testing.T) {
 	}
 }
 
-// TestOccHeap checks the heap against a sort: occurrences pushed in random
-// order, many sharing a second or a resourceVersion, some decided while
-// held (they stay in the heap until they reach its top, or until compact),
-// come out held ones only, in less order.
-func TestOccHeap(t *testing.T) {
+// TestHeldQueue checks the held queue against a sort: occurrences pushed
+// partly in order (the run) and partly at random (the heap), many sharing a
+// second or a resourceVersion, some decided while held (they stay until
+// they reach the front, or until compact), come out held ones only, in
+// less order, also when taken out while others still arrive.
+func TestHeldQueue(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
-	var h occHeap
-	var held []*occ
-	for i := range 5000 {
-		o := &occ{ts: rng.Int64N(20), tns: int32(rng.IntN(3)), rv: 1 + uint64(rng.IntN(3)), // nonzero: less skips a zero one, no total order
-			ev: &record.Event{UID: fmt.Sprint(rng.IntN(50)), Count: int32(i)}}
-		h.push(o, unixNanos(time.Unix(o.ts, int64(o.tns))))
-		held = append(held, o)
-		if i%3 == 0 { // decide an earlier one
-			held[rng.IntN(len(held))].state = decided
-		}
-		if i%1000 == 999 {
-			h.compact()
+	var q heldQueue
+	var held, got []*occ
+	var clock int64
+	take := func() { // what one take pops comes out in less order
+		var last *occ
+		for q.top() != nil {
+			if o := q.top(); o.state == pending {
+				if last != nil && less(o, last) {
+					t.Fatalf("%+v came out after %+v", *o, *last)
+				}
+				last = o
+				o.state = decided
+				got = append(got, o)
+			}
+			q.pop()
+			if rng.IntN(3) == 0 {
+				return
+			}
 		}
 	}
-	var want []*occ
+	for i := range 5000 {
+		ts := rng.Int64N(20)
+		if i%2 == 0 { // in order
+			clock += rng.Int64N(2)
+			ts = clock
+		}
+		o := &occ{ts: ts, tns: int32(rng.IntN(3)), rv: 1 + uint64(rng.IntN(3)), // nonzero: less skips a zero one, no total order
+			ev: &record.Event{UID: fmt.Sprint(rng.IntN(50)), Count: int32(i)}}
+		q.push(o, unixNanos(time.Unix(o.ts, int64(o.tns))))
+		held = append(held, o)
+		switch {
+		case i%3 == 0: // decide an earlier one
+			if p := held[rng.IntN(len(held))]; p.state == pending {
+				p.state = suppressed
+			}
+		case i%1000 == 999:
+			q.compact()
+		case i%97 == 0 && i > 2500:
+			take()
+		}
+	}
+	take()
+	for q.top() != nil {
+		take()
+	}
+	if q.len() != 0 {
+		t.Fatalf("%d entries left", q.len())
+	}
+	// Overall, every held occurrence came out once.
+	n := 0
+	for _, o := range held {
+		if o.state == decided {
+			n++
+		}
+	}
+	if len(got) != n {
+		t.Fatalf("%d came out, %d were decided by coming out", len(got), n)
+	}
 	for _, o := range held {
 		if o.state == pending {
-			want = append(want, o)
+			t.Fatalf("%+v never came out", *o)
 		}
 	}
+	// All of them pushed again, then taken: in less order.
+	var tail []*occ
+	q = heldQueue{}
+	for _, o := range held {
+		o.state = pending
+		q.push(o, unixNanos(time.Unix(o.ts, int64(o.tns))))
+	}
+	for o := q.top(); o != nil; o = q.top() {
+		tail = append(tail, o)
+		q.pop()
+	}
+	want := slices.Clone(held)
 	slices.SortFunc(want, func(a, b *occ) int {
 		if less(a, b) {
 			return -1
 		}
 		return 1
 	})
-	var got []*occ
-	for len(h) > 0 {
-		if o := h[0].o; o.state == pending {
-			got = append(got, o)
-		}
-		h.pop()
-	}
-	if len(got) != len(want) {
-		t.Fatalf("%d held came out, want %d", len(got), len(want))
-	}
-	for i := range got {
-		if got[i] != want[i] {
-			t.Fatalf("at %d: got %+v, want %+v", i, *got[i], *want[i])
+	for i := range want {
+		if tail[i] != want[i] {
+			t.Fatalf("at %d: got %+v, want %+v", i, *tail[i], *want[i])
 		}
 	}
 }
