@@ -106,6 +106,7 @@ type Engine struct {
 	// by one: one allocation for many Events).
 	occSlab   []occ
 	stateSlab []eventState
+	attrSlab  []span.Attr // eventSpan's (attrs)
 	// nextStream, nextPrune and nextFlush are when maintain next sends,
 	// prunes and flushes, in Unix nanoseconds as nowNS.
 	nextStream int64

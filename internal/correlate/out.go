@@ -67,7 +67,7 @@ func (e *Engine) eventSpan(o *occ, act *activity, parent span.ID, start, end tim
 			n++
 		}
 	}
-	a := make([]span.Attr, 0, n)
+	a := e.attrs(n)
 	a = append(a,
 		span.Str(span.KeyEventUID, ev.UID),
 		span.Str(span.KeyEventName, ev.Name),
@@ -95,6 +95,26 @@ func (e *Engine) eventSpan(o *occ, act *activity, parent span.ID, start, end tim
 		s.Links = append(s.Links, l)
 	}
 	return s
+}
+
+// attrRun is how many attributes one allocation holds for attrs.
+const attrRun = 256
+
+// attrs is an empty attribute slice of capacity n, cut from a run shared
+// with the spans made just before and after (an append past n copies).
+// A run is let go when all its spans are: those of traces decided
+// together, which the exporters and the viewer's store (oldest first) let
+// go together too.
+func (e *Engine) attrs(n int) []span.Attr {
+	if n > attrRun/4 {
+		return make([]span.Attr, 0, n)
+	}
+	if len(e.attrSlab) < n {
+		e.attrSlab = make([]span.Attr, attrRun)
+	}
+	a := e.attrSlab[:0:n]
+	e.attrSlab = e.attrSlab[n:]
+	return a
 }
 
 // actKind is the kindInfo of kind, the kind of act's object (remembered
