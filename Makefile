@@ -116,7 +116,7 @@ bench-engine:
 	go test -c -o $(CACHE)/correlate.test ./internal/correlate
 	@set -o pipefail; out=$(CACHE)/bench.txt; : > $$out; \
 	for i in $$(seq $(BENCHRUNS)); do \
-		$(CACHE)/correlate.test -test.run='^$$' -test.bench='^Benchmark(Engine|EngineStream|EngineWarm|EngineWarmStream|DecodeEvent)$$' \
+		$(CACHE)/correlate.test -test.run='^$$' -test.bench='^Benchmark(Engine|EngineStream|EngineWarm|EngineWarmStream|DecodeEvent|DecodeEventClientGo)$$' \
 			-test.benchtime=1s -test.cpu=1 | tee -a $$out || exit 1; \
 	done; \
 	$(CACHE)/correlate.test -test.run='^$$' -test.bench='^BenchmarkRetained$$' -test.benchtime=1x -test.cpu=1 | tee -a $$out && \
