@@ -115,7 +115,7 @@ func (e *Engine) decide(o *occ) {
 	if o.late {
 		e.lateHeld--
 	} else {
-		e.heapHeld--
+		e.queued--
 	}
 	act := o.act
 	for _, p := range act.occs {

@@ -41,7 +41,7 @@ type occ struct {
 	st            *eventState // of ev.UID, unless forgotten since
 	id            span.ID
 	state         uint8
-	late          bool // held in the late queue, not the heap
+	late          bool // held in the late queue, not the queue
 
 	// Set by decide.
 	trace span.TraceID
@@ -75,12 +75,13 @@ type Engine struct {
 
 	now   time.Time
 	nowNS int64 // now in Unix nanoseconds (saturated)
-	// heap orders the occurrences held for their hold; decided ones
-	// stay in it until they reach its top (heapHeld counts the rest).
-	heap     heldQueue
-	heapHeld int
-	arrival  []*occ // pending occurrences of the heap in arrival order (for overdue checks)
-	lateQ    []*occ // occurrences that arrived late for their hold, in arrival order (see late)
+	// queue orders the occurrences held for their hold but the late
+	// ones; decided ones stay in it until they reach its front (queued
+	// counts the rest).
+	queue   heldQueue
+	queued  int
+	arrival []*occ // pending occurrences of the queue in arrival order (for overdue checks)
+	lateQ   []*occ // occurrences that arrived late for their hold, in arrival order (see late)
 	// lateHeld counts the occurrences of lateQ still held.
 	lateHeld int
 
@@ -127,9 +128,8 @@ type eventState struct {
 func New(cfg Config) *Engine {
 	cfg = cfg.withDefaults()
 	return &Engine{
-		cfg:   cfg,
-		nowNS: math.MinInt64,
-
+		cfg:        cfg,
+		nowNS:      math.MinInt64,
 		nextStream: math.MinInt64,
 		nextPrune:  math.MinInt64,
 		nextFlush:  math.MinInt64,
@@ -150,7 +150,7 @@ func New(cfg Config) *Engine {
 // Stats returns the counters.
 func (e *Engine) Stats() Stats {
 	s := e.stats
-	s.Held = e.heapHeld + e.lateHeld
+	s.Held = e.queued + e.lateHeld
 	s.OpenTraces = len(e.open)
 	s.OpenSpans = e.openSpans
 	s.Index = e.index.Stats()
@@ -185,10 +185,10 @@ func (e *Engine) Add(rec record.Record, now time.Time) {
 		e.stats.Events++
 		e.addEvent(rec.Event, rec.Observed)
 	}
-	for e.heapHeld+e.lateHeld > e.cfg.MaxHeld {
+	for e.queued+e.lateHeld > e.cfg.MaxHeld {
 		o := e.popLate()
 		if o == nil {
-			o = e.heapHead()
+			o = e.queueHead()
 		}
 		e.stats.ForcedDecisions++
 		e.decide(o)
@@ -307,22 +307,22 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 	}
 	o.dueNS = e.due(o, tNS)
 	o.overNS = addNanos(o.arrived, 2*e.cfg.Hold)
-	e.heap.push(o, tNS)
-	e.heapHeld++
-	if e.heap.len() > 2*e.heapHeld+64 {
-		e.heap.compact()
+	e.queue.push(o, tNS)
+	e.queued++
+	if e.queue.len() > 2*e.queued+64 {
+		e.queue.compact()
 	}
 	e.arrival = append(e.arrival, o)
 }
 
-// heapHead drops decided occurrences from the top of the heap and returns
-// the first still held, or nil.
-func (e *Engine) heapHead() *occ {
-	for o := e.heap.top(); o != nil; o = e.heap.top() {
+// queueHead drops decided occurrences from the front of the queue and
+// returns the first still held, or nil.
+func (e *Engine) queueHead() *occ {
+	for o := e.queue.top(); o != nil; o = e.queue.top() {
 		if o.state == pending {
 			return o
 		}
-		e.heap.pop()
+		e.queue.pop()
 	}
 	return nil
 }
@@ -331,22 +331,22 @@ func (e *Engine) heapHead() *occ {
 // those of Events that arrive together, so that they are let go together.
 const slabRun = 16
 
-func (e *Engine) newOcc() *occ {
-	if len(e.occSlab) == 0 {
-		e.occSlab = make([]occ, slabRun)
+// fromSlab takes the next zero value from *slab, allocating slabRun more
+// when it is used up.
+func fromSlab[T any](slab *[]T) *T {
+	if len(*slab) == 0 {
+		*slab = make([]T, slabRun)
 	}
-	o := &e.occSlab[0]
-	e.occSlab = e.occSlab[1:]
-	return o
+	v := &(*slab)[0]
+	*slab = (*slab)[1:]
+	return v
 }
+
+func (e *Engine) newOcc() *occ { return fromSlab(&e.occSlab) }
 
 // newState is a new eventState, last seen now.
 func (e *Engine) newState() *eventState {
-	if len(e.stateSlab) == 0 {
-		e.stateSlab = make([]eventState, slabRun)
-	}
-	st := &e.stateSlab[0]
-	e.stateSlab = e.stateSlab[1:]
+	st := fromSlab(&e.stateSlab)
 	st.lastSeen = e.now
 	return st
 }
@@ -387,7 +387,7 @@ func (e *Engine) release(all bool) {
 		}
 		e.decide(o)
 	}
-	for head := e.heapHead(); head != nil; head = e.heapHead() {
+	for head := e.queueHead(); head != nil; head = e.queueHead() {
 		switch {
 		case all:
 		case e.nowNS >= head.dueNS:
@@ -401,7 +401,7 @@ func (e *Engine) release(all bool) {
 	e.arrival = e.arrival[:0]
 }
 
-// due is when o, held in the heap, is decided (once every earlier-dated
+// due is when o, held in the queue, is decided (once every earlier-dated
 // occurrence is): a hold after its own time, but no later than a hold after
 // it arrived (a clock running ahead). The hold covers records that are
 // dated before o yet arrive after it (a controller's Event written after
