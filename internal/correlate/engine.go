@@ -318,13 +318,13 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 // queueHead drops decided occurrences from the front of the queue and
 // returns the first still held, or nil.
 func (e *Engine) queueHead() *occ {
-	for o := e.queue.top(); o != nil; o = e.queue.top() {
-		if o.state == pending {
+	for {
+		o, run := e.queue.top()
+		if o == nil || o.state == pending {
 			return o
 		}
-		e.queue.pop()
+		e.queue.pop(run)
 	}
-	return nil
 }
 
 // slabRun is how many occurrences or event states one allocation holds:

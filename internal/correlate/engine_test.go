@@ -705,8 +705,8 @@ func TestHeldQueue(t *testing.T) {
 	var clock int64
 	take := func() { // what one take pops comes out in less order
 		var last *occ
-		for q.top() != nil {
-			if o := q.top(); o.state == pending {
+		for o, run := q.top(); o != nil; o, run = q.top() {
+			if o.state == pending {
 				if last != nil && less(o, last) {
 					t.Fatalf("%+v came out after %+v", *o, *last)
 				}
@@ -714,7 +714,7 @@ func TestHeldQueue(t *testing.T) {
 				o.state = decided
 				got = append(got, o)
 			}
-			q.pop()
+			q.pop(run)
 			if rng.IntN(3) == 0 {
 				return
 			}
@@ -742,7 +742,7 @@ func TestHeldQueue(t *testing.T) {
 		}
 	}
 	take()
-	for q.top() != nil {
+	for o, _ := q.top(); o != nil; o, _ = q.top() {
 		take()
 	}
 	if q.len() != 0 {
@@ -770,9 +770,9 @@ func TestHeldQueue(t *testing.T) {
 		o.state = pending
 		q.push(o, unixNanos(time.Unix(o.ts, int64(o.tns))))
 	}
-	for o := q.top(); o != nil; o = q.top() {
+	for o, run := q.top(); o != nil; o, run = q.top() {
 		tail = append(tail, o)
-		q.pop()
+		q.pop(run)
 	}
 	want := slices.Clone(held)
 	slices.SortFunc(want, func(a, b *occ) int {

@@ -33,38 +33,22 @@ func (q *heldQueue) push(o *occ, tNS int64) {
 	q.heap.push(x)
 }
 
-// fromRun reports whether the least entry is the run's front (else the
-// heap's top); ok is false when the queue is empty.
-func (q *heldQueue) fromRun() (run, ok bool) {
+// top is the least occurrence (nil when the queue is empty) and whether it
+// is the run's front (else the heap's top), for pop.
+func (q *heldQueue) top() (o *occ, run bool) {
 	r, h := q.start < len(q.run), len(q.heap) > 0
 	switch {
-	case r && h:
-		return !before(&q.heap[0], &q.run[q.start]), true
-	case r || h:
-		return r, true
+	case r && (!h || !before(&q.heap[0], &q.run[q.start])):
+		return q.run[q.start].o, true
+	case h:
+		return q.heap[0].o, false
 	}
-	return false, false
+	return nil, false
 }
 
-// top is the least occurrence, or nil.
-func (q *heldQueue) top() *occ {
-	run, ok := q.fromRun()
-	switch {
-	case !ok:
-		return nil
-	case run:
-		return q.run[q.start].o
-	}
-	return q.heap[0].o
-}
-
-// pop takes out the least.
-func (q *heldQueue) pop() {
-	run, ok := q.fromRun()
-	switch {
-	case !ok:
-		return
-	case !run:
+// pop takes out the least, from the run when run (as top said).
+func (q *heldQueue) pop(run bool) {
+	if !run {
 		q.heap.pop()
 		return
 	}
