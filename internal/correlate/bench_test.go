@@ -144,9 +144,9 @@ func ptr[T any](v T) *T { return &v }
 
 // capture encodes items, ordered by observation time, in kspan's capture
 // format with resourceVersions in that order, from rv on. It also returns
-// each Event's JSON alone, as a watcher receives it (wireForm) and as the
-// capture holds it (trimmed).
-func capture(items []item, rv int) (data []byte, events, trimmed [][]byte) {
+// each Event's JSON alone, as the capture holds it (no managedFields), and
+// sorts items.
+func capture(items []item, rv int) (data []byte, trimmed [][]byte) {
 	slices.SortStableFunc(items, func(a, b item) int { return a.t.Compare(b.t) })
 	var buf bytes.Buffer
 	fmt.Fprintf(&buf, `{"kspan":"capture","version":1,"started":%q,"cluster":"bench"}`+"\n", benchStart.Format(time.RFC3339Nano))
@@ -164,16 +164,11 @@ func capture(items []item, rv int) (data []byte, events, trimmed [][]byte) {
 			panic(err)
 		}
 		if it.ev != nil {
-			wire, err := json.Marshal(wireForm(it.ev))
-			if err != nil {
-				panic(err)
-			}
-			events = append(events, wire)
 			trimmed = append(trimmed, raw)
 		}
 		fmt.Fprintf(&buf, `{"t":%q,"type":%q,"object":%s}`+"\n", it.t.Format(time.RFC3339Nano), it.typ, raw)
 	}
-	return buf.Bytes(), events, trimmed
+	return buf.Bytes(), trimmed
 }
 
 // wireForm is ev as kube-apiserver sends it to a watcher: with the
@@ -244,7 +239,17 @@ func newRound(tb testing.TB, r, deploys, replicas int, deletes bool) *benchStrea
 			items = append(items, item{t: end.Add(time.Minute), typ: "DELETED", obj: &gone})
 		}
 	}
-	data, events, trimmed := capture(items, 1000+r*1_000_000)
+	data, trimmed := capture(items, 1000+r*1_000_000)
+	var events [][]byte // in capture's order, which items now have
+	for _, it := range items {
+		if it.ev != nil {
+			wire, err := json.Marshal(wireForm(it.ev))
+			if err != nil {
+				tb.Fatal(err)
+			}
+			events = append(events, wire)
+		}
+	}
 	recs, probs := decode.Read(bytes.NewReader(data), "bench.jsonl")
 	if len(probs) > 0 {
 		tb.Fatalf("synthetic capture: %v", probs[0])
@@ -580,7 +585,7 @@ func BenchmarkRetained(b *testing.B) {
 		base := heapInUse()
 		e := correlate.New(correlate.Config{Out: func([]span.Span) {}})
 		decoded := func(d int) []record.Record {
-			data, _, _ := capture(rolloutItems(d, replicas, benchStart.Add(time.Duration(d)*50*time.Millisecond)), 1000+d*200)
+			data, _ := capture(rolloutItems(d, replicas, benchStart.Add(time.Duration(d)*50*time.Millisecond)), 1000+d*200)
 			recs, probs := decode.Read(bytes.NewReader(data), "bench.jsonl")
 			if len(probs) > 0 {
 				b.Fatal(probs[0])
