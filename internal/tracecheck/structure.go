@@ -6,13 +6,13 @@ import (
 	"strconv"
 
 	"github.com/kspan-project/kspan/internal/record"
-	"github.com/kspan-project/kspan/internal/rules"
 	"github.com/kspan-project/kspan/internal/span"
 )
 
-// Check returns one line per violated property; none means the traces pass.
-// events are the Events the spans were made from (any states; only UIDs,
-// types and messages are read).
+// Check returns one line per violated structural property; none means the
+// traces pass. events are the Events the spans were made from (any states;
+// only UIDs, kinds, reasons and messages are read). Whether each span has the
+// right parent is Causes' question.
 func Check(spans []span.Span, events []*record.Event) []string {
 	var bad []string
 	badf := func(f string, a ...any) { bad = append(bad, fmt.Sprintf(f, a...)) }
@@ -91,61 +91,8 @@ func Check(spans []span.Span, events []*record.Event) []string {
 		}
 	}
 
-	// Events on one object in one trace share a parent.
-	type objKey struct {
-		tr  span.TraceID
-		uid string
-	}
-	parentOf := map[objKey]span.ID{}
-	for i := range spans {
-		s := &spans[i]
-		if s.Attr(span.KeyEventUID) == "" || s.Parent.IsZero() {
-			continue // a trace's own root has no siblings
-		}
-		k := objKey{s.TraceID, s.Attr(span.KeyObjectUID)}
-		if p, ok := parentOf[k]; ok && p != s.Parent {
-			badf("events on %s %s in trace %s have different parents", s.Attr(span.KeyObjectKind), s.Attr(span.KeyObjectName), s.TraceID)
-		}
-		parentOf[k] = s.Parent
-	}
-
-	// Objects named by controller events descend from one such event.
-	tab := rules.NewTable(rules.Default)
-	type nameKey struct{ kind, ns, name string }
-	mentions := map[nameKey][]*span.Span{}
-	for i := range spans {
-		s := &spans[i]
-		if m, ok := tab.Match(s.Attr(span.KeyObjectKind), s.Attr(span.KeyEventReason), s.Attr(span.KeyEventMessage)); ok {
-			k := nameKey{m.SubKind, s.Attr(span.KeyNamespace), m.Name}
-			mentions[k] = append(mentions[k], s)
-		}
-	}
-	for i := range spans {
-		s := &spans[i]
-		if s.Attr(span.KeyEventUID) == "" {
-			continue
-		}
-		ms := mentions[nameKey{s.Attr(span.KeyObjectKind), s.Attr(span.KeyNamespace), s.Attr(span.KeyObjectName)}]
-		if len(ms) == 0 || !slices.ContainsFunc(ms, func(m *span.Span) bool { return m.TraceID == s.TraceID }) {
-			continue
-		}
-		if !descends(s, ms, func(id span.ID) *span.Span { return byID[key{s.TraceID, id}] }) {
-			badf("%s on %s %s does not descend from the controller event naming it", s.Name, s.Attr(span.KeyObjectKind), s.Attr(span.KeyObjectName))
-		}
-	}
 	slices.Sort(bad)
 	return bad
-}
-
-func descends(s *span.Span, ancestors []*span.Span, get func(span.ID) *span.Span) bool {
-	for cur, n := get(s.Parent), 0; cur != nil && n < 100; cur, n = get(cur.Parent), n+1 {
-		for _, a := range ancestors {
-			if a.TraceID == cur.TraceID && a.SpanID == cur.SpanID {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func attrInt(s *span.Span, k string) int64 {
