@@ -217,7 +217,23 @@ func (e *Engine) parentOf(o *occ, act *activity, ch []link) (span.TraceID, span.
 		return span.TraceIDFor(o.ev.UID, int64(o.ev.Count)), span.ID{}, time.Time{}, nil
 	}
 	c := e.candidate(o, ch)
-	if c.occ != nil {
+	switch {
+	case c.creator != nil:
+		// The object's creator, remembered past the window.
+		l := c.creator
+		act.attach(l.trace, l.id, l.start, l.root, o.t)
+		return l.trace, l.id, l.start, l.root
+	case c.occ != nil && c.occ.mention != nil && c.own:
+		// A controller event naming the object: the cause of this
+		// occurrence, not necessarily of the object's others (each pod
+		// under its own scale step, Killing under the deletion).
+		m := c.occ
+		act.attach(m.trace, m.id, m.start, m.root, o.t)
+		if c.class == creating && m.mention.Verb == rules.Create {
+			e.rememberCreator(o.obj.uid, m, o.t)
+		}
+		return m.trace, m.id, m.start, m.root
+	case c.occ != nil:
 		a := act.attach(c.occ.trace, c.occ.id, c.occ.start, c.occ.root, o.t)
 		return a.trace, a.parent, a.pstart, a.root
 	}
@@ -235,34 +251,65 @@ func (e *Engine) parentOf(o *occ, act *activity, ch []link) (span.TraceID, span.
 }
 
 type cand struct {
-	occ  *occ
-	root objRef
+	occ *occ
+	// own says occ names o's own object (not an owner's); class is the
+	// cause class it was found for.
+	own   bool
+	class causeClass
+	// creator is o's object's remembered creator, when no mention of it
+	// is recent enough.
+	creator *creatorLink
+	root    objRef
 	// deleted says root was chosen because its deletion is the newest cause.
 	deleted bool
 }
 
 // candidate walks from o's object up its owners, looking for the nearest
 // cause; it returns the root object when there is none. For the events a
-// deletion causes (rules.DeletionReasons), a deletion that began on the
-// object or an ancestor after the cause found is a newer cause: the event
-// then joins the deleted object's Delete episode (the garbage collector kills
-// a deleted Deployment's pods without any event of its own).
+// deletion causes (rules.DeletionReasons), a deletion that began on an
+// ancestor after the creator found is a newer cause, unless a deleter
+// names the object: the event then joins the deleted object's Delete
+// episode (the garbage collector kills a deleted Deployment's pods without
+// any event of its own). Any other cause found is kept: a pod's start is
+// part of the change that created it, even when the pod is deleted a
+// moment later.
 func (e *Engine) candidate(o *occ, ch []link) cand {
 	c := e.nearest(o, ch)
-	if del, at, ok := e.deletedAncestor(o, ch); ok &&
-		(c.occ == nil || rules.DeletionReasons[o.ev.Reason] && c.occ.t.Add(time.Second).Before(at)) {
+	if c.occ != nil && c.own && c.class == deleting {
+		return c // the deleter
+	}
+	del, at, ok := e.deletedAncestor(o, ch)
+	if !ok {
+		return c
+	}
+	var causeAt time.Time
+	switch {
+	case c.creator != nil:
+		causeAt = c.creator.t
+	case c.occ != nil:
+		causeAt = c.occ.t
+	default:
+		return cand{root: del, deleted: true}
+	}
+	if rules.DeletionReasons[o.ev.Reason] && causeAt.Add(time.Second).Before(at) {
 		return cand{root: del, deleted: true}
 	}
 	return c
 }
 
-// deletedAncestor is the highest object on o's owner chain ch (o's own
-// object included) whose deletion began within the window before o.
+// deletedAncestor is the highest object on o's owner chain ch whose
+// deletion began within the window before o. o's own object counts only
+// when it is the chain's root: an owned object deleted on its own (a
+// StatefulSet's pod deleted by hand) is not a change of its root, and its
+// events keep their creator.
 func (e *Engine) deletedAncestor(o *occ, ch []link) (objRef, time.Time, bool) {
 	var found objRef
 	var at time.Time
 	ok := false
-	for _, l := range ch {
+	for i, l := range ch {
+		if i == 0 && len(ch) > 1 {
+			continue
+		}
 		if ent := l.ent; ent != nil && !ent.Deleting.IsZero() &&
 			!ent.Deleting.After(o.t) && o.t.Sub(ent.Deleting) < e.cfg.Window {
 			found, at, ok = l.ref, ent.Deleting, true
@@ -338,14 +385,18 @@ func (e *Engine) nearest(o *occ, ch []link) cand {
 		if depth == 0 {
 			act = o.act
 		}
-		if m := e.latestMention(cur, ent, act, o); m != nil {
+		if depth == 0 {
+			if c, ok := e.ownCause(o, ent, act); ok {
+				return c
+			}
+		} else if m := e.latestMention(cur, ent, act, o, classOf(o)); m != nil {
 			return cand{occ: m}
 		}
 		if a := e.acts[cur.key]; a != nil && a.topLevel != nil && a.topLevel != o &&
 			e.within(a.topLevel, o) && e.ready(a.topLevel) {
 			return cand{occ: a.topLevel}
 		}
-		if directChange(ent, o.t) {
+		if directChange(ent, o.t, o.rv) {
 			return cand{root: cur}
 		}
 		inf, ok := e.ownerOf(cur, ent)
@@ -375,6 +426,26 @@ func (e *Engine) nearest(o *occ, ch []link) cand {
 	}
 }
 
+// ownCause is the nearest cause of o among the controller events naming
+// o's own object (ent is its index entry, act its activity): the deleter
+// for what a deletion causes, else (and for everything else) the creator,
+// found among the recent mentions or, past the window, remembered.
+func (e *Engine) ownCause(o *occ, ent *owners.Entry, act *activity) (cand, bool) {
+	class := classOf(o)
+	if class == deleting {
+		if m := e.latestMention(o.obj, ent, act, o, deleting); m != nil {
+			return cand{occ: m, own: true, class: deleting}, true
+		}
+	}
+	if m := e.latestMention(o.obj, ent, act, o, creating); m != nil {
+		return cand{occ: m, own: true, class: creating}, true
+	}
+	if l, ok := e.creatorOf(o); ok {
+		return cand{creator: &l}, true
+	}
+	return cand{}, false
+}
+
 // tolerance is the slack when comparing times of different resolution: a
 // whole-second timestamp t stands for [t, t+1s).
 func tolerance(a, b *occ) time.Duration {
@@ -395,87 +466,6 @@ func (e *Engine) ready(x *occ) bool {
 		e.decide(x)
 	}
 	return x.state == decided
-}
-
-// latestMention is the newest controller event naming cur that may have
-// caused o: the latest one stamped in o's second or before, else the
-// closest one in the second after. Controllers write events asynchronously,
-// so within one second a cause is often stored, and observed, after its
-// effect ("Created pod" before the "Scaled up" that asked for it): whole
-// seconds, not observation order, decide.
-// ent is cur's index entry (nil when unknown), act its activity (nil when
-// not at hand).
-func (e *Engine) latestMention(cur objRef, ent *owners.Entry, act *activity, o *occ) *occ {
-	var list []*occ
-	if l := e.mentionsOf(cur, act); l != nil {
-		list = l.occs
-	}
-	var late []*occ
-	for i := len(list) - 1; i >= 0; i-- {
-		m := list[i]
-		if m == o || m.state == deciding || m.state == suppressed {
-			continue
-		}
-		if o.t.Sub(m.t) > e.cfg.Window {
-			break
-		}
-		if m.sec > o.sec+1 || !mentionFits(m, ent) {
-			continue
-		}
-		if m.sec > o.sec || (!m.ev.Coarse && !o.ev.Coarse && m.t.After(o.t)) {
-			late = append(late, m) // only microsecond stamps order within a second
-			continue
-		}
-		if e.ready(m) {
-			return m
-		}
-	}
-	// None before o: the closest one after it, within the tolerance
-	// (controllers write their events asynchronously, so a cause can be
-	// stored a little after its effect).
-	for i := len(late) - 1; i >= 0; i-- {
-		if e.ready(late[i]) {
-			return late[i]
-		}
-	}
-	return nil
-}
-
-// mentionsOf is the mention list naming cur, kept in its activity act (nil:
-// not at hand) once found.
-func (e *Engine) mentionsOf(cur objRef, act *activity) *mentionList {
-	if act == nil {
-		return e.mentions[cur.name]
-	}
-	// (Objects with one UID and different names are hostile input.)
-	if l := act.mentions; l != nil && !l.dropped && l.name == cur.name {
-		return l
-	}
-	l := e.mentions[cur.name]
-	act.mentions = l
-	return l
-}
-
-// mentionFits checks a mention against what is known of the named object:
-// it must come from one of its owners, and not before the object existed
-// (an earlier object of the same name). ent is the object's index entry,
-// nil when it is not known.
-func mentionFits(m *occ, ent *owners.Entry) bool {
-	if ent == nil {
-		return true
-	}
-	if !ent.Created.IsZero() && m.t.Before(ent.Created.Truncate(time.Second)) {
-		return false
-	}
-	if len(ent.Owners) == 0 || m.ev.Regarding.UID == "" {
-		return true
-	}
-	for _, ow := range ent.Owners {
-		if ow.UID == m.ev.Regarding.UID {
-			return true
-		}
-	}
-	return false
 }
 
 // latestOwnEvent is the newest event on owner, within the window of o, that
@@ -504,11 +494,11 @@ func (e *Engine) latestOwnEvent(owner objRef, o *occ) *occ {
 // by someone other than its owner's controller: then it is the root of its
 // own trace for that generation. ent is the object's index entry, nil when
 // it is not known.
-func directChange(ent *owners.Entry, t time.Time) bool {
+func directChange(ent *owners.Entry, t time.Time, rv uint64) bool {
 	if ent == nil {
 		return false
 	}
-	g, ok := ent.GenAt(t)
+	g, ok := ent.GenAt(t, rv)
 	return ok && g.Direct
 }
 

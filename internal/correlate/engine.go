@@ -89,6 +89,7 @@ type Engine struct {
 	mentions map[owners.NameKey]*mentionList // mention events by the object they name
 	seen     map[string]*eventState          // by event UID
 	roots    map[string]*rootState           // by root object key
+	creators map[string]creatorLink          // by object UID (see creatorLink)
 	open     map[span.TraceID]*openTrace
 	flushed  map[span.TraceID]time.Time // exported traces, to count late spans
 	hidden   map[spanKey]hiddenSpan     // filtered-out occurrences
@@ -139,6 +140,7 @@ func New(cfg Config) *Engine {
 		mentions:   map[owners.NameKey]*mentionList{},
 		seen:       map[string]*eventState{},
 		roots:      map[string]*rootState{},
+		creators:   map[string]creatorLink{},
 		open:       map[span.TraceID]*openTrace{},
 		flushed:    map[span.TraceID]time.Time{},
 		hidden:     map[spanKey]hiddenSpan{},

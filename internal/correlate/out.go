@@ -470,6 +470,7 @@ func (e *Engine) prune() {
 	}
 	e.forgetOverflow()
 	e.index.Expire(e.now)
+	e.pruneCreators(cut)
 }
 
 // eventTTL is how long duplicates of an Event are recognised: a little more

@@ -39,14 +39,20 @@ func (e *Engine) episode(r objRef, o *occ) *rootState {
 	if r.uid != "" {
 		ent, known = e.index.Get(r.uid)
 		if known {
-			g, _ = ent.GenAt(o.t)
+			g, _ = ent.GenAt(o.t, o.rv)
 		}
 	}
 	starter := ""
 	if o.obj.key == r.key && o.mention != nil {
 		starter = o.mention.Episode
 	}
-	deleting := known && !ent.Deleting.IsZero() && !o.t.Add(time.Second).Before(ent.Deleting) &&
+	// An event a deletion causes may be stamped in the second before the
+	// deletion was seen; any other joins the deletion only once it began.
+	var slack time.Duration
+	if rules.DeletionReasons[o.ev.Reason] {
+		slack = time.Second
+	}
+	deleting := known && !ent.Deleting.IsZero() && !o.t.Add(slack).Before(ent.Deleting) &&
 		o.t.Sub(ent.Deleting) < e.cfg.Window
 	st := e.roots[r.key]
 	if st != nil && st.gen == g.Generation && o.t.Sub(st.last) < e.cfg.Window &&

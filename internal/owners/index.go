@@ -2,6 +2,7 @@ package owners
 
 import (
 	"container/list"
+	"strconv"
 	"time"
 
 	"github.com/kspan-project/kspan/internal/record"
@@ -50,6 +51,11 @@ type Gen struct {
 	// (zero when unknown); Observed is the same when it fell within Time's
 	// whole second.
 	FirstSeen, Observed time.Time
+	// FirstRV is the lowest resourceVersion seen with this generation (0
+	// when unknown): etcd's revisions are one order for every object and
+	// Event, so an Event stored before it was not caused by this change
+	// (when the version seen first is the change itself, as on a watch).
+	FirstRV uint64
 }
 
 // Entry is what the index knows about one object.
@@ -65,6 +71,13 @@ type Entry struct {
 	// Deleting is metadata.deletionTimestamp, else when the object was seen
 	// deleted; Deleted is when it was seen deleted (zero while it lives).
 	Deleting, Deleted time.Time
+	// FirstRV is the lowest resourceVersion seen of the object (0: none).
+	FirstRV uint64
+	// Successor is the UID of the next object of the same kind, namespace
+	// and name (a StatefulSet's pod recreated, a bare pod applied again),
+	// by creation time: what names this name after it was created is
+	// about the successor. Empty when none is known.
+	Successor string
 
 	elem *list.Element
 	// named says byName maps the entry's name to it (its last version
@@ -86,14 +99,21 @@ func (e *Entry) Controller() *record.OwnerRef {
 	return nil
 }
 
-// GenAt returns the spec change in force at t: the newest one whose change
-// time (see changeTime) is not after t; a change of unknown time counts as in
-// force since ever. Two changes stamped with the same whole second are told
-// apart by when each was observed: the later one is in force only from its
-// observation on. The Gen returned carries the change time.
-func (e *Entry) GenAt(t time.Time) (Gen, bool) {
+// GenAt returns the spec change in force at t for an Event stored at
+// resourceVersion rv (0: unknown): the newest one whose change time (see
+// changeTime) is not after t; a change of unknown time counts as in force
+// since ever. Two changes stamped with the same whole second are told apart
+// by when each was observed: the later one is in force only from its
+// observation on; and by etcd's order: a change first seen at a revision
+// after rv was not in force when the Event was stored (only a change after
+// one known before it is passed over: the first known may have been seen
+// late, in a list). The Gen returned carries the change time.
+func (e *Entry) GenAt(t time.Time, rv uint64) (Gen, bool) {
 	for i := len(e.Gens) - 1; i >= 0; i-- {
 		g := e.Gens[i]
+		if i > 0 && rv != 0 && g.FirstRV != 0 && rv < g.FirstRV {
+			continue
+		}
 		at, seen := e.changeWindow(i)
 		if !at.IsZero() && at.After(t) {
 			continue
@@ -191,6 +211,7 @@ func (ix *Index) Upsert(o *record.Object, observed time.Time) {
 		if prev, had := ix.byName[k]; had && prev != o.UID {
 			if pe := ix.byUID[prev]; pe != nil {
 				pe.named = false
+				ix.succeed(pe, e, o.Created)
 			}
 		}
 		ix.byName[k] = o.UID
@@ -198,6 +219,7 @@ func (ix *Index) Upsert(o *record.Object, observed time.Time) {
 	}
 	e.Kind, e.APIVersion, e.Namespace, e.Name = o.Kind, o.APIVersion, o.Namespace, o.Name
 	e.Created = o.Created
+	e.FirstRV = lowestRV(e.FirstRV, o.ResourceVersion)
 	e.Owners = append(e.Owners[:0], o.Owners...)
 	e.Traceparent = o.Traceparent
 	e.Labels = keepLabels(e.Labels, o.Labels, ix.cfg.LabelKeys)
@@ -209,7 +231,7 @@ func (ix *Index) Upsert(o *record.Object, observed time.Time) {
 
 func (ix *Index) addGen(e *Entry, o *record.Object, observed time.Time) {
 	g := Gen{Generation: o.Generation, Time: o.SpecTime, Manager: o.SpecManager, Operation: o.SpecOperation,
-		FirstSeen: observed}
+		FirstSeen: observed, FirstRV: lowestRV(0, o.ResourceVersion)}
 	// managedFields times are whole seconds: t stands for [t, t+1s). A
 	// version observed within that second changed no later than its
 	// observation; GenAt uses that to tell apart two spec changes made in
@@ -233,6 +255,9 @@ func (ix *Index) addGen(e *Entry, o *record.Object, observed time.Time) {
 		}
 		old.FirstSeen = earliest(old.FirstSeen, g.FirstSeen)
 		old.Observed = earliest(old.Observed, g.Observed)
+		if g.FirstRV != 0 && (old.FirstRV == 0 || g.FirstRV < old.FirstRV) {
+			old.FirstRV = g.FirstRV
+		}
 		return
 	}
 	e.Gens = append(e.Gens, Gen{})
@@ -242,6 +267,40 @@ func (ix *Index) addGen(e *Entry, o *record.Object, observed time.Time) {
 		e.Gens = append(e.Gens[:0], e.Gens[n:]...)
 	}
 }
+
+// lowestRV is the lower of rv and the resourceVersion s, 0 counting as
+// unknown (as does a resourceVersion that is not a number).
+func lowestRV(rv uint64, s string) uint64 {
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || v == 0 || (rv != 0 && rv < v) {
+		return rv
+	}
+	return v
+}
+
+// succeed records that a and b, objects of one name, are incarnations in
+// the order of their creation (b's is bCreated: b may be new): the older
+// one's successor is the one created next after it.
+func (ix *Index) succeed(a, b *Entry, bCreated time.Time) {
+	older, newer, newerCreated := a, b, bCreated
+	if bCreated.Before(a.Created) {
+		older, newer, newerCreated = b, a, a.Created
+	}
+	for range maxIncarnations {
+		s, ok := ix.byUID[older.Successor]
+		if !ok || s == newer || newerCreated.Before(s.Created) {
+			older.Successor = newer.UID
+			if ok && s != newer && newer.Successor == "" {
+				newer.Successor = s.UID // newer came in between
+			}
+			return
+		}
+		older = s // newer comes after s too
+	}
+}
+
+// maxIncarnations bounds succeed's walk along one name's incarnations.
+const maxIncarnations = 8
 
 // earliest is the earlier of two times, a zero time counting as unknown.
 func earliest(a, b time.Time) time.Time {

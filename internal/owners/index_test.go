@@ -67,7 +67,7 @@ func TestGenerationsAndTombstones(t *testing.T) {
 		want int64
 		ok   bool
 	}{{90 * time.Second, 0, false}, {2 * time.Minute, 2, true}, {150 * time.Second, 2, true}, {time.Hour, 3, true}} {
-		g, ok := e.GenAt(t0.Add(c.at))
+		g, ok := e.GenAt(t0.Add(c.at), 0)
 		if ok != c.ok || g.Generation != c.want {
 			t.Errorf("GenAt(+%v) = %d, %v; want %d, %v", c.at, g.Generation, ok, c.want, c.ok)
 		}
@@ -134,7 +134,7 @@ func TestSameSecondChangesToldApartByObservation(t *testing.T) {
 		at   time.Duration
 		want int64
 	}{{500 * time.Millisecond, 3}, {700 * time.Millisecond, 4}, {time.Second, 4}} {
-		if g, _ := e.GenAt(t0.Add(c.at)); g.Generation != c.want {
+		if g, _ := e.GenAt(t0.Add(c.at), 0); g.Generation != c.want {
 			t.Errorf("GenAt(+%v) = %d, want %d", c.at, g.Generation, c.want)
 		}
 	}
@@ -148,10 +148,10 @@ func TestUntimedSpecChangeUsesObservation(t *testing.T) {
 	upsertGen(ix, 2, t0, t0.Add(3*time.Second))
 	upsertGen(ix, 2, t0, t0.Add(4*time.Second)) // a later version of the same generation
 	e, _ := ix.Get("d1")
-	if g, _ := e.GenAt(t0.Add(time.Second)); g.Generation != 1 {
+	if g, _ := e.GenAt(t0.Add(time.Second), 0); g.Generation != 1 {
 		t.Errorf("GenAt(+1s) = %d, want 1", g.Generation)
 	}
-	if g, _ := e.GenAt(t0.Add(3 * time.Second)); g.Generation != 2 {
+	if g, _ := e.GenAt(t0.Add(3 * time.Second), 0); g.Generation != 2 {
 		t.Errorf("GenAt(+3s) = %d, want 2", g.Generation)
 	}
 }
@@ -169,22 +169,22 @@ func TestUntimedSpecChangeSeenAfterItsEvent(t *testing.T) {
 	ix.Upsert(g2, seen)
 	e, _ := ix.Get("d1")
 	ev := seen.Add(-20 * time.Millisecond)
-	g, _ := e.GenAt(ev)
+	g, _ := e.GenAt(ev, 0)
 	if g.Generation != 2 || !g.Time.Equal(ev) {
 		t.Errorf("GenAt(event just before the object) = gen %d at %v, want 2 at %v", g.Generation, g.Time, ev)
 	}
-	if g, _ := e.GenAt(seen.Add(time.Second)); g.Generation != 2 || !g.Time.Equal(seen) {
+	if g, _ := e.GenAt(seen.Add(time.Second), 0); g.Generation != 2 || !g.Time.Equal(seen) {
 		t.Errorf("GenAt(after) = gen %d at %v, want 2 at %v", g.Generation, g.Time, seen)
 	}
-	if g, _ := e.GenAt(seen.Add(-untimedLead - time.Millisecond)); g.Generation != 1 {
+	if g, _ := e.GenAt(seen.Add(-untimedLead - time.Millisecond), 0); g.Generation != 1 {
 		t.Errorf("GenAt(before the lead) = gen %d, want 1", g.Generation)
 	}
 	// The lead never reaches back past the previous change's observation.
 	upsertGen(ix, 3, t0, seen.Add(200*time.Millisecond))
-	if g, _ := e.GenAt(seen.Add(-time.Millisecond)); g.Generation != 2 {
+	if g, _ := e.GenAt(seen.Add(-time.Millisecond), 0); g.Generation != 2 {
 		t.Errorf("GenAt(before gen 2 was seen) = gen %d, want 2", g.Generation)
 	}
-	if g, _ := e.GenAt(seen.Add(time.Millisecond)); g.Generation != 3 {
+	if g, _ := e.GenAt(seen.Add(time.Millisecond), 0); g.Generation != 3 {
 		t.Errorf("GenAt(after gen 2 was seen) = gen %d, want 3", g.Generation)
 	}
 }
@@ -201,7 +201,7 @@ func TestTimedChangeInTheSecondOfAnUntimedOne(t *testing.T) {
 		at   time.Duration
 		want int64
 	}{{10*time.Second + 500*time.Millisecond, 2}, {10*time.Second + 900*time.Millisecond, 3}, {9*time.Second + 500*time.Millisecond, 2}} {
-		if g, _ := e.GenAt(t0.Add(c.at)); g.Generation != c.want {
+		if g, _ := e.GenAt(t0.Add(c.at), 0); g.Generation != c.want {
 			t.Errorf("GenAt(+%v) = %d, want %d", c.at, g.Generation, c.want)
 		}
 	}
@@ -238,5 +238,58 @@ func TestNameLastSeen(t *testing.T) {
 	}
 	if got := ix.UID(NameKey{"Pod", "ns", "other"}); got != "a" {
 		t.Errorf("renamed: UID = %q, want a", got)
+	}
+}
+
+func TestGenerationFirstSeenAfterTheEvent(t *testing.T) {
+	// kubectl scale (untimed) and a timed image change in the same second,
+	// both versions read in one batch (observed together): the Events the
+	// scale caused were stored before the image change's version, so etcd's
+	// order places them, where the clock cannot.
+	ix := New(Config{})
+	upsertGenRV(ix, 1, t0, t0.Add(100*time.Millisecond), "100")
+	upsertGenRV(ix, 2, t0, t0.Add(10*time.Second+900*time.Millisecond), "200")
+	upsertGenRV(ix, 3, t0.Add(10*time.Second), t0.Add(10*time.Second+900*time.Millisecond), "210")
+	e, _ := ix.Get("d1")
+	at := t0.Add(10*time.Second + 950*time.Millisecond)
+	for _, c := range []struct {
+		rv   uint64
+		want int64
+	}{{205, 2}, {215, 3}, {0, 3}, {50, 1}} {
+		if g, _ := e.GenAt(at, c.rv); g.Generation != c.want {
+			t.Errorf("GenAt(rv %d) = %d, want %d", c.rv, g.Generation, c.want)
+		}
+	}
+	// The first generation known may have been seen late (a list): it is
+	// never passed over.
+	ix = New(Config{})
+	upsertGenRV(ix, 5, t0, t0.Add(time.Minute), "900")
+	e, _ = ix.Get("d1")
+	if g, ok := e.GenAt(t0.Add(time.Second), 800); !ok || g.Generation != 5 {
+		t.Errorf("GenAt(rv before the only generation known) = %d, %v; want 5", g.Generation, ok)
+	}
+}
+
+func upsertGenRV(ix *Index, gen int64, spec, seen time.Time, rv string) {
+	o := obj("Deployment", "web", "d1", gen)
+	o.SpecTime = spec
+	o.ResourceVersion = rv
+	ix.Upsert(o, seen)
+}
+
+func TestSuccessorIsTheNextIncarnation(t *testing.T) {
+	for _, order := range [][]int{{0, 1, 2}, {2, 1, 0}, {1, 0, 2}} {
+		ix := New(Config{})
+		uids := []string{"a", "b", "c"}
+		for _, i := range order {
+			o := obj("Pod", "db-0", uids[i], 0)
+			o.Created = t0.Add(time.Duration(i) * time.Minute)
+			ix.Upsert(o, time.Time{})
+		}
+		a, _ := ix.Get("a")
+		b, _ := ix.Get("b")
+		if a.Successor != "b" || b.Successor != "c" {
+			t.Errorf("order %v: successors a->%q b->%q, want b and c", order, a.Successor, b.Successor)
+		}
 	}
 }

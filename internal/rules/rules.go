@@ -12,17 +12,47 @@ type Rule struct {
 	Reason  string
 	Pattern *regexp.Regexp
 	SubKind string
+	// Verb says what the event did to the sub-object, which decides what
+	// it can cause (see Verb).
+	Verb Verb
 	// Episode, when set, says that on a root object this event starts a
 	// new episode (a new trace) even without a spec change, and names it:
 	// each scheduled run of a CronJob is its own trace, "CronJob.Run".
 	Episode string
 }
 
+// Verb is what a controller event did to the sub-object it names.
+type Verb uint8
+
+const (
+	// Observe only reports on the sub-object ("Saw completed job: J"):
+	// it causes nothing of it.
+	Observe Verb = iota
+	// Create made the sub-object ("Created pod: P"): the cause of every
+	// event of that incarnation but those its deletion causes.
+	Create
+	// Delete removed it ("Deleted pod: P"): the cause of what the deletion
+	// causes (Killing and the like, see DeletionReasons).
+	Delete
+	// ScaleUp raised its replicas ("Scaled up replica set R from 1 to 2"):
+	// the cause of the pods it creates in reply.
+	ScaleUp
+	// ScaleDown lowered them: the cause of the pods it deletes.
+	ScaleDown
+)
+
+// Creates reports whether v brings sub-objects (or their pods) into being.
+func (v Verb) Creates() bool { return v == Create || v == ScaleUp }
+
+// Deletes reports whether v takes sub-objects (or their pods) away.
+func (v Verb) Deletes() bool { return v == Delete || v == ScaleDown }
+
 // Mention is what a matching rule says: the event is about the sub-object
 // SubKind/Name in the event's namespace.
 type Mention struct {
 	SubKind string
 	Name    string
+	Verb    Verb
 	Episode string
 }
 
@@ -31,23 +61,25 @@ type Mention struct {
 // the statefulset-controller capitalised its verb ("Create Pod ...") in later
 // versions.
 var Default = []Rule{
-	{Kind: "Deployment", Reason: "ScalingReplicaSet", SubKind: "ReplicaSet",
-		Pattern: regexp.MustCompile(`^Scaled (?:up|down) replica set (\S+) (?:from \d+ )?to \d+`)},
-	{Kind: "ReplicaSet", Reason: "SuccessfulCreate", SubKind: "Pod", Pattern: regexp.MustCompile(`^Created pod: (\S+)$`)},
-	{Kind: "ReplicaSet", Reason: "SuccessfulDelete", SubKind: "Pod", Pattern: regexp.MustCompile(`^Deleted pod: (\S+)$`)},
-	{Kind: "ReplicationController", Reason: "SuccessfulCreate", SubKind: "Pod", Pattern: regexp.MustCompile(`^Created pod: (\S+)$`)},
-	{Kind: "ReplicationController", Reason: "SuccessfulDelete", SubKind: "Pod", Pattern: regexp.MustCompile(`^Deleted pod: (\S+)$`)},
-	{Kind: "StatefulSet", Reason: "SuccessfulCreate", SubKind: "Pod", Pattern: regexp.MustCompile(`^(?i:create) Pod (\S+) in StatefulSet \S+ successful$`)},
-	{Kind: "StatefulSet", Reason: "SuccessfulDelete", SubKind: "Pod", Pattern: regexp.MustCompile(`^(?i:delete) Pod (\S+) in StatefulSet \S+ successful$`)},
-	{Kind: "StatefulSet", Reason: "FailedCreate", SubKind: "Pod", Pattern: regexp.MustCompile(`^(?i:create) Pod (\S+) in StatefulSet \S+ failed`)},
-	{Kind: "StatefulSet", Reason: "SuccessfulCreate", SubKind: "PersistentVolumeClaim", Pattern: regexp.MustCompile(`^(?i:create) Claim (\S+) Pod \S+ in StatefulSet \S+ success`)},
-	{Kind: "DaemonSet", Reason: "SuccessfulCreate", SubKind: "Pod", Pattern: regexp.MustCompile(`^Created pod: (\S+)$`)},
-	{Kind: "DaemonSet", Reason: "SuccessfulDelete", SubKind: "Pod", Pattern: regexp.MustCompile(`^Deleted pod: (\S+)$`)},
-	{Kind: "Job", Reason: "SuccessfulCreate", SubKind: "Pod", Pattern: regexp.MustCompile(`^Created pod: (\S+)$`)},
-	{Kind: "Job", Reason: "SuccessfulDelete", SubKind: "Pod", Pattern: regexp.MustCompile(`^Deleted pod: (\S+)$`)},
-	{Kind: "CronJob", Reason: "SuccessfulCreate", SubKind: "Job", Pattern: regexp.MustCompile(`^Created job (\S+)$`), Episode: "Run"},
+	{Kind: "Deployment", Reason: "ScalingReplicaSet", SubKind: "ReplicaSet", Verb: ScaleUp,
+		Pattern: regexp.MustCompile(`^Scaled up replica set (\S+) (?:from \d+ )?to \d+`)},
+	{Kind: "Deployment", Reason: "ScalingReplicaSet", SubKind: "ReplicaSet", Verb: ScaleDown,
+		Pattern: regexp.MustCompile(`^Scaled down replica set (\S+) (?:from \d+ )?to \d+`)},
+	{Kind: "ReplicaSet", Reason: "SuccessfulCreate", Verb: Create, SubKind: "Pod", Pattern: regexp.MustCompile(`^Created pod: (\S+)$`)},
+	{Kind: "ReplicaSet", Reason: "SuccessfulDelete", Verb: Delete, SubKind: "Pod", Pattern: regexp.MustCompile(`^Deleted pod: (\S+)$`)},
+	{Kind: "ReplicationController", Reason: "SuccessfulCreate", Verb: Create, SubKind: "Pod", Pattern: regexp.MustCompile(`^Created pod: (\S+)$`)},
+	{Kind: "ReplicationController", Reason: "SuccessfulDelete", Verb: Delete, SubKind: "Pod", Pattern: regexp.MustCompile(`^Deleted pod: (\S+)$`)},
+	{Kind: "StatefulSet", Reason: "SuccessfulCreate", Verb: Create, SubKind: "Pod", Pattern: regexp.MustCompile(`^(?i:create) Pod (\S+) in StatefulSet \S+ successful$`)},
+	{Kind: "StatefulSet", Reason: "SuccessfulDelete", Verb: Delete, SubKind: "Pod", Pattern: regexp.MustCompile(`^(?i:delete) Pod (\S+) in StatefulSet \S+ successful$`)},
+	{Kind: "StatefulSet", Reason: "FailedCreate", Verb: Create, SubKind: "Pod", Pattern: regexp.MustCompile(`^(?i:create) Pod (\S+) in StatefulSet \S+ failed`)},
+	{Kind: "StatefulSet", Reason: "SuccessfulCreate", Verb: Create, SubKind: "PersistentVolumeClaim", Pattern: regexp.MustCompile(`^(?i:create) Claim (\S+) Pod \S+ in StatefulSet \S+ success`)},
+	{Kind: "DaemonSet", Reason: "SuccessfulCreate", Verb: Create, SubKind: "Pod", Pattern: regexp.MustCompile(`^Created pod: (\S+)$`)},
+	{Kind: "DaemonSet", Reason: "SuccessfulDelete", Verb: Delete, SubKind: "Pod", Pattern: regexp.MustCompile(`^Deleted pod: (\S+)$`)},
+	{Kind: "Job", Reason: "SuccessfulCreate", Verb: Create, SubKind: "Pod", Pattern: regexp.MustCompile(`^Created pod: (\S+)$`)},
+	{Kind: "Job", Reason: "SuccessfulDelete", Verb: Delete, SubKind: "Pod", Pattern: regexp.MustCompile(`^Deleted pod: (\S+)$`)},
+	{Kind: "CronJob", Reason: "SuccessfulCreate", Verb: Create, SubKind: "Job", Pattern: regexp.MustCompile(`^Created job (\S+)$`), Episode: "Run"},
 	{Kind: "CronJob", Reason: "SawCompletedJob", SubKind: "Job", Pattern: regexp.MustCompile(`^Saw completed job: ([^,\s]+),`)},
-	{Kind: "CronJob", Reason: "SuccessfulDelete", SubKind: "Job", Pattern: regexp.MustCompile(`^Deleted job (\S+)$`)},
+	{Kind: "CronJob", Reason: "SuccessfulDelete", Verb: Delete, SubKind: "Job", Pattern: regexp.MustCompile(`^Deleted job (\S+)$`)},
 }
 
 // DeletionReasons are the reasons of events that an object's deletion (or
@@ -135,7 +167,7 @@ func (rs Rules) Match(message string) (Mention, bool) {
 	message = strings.TrimPrefix(message, combined)
 	for i := range rs {
 		if name, ok := rs[i].find(message); ok {
-			return Mention{SubKind: rs[i].SubKind, Name: name, Episode: rs[i].Episode}, true
+			return Mention{SubKind: rs[i].SubKind, Name: name, Verb: rs[i].Verb, Episode: rs[i].Episode}, true
 		}
 	}
 	return Mention{}, false

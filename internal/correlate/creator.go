@@ -1,0 +1,89 @@
+package correlate
+
+import (
+	"slices"
+	"time"
+
+	"github.com/kspan-project/kspan/internal/span"
+)
+
+// creatorLink is where the span of an object's creator ("Created pod: P"
+// for pod P) went: the cause of the object's every later event but those
+// its deletion causes, however late they come (a pod unschedulable for ten
+// minutes, a crash loop's BackOff). The creator's own occurrence is
+// forgotten a window after it; this is what is kept of it.
+type creatorLink struct {
+	trace span.TraceID
+	id    span.ID
+	start time.Time // the creator span's start
+	t     time.Time // the creator's time
+	root  *rootState
+	used  time.Time // when it last caused an event
+}
+
+// rememberCreator keeps m, decided, as the creator of the object uid.
+func (e *Engine) rememberCreator(uid string, m *occ, t time.Time) {
+	if uid == "" {
+		return
+	}
+	if l, ok := e.creators[uid]; ok && l.id == m.id && l.trace == m.trace {
+		if l.used.Before(t) {
+			l.used = t
+			e.creators[uid] = l
+		}
+		return
+	}
+	e.creators[uid] = creatorLink{trace: m.trace, id: m.id, start: m.start, t: m.t, root: m.root, used: t}
+}
+
+// creatorOf is the remembered creator of o's object, if o is not before
+// it (a creator is never the cause of what came before it).
+func (e *Engine) creatorOf(o *occ) (creatorLink, bool) {
+	if o.obj.uid == "" {
+		return creatorLink{}, false
+	}
+	l, ok := e.creators[o.obj.uid]
+	if !ok || o.t.Add(time.Second).Before(l.t) {
+		return creatorLink{}, false
+	}
+	return l, true
+}
+
+// pruneCreators forgets the creators of objects the index no longer holds
+// (deleted and their tombstones expired, or evicted) once they have caused
+// nothing since cut, and of objects it never held (known only from Events)
+// likewise; then the oldest beyond MaxTracked, counted in Stats.Forgotten.
+func (e *Engine) pruneCreators(cut time.Time) {
+	for uid, l := range e.creators {
+		if l.used.Before(cut) {
+			if _, ok := e.index.Get(uid); !ok {
+				delete(e.creators, uid)
+			}
+		}
+	}
+	n := len(e.creators) - e.cfg.MaxTracked
+	if n <= 0 {
+		return
+	}
+	type kv struct {
+		uid string
+		t   time.Time
+	}
+	all := make([]kv, 0, len(e.creators))
+	for uid, l := range e.creators {
+		all = append(all, kv{uid, l.used})
+	}
+	slices.SortFunc(all, func(a, b kv) int {
+		if c := a.t.Compare(b.t); c != 0 {
+			return c
+		}
+		if a.uid < b.uid {
+			return -1
+		}
+		return 1
+	})
+	for _, x := range all[:n] {
+		delete(e.creators, x.uid)
+		e.stats.Forgotten++
+	}
+}
