@@ -95,6 +95,11 @@ func TestGoldenReplay(t *testing.T) {
 			if bad := tracecheck.Check(c.spans, events(t, files)); len(bad) > 0 {
 				t.Errorf("trace check:\n  %s", strings.Join(bad, "\n  "))
 			}
+			rep := tracecheck.Verify(c.spans, readSorted(t, files))
+			t.Logf("causes: %d occurrences, %d checked, %d ambiguous, %d without a cause", rep.Occurrences, rep.Checked, rep.Ambiguous, rep.Uncaused)
+			if len(rep.Violations) > 0 {
+				t.Errorf("causal check (%d):\n  %s", len(rep.Violations), strings.Join(rep.Violations, "\n  "))
+			}
 			var txt bytes.Buffer
 			if err := tree.RenderAll(&txt, c.spans, tree.Options{Width: 140}); err != nil {
 				t.Fatal(err)
