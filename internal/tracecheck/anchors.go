@@ -53,11 +53,11 @@ func (m *model) gensAt(uid string, w when) (lo, hi int64) {
 		return 0, 0
 	}
 	for i, g := range o.gens {
-		if before(g.at, w) == no {
+		if before(g.at, w) == no || storedBefore(w, g) {
 			break
 		}
 		next := no
-		if i+1 < len(o.gens) {
+		if i+1 < len(o.gens) && !storedBefore(w, o.gens[i+1]) {
 			next = before(o.gens[i+1].at, w)
 		}
 		if next != yes {
@@ -67,7 +67,7 @@ func (m *model) gensAt(uid string, w when) (lo, hi int64) {
 			hi = g.gen
 		}
 	}
-	if g0 := o.gens[0]; g0.gen > 1 && before(g0.at, w) != yes {
+	if g0 := o.gens[0]; g0.gen > 1 && (before(g0.at, w) != yes || storedBefore(w, g0)) {
 		// generations before the first recorded one
 		lo = 1
 		if hi == 0 {
@@ -80,13 +80,22 @@ func (m *model) gensAt(uid string, w when) (lo, hi int64) {
 	return lo, hi
 }
 
-// firstSeen is the revision at which an object's generation was first
-// seen, or 0.
+// storedBefore says whether an Event was stored at a revision lower than
+// the one at which a watch first saw the generation: then it cannot belong
+// to it (etcd's revisions are one order). Only a generation seen changing
+// (not an object's first recorded state, such as kubectl's final one) has
+// such a revision.
+func storedBefore(w when, g genStep) bool {
+	return g.at.rvLo != 0 && w.rvHi != 0 && w.rvHi < g.at.rvHi
+}
+
+// firstSeen is the revision at which a watch first saw an object's
+// generation, or 0.
 func (m *model) firstSeen(uid string, gen int64) uint64 {
 	if o := m.objs[uid]; o != nil {
 		for _, g := range o.gens {
-			if g.gen == gen {
-				return g.at.rvLo
+			if g.gen == gen && g.at.rvLo != 0 {
+				return g.at.rvHi
 			}
 		}
 	}

@@ -145,12 +145,14 @@ func (m *model) addObject(r record.Record) {
 	first := !o.recorded
 	// lower bounds from the previous record: this state was not yet stored
 	var prevLo time.Time
-	var prevRV uint64
+	// watched: this state follows another one seen by a watch, which shows
+	// every version of an object, so what changed in it changed here
+	watched := false
 	if !first {
 		if !o.last.Inferred {
 			prevLo = o.last.Observed
 		}
-		prevRV = o.lastRV
+		watched = !o.last.Inferred && !o.last.Observed.IsZero() && !r.Inferred && rv != 0 && o.lastRV != 0
 	}
 	if first {
 		o.recorded = true
@@ -175,9 +177,11 @@ func (m *model) addObject(r record.Record) {
 				w.lo, w.hi = ob.SpecTime, minTime(addSec(ob.SpecTime), hi)
 			}
 		default:
-			w = when{rvLo: prevRV + 1, rvHi: rv, lo: prevLo, hi: hi}
-			if prevRV == 0 {
-				w.rvLo = 0
+			// a watch shows every version: the change is where it was
+			// first seen
+			w = when{rvHi: rv, lo: prevLo, hi: hi}
+			if watched {
+				w.rvLo = rv
 			}
 		}
 		o.gens = append(o.gens, genStep{ob.Generation, w})
@@ -188,10 +192,16 @@ func (m *model) addObject(r record.Record) {
 			// deletionTimestamp and the grace period are whole seconds
 			d.lo, d.hi = ob.Deleting, minTime(addSec(ob.Deleting), hi)
 		}
-		if !first {
+		switch {
+		case r.Op == record.Delete && ob.Deleting.IsZero() && rv != 0:
+			// removed at once (no graceful deletion): the deletion began
+			// where it was stored
+			d.rvLo = rv
+			d.lo = prevLo
+		case !first:
 			d.lo = maxTime(d.lo, prevLo)
-			if prevRV != 0 {
-				d.rvLo = prevRV + 1
+			if watched {
+				d.rvLo = rv
 			}
 		}
 		o.deleting = &d
