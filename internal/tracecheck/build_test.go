@@ -21,7 +21,9 @@ func newStream() *stream {
 	return &stream{t0: time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC), rv: 100, evs: map[string]*record.Event{}}
 }
 
-func (s *stream) at(sec float64) time.Time { return s.t0.Add(time.Duration(sec * float64(time.Second))) }
+func (s *stream) at(sec float64) time.Time {
+	return s.t0.Add(time.Duration(sec * float64(time.Second)))
+}
 
 func (s *stream) next() string { s.rv++; return strconv.FormatUint(s.rv, 10) }
 
@@ -54,7 +56,7 @@ func (s *stream) gone(sec float64, o *record.Object) {
 func (s *stream) ev(sec float64, uid string, on *record.Object, reason, msg string) *record.Event {
 	e := &record.Event{UID: uid, Namespace: "ns", Name: uid, ResourceVersion: s.next(),
 		Regarding: record.Ref{Kind: on.Kind, Namespace: "ns", Name: on.Name, UID: on.UID},
-		Reason: reason, Message: msg, Type: "Normal", Count: 1, First: s.at(sec), Last: s.at(sec)}
+		Reason:    reason, Message: msg, Type: "Normal", Count: 1, First: s.at(sec), Last: s.at(sec)}
 	if prev := s.evs[uid]; prev != nil {
 		e.Count, e.First = prev.Count+1, prev.First
 	}

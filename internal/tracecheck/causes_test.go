@@ -316,3 +316,36 @@ func garbageCollected() scenario {
 		want: []string{`deletion trace: Started on Pod ns/web-1-a #1 "Started container web" is in trace`,
 			`parent: Started on Pod ns/web-1-a #1 "Started container web" has parent root Deployment.Delete`}}
 }
+
+// Without object states (a kubectl snapshot of Events), the n-th creation
+// message of a name still creates the n-th object of that name: the old
+// pod's Event is not under the second creation.
+func TestCausesEventsOnly(t *testing.T) {
+	s := newStream()
+	sts := &record.Object{Kind: "StatefulSet", Namespace: "ns", Name: "db", UID: "S"}
+	old := &record.Object{Kind: "Pod", Namespace: "ns", Name: "db-0", UID: "P1"}
+	nw := &record.Object{Kind: "Pod", Namespace: "ns", Name: "db-0", UID: "P2"}
+	cr1 := s.ev(0.2, "cr", sts, "SuccessfulCreate", "create Pod db-0 in StatefulSet db successful")
+	sch1 := s.ev(0.3, "sch1", old, "Scheduled", "Successfully assigned ns/db-0 to node-0")
+	cr1c := *cr1
+	cr2 := s.ev(4.05, "cr", sts, "SuccessfulCreate", "create Pod db-0 in StatefulSet db successful")
+	sch2 := s.ev(4.1, "sch2", nw, "Scheduled", "Successfully assigned ns/db-0 to node-1")
+	mk := func(swap bool) []span.Span {
+		ts := &traces{t0: s.t0}
+		tr, root := ts.root("StatefulSet.Activity", sts, 0, 0)
+		a, b := ts.event(tr, root, &cr1c), ts.event(tr, root, cr2)
+		if swap {
+			a, b = b, a
+		}
+		ts.event(tr, a, sch1)
+		ts.event(tr, b, sch2)
+		return ts.spans
+	}
+	if rep := Verify(mk(false), s.recs); len(rep.Violations) > 0 || rep.Checked != 2 {
+		t.Errorf("good traces: %+v", rep)
+	}
+	got := Causes(mk(true), s.recs)
+	if !containsLine(got, `parent: Scheduled on Pod ns/db-0 #1 "Successfully assigned ns/db-0 to node-0" has parent SuccessfulCreate on StatefulSet ns/db #2`) {
+		t.Errorf("swapped creators accepted:\n  %s", strings.Join(got, "\n  "))
+	}
+}

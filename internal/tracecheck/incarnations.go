@@ -217,6 +217,13 @@ func (m *model) owner(uid string) string {
 	return found
 }
 
+// ownersKnown says whether the recording shows an object's owners (its
+// own state, or the message that created it).
+func (m *model) ownersKnown(uid string) bool {
+	o := m.objs[uid]
+	return (o != nil && o.recorded) || m.owner(uid) != ""
+}
+
 // ancestors are an object's owners up to the top-level one, nearest first.
 func (m *model) ancestors(uid string) []string {
 	var out []string

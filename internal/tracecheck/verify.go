@@ -141,7 +141,11 @@ func (v *verifier) trace(s *span.Span, oc *occurrence) {
 	uid := oc.ev.reg.UID
 	if isDeleteRoot(r) {
 		d := r.Attr(span.KeyObjectUID)
-		cands := append([]string{uid, d}, v.m.ancestors(uid)...)
+		anc := v.m.ancestors(uid)
+		if d != "" && d != uid && !slices.Contains(anc, d) && v.m.ownersKnown(uid) {
+			v.badf("deletion trace: %s is in trace %s of %s, which is neither its object nor an owner of it", v.m.describe(oc), s.TraceID, describeSpan(r))
+		}
+		cands := append([]string{uid, d}, anc...)
 		known, after := 0, false
 		for _, c := range cands {
 			if w := v.m.deletionStart(c); w.known() {
