@@ -20,7 +20,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/kspan-project/kspan/internal/decode"
+	"github.com/kspan-project/kspan/internal/record"
+	"github.com/kspan-project/kspan/internal/replay"
 	"github.com/kspan-project/kspan/internal/span"
+	"github.com/kspan-project/kspan/internal/tracecheck"
 )
 
 // TestLive runs kspan against the cluster while the scenarios run in their
@@ -65,6 +69,7 @@ func TestLive(t *testing.T) {
 		recordScenarios(t, dir)
 	}
 	p.stop(t)
+	t.Run("causes", func(t *testing.T) { testCauses(t, p) })
 	t.Run("capture-replays-to-the-same-traces", func(t *testing.T) { testCaptureReplay(t, p) })
 	if dir := os.Getenv("KSPAN_E2E_RECORD"); dir != "" {
 		b, err := os.ReadFile(p.capture)
@@ -500,6 +505,36 @@ func testCustomOwner(t *testing.T, p *kspanProc) {
 	for _, c := range ts.where("SuccessfulCreate", "Created pod:") {
 		ts.podLifecycle(strings.TrimPrefix(c.Attr(span.KeyEventMessage), "Created pod: "), c)
 	}
+}
+
+// testCauses checks every span of the live run against the causal model,
+// computed by tracecheck from what kspan recorded (its capture: every Event
+// state and object version it saw).
+func testCauses(t *testing.T, p *kspanProc) {
+	rep := tracecheck.Verify(p.spans(t), captureRecords(t, p.capture))
+	t.Logf("causes: %d occurrences, %d checked, %d ambiguous, %d without a cause", rep.Occurrences, rep.Checked, rep.Ambiguous, rep.Uncaused)
+	if rep.Occurrences < 150 {
+		t.Errorf("only %d occurrences in the capture", rep.Occurrences)
+	}
+	if len(rep.Violations) > 0 {
+		t.Errorf("causal check (%d):\n  %s", len(rep.Violations), strings.Join(rep.Violations, "\n  "))
+	}
+}
+
+// captureRecords reads a kspan capture in replay's order.
+func captureRecords(t *testing.T, path string) []record.Record {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, problems := decode.Read(f, path)
+	if len(problems) > 0 {
+		t.Fatalf("reading the capture: %v", problems)
+	}
+	replay.Sort(recs)
+	return recs
 }
 
 // testCaptureReplay replays the live run's capture with the same settings and
