@@ -5,8 +5,12 @@
 //
 // For each Event occurrence the engine chooses a parent, in this order:
 //
-//  1. a controller event that names the event's object in its message
-//     ("Created pod: P" for Pod P), the latest one within the window;
+//  1. a controller event that names the event's object in its message, of
+//     the verb that causes it: its creator ("Created pod: P" for Pod P, the
+//     scale-up step for a ReplicaSet's "Created pod"), or its deleter for
+//     what a deletion causes; the latest one at or before the occurrence,
+//     bound to the incarnation of the name alive then (the creator is
+//     remembered past the window);
 //  2. a topLevelSpan event on the object, within the window;
 //  3. the latest event on the object's owner within the window (owners by
 //     UID, the controlling owner first, inferred from rule 1 when the owner's
@@ -16,8 +20,8 @@
 //     generation), or activity separated by a quiet gap of at least the
 //     window, or a run started by an episode rule (CronJob "Created job").
 //
-// All events on one object in one trace share the parent chosen for the
-// first of them, so they are siblings, never chained. Occurrences are held
+// Each occurrence takes its own nearest cause: an object's events are never
+// chained, and share a parent when they share the cause. Occurrences are held
 // for the hold time and decided in order of their own timestamps, so any
 // arrival order within the hold gives the same traces. A trace is exported
 // once nothing has joined it for the linger time, with every parent's end
