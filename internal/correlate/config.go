@@ -2,10 +2,10 @@ package correlate
 
 import (
 	"errors"
-
 	"fmt"
-	"k8s.io/apimachinery/pkg/labels"
 	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kspan-project/kspan/internal/owners"
 	"github.com/kspan-project/kspan/internal/record"

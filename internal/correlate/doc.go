@@ -26,4 +26,13 @@
 // arrival order within the hold gives the same traces. A trace is exported
 // once nothing has joined it for the linger time, with every parent's end
 // stretched to cover its children; exported spans never change.
+//
+// One idea per file: engine.go (the Engine, its records in and the clock),
+// order.go and held.go (occurrences held and released in time order),
+// activity.go (what is remembered per object), walk.go (the owner walk
+// and its causes), mention.go (controller events naming an object, bound
+// to its incarnation), creator.go (creators kept past the window),
+// decide.go (choosing a parent and emitting the span), root.go (root
+// episodes and their synthetic spans), attrs.go (span attributes),
+// open.go (open traces, streaming and export), bounds.go (forgetting).
 package correlate

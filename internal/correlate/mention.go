@@ -144,3 +144,13 @@ func laterIncarnation(m *occ, next *owners.Entry) bool {
 	}
 	return m.rv > next.FirstRV
 }
+
+// mentionList is the mention events naming one object, in less order.
+type mentionList struct {
+	name owners.NameKey
+	occs []*occ
+	// dropped says it left Engine.mentions (emptied by prune): whoever
+	// kept it looks it up again.
+	dropped bool
+	occs0   [1]*occ // occs' first backing array (one "Created pod" each)
+}
