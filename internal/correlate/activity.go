@@ -24,6 +24,11 @@ type activity struct {
 	// mentions is Engine.mentions of the object's name, once looked up
 	// (nil: not yet, or none then).
 	mentions *mentionList
+	// creator and creatorUsed are the creator last remembered for the
+	// object (Engine.creators) and when: most events of a pod have the
+	// same creator, and need not write the map again.
+	creator     span.ID
+	creatorUsed time.Time
 	// The first backing arrays of occs (a pod has five Events), atts and
 	// objAttrs.
 	occs0     [4]*occ

@@ -265,6 +265,9 @@ type kindInfo struct {
 type reasonInfo struct {
 	name  string
 	rules rules.Rules
+	// deletion says a deletion causes events of this reason
+	// (rules.DeletionReasons).
+	deletion bool
 }
 
 // Bounds of the per-kind caches: kinds and reasons are few, a flood of
@@ -294,7 +297,7 @@ func (k *kindInfo) reason(t *rules.Table, reason string) *reasonInfo {
 	if r, ok := k.reasons[reason]; ok {
 		return r
 	}
-	r := &reasonInfo{name: k.kind + "." + reason, rules: t.For(k.kind, reason)}
+	r := &reasonInfo{name: k.kind + "." + reason, rules: t.For(k.kind, reason), deletion: rules.DeletionReasons[reason]}
 	if len(k.reasons) < maxKindReasons {
 		if k.reasons == nil {
 			k.reasons = map[string]*reasonInfo{}

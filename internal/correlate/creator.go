@@ -21,18 +21,14 @@ type creatorLink struct {
 	used  time.Time // when it last caused an event
 }
 
-// rememberCreator keeps m, decided, as the creator of the object uid.
-func (e *Engine) rememberCreator(uid string, m *occ, t time.Time) {
-	if uid == "" {
+// rememberCreator keeps m, decided, as the creator of act's object, used
+// at t.
+func (e *Engine) rememberCreator(act *activity, m *occ, t time.Time) {
+	uid := act.ref.uid
+	if uid == "" || act.creator == m.id && t.Sub(act.creatorUsed) < e.cfg.Window/4 {
 		return
 	}
-	if l, ok := e.creators[uid]; ok && l.id == m.id && l.trace == m.trace {
-		if l.used.Before(t) {
-			l.used = t
-			e.creators[uid] = l
-		}
-		return
-	}
+	act.creator, act.creatorUsed = m.id, t
 	e.creators[uid] = creatorLink{trace: m.trace, id: m.id, start: m.start, t: m.t, root: m.root, used: t}
 }
 

@@ -133,7 +133,7 @@ func (e *Engine) parentOf(o *occ, act *activity, ch []link) (span.TraceID, span.
 		m := c.occ
 		act.attach(m.trace, m.id, m.start, m.root, o.t)
 		if c.class == creating && m.mention.Verb == rules.Create {
-			e.rememberCreator(o.obj.uid, m, o.t)
+			e.rememberCreator(act, m, o.t)
 		}
 		return m.trace, m.id, m.start, m.root
 	case c.occ != nil:
@@ -194,7 +194,7 @@ func (e *Engine) candidate(o *occ, ch []link) cand {
 	default:
 		return cand{root: del, deleted: true}
 	}
-	if rules.DeletionReasons[o.ev.Reason] && causeAt.Add(time.Second).Before(at) {
+	if o.reason.deletion && causeAt.Add(time.Second).Before(at) {
 		return cand{root: del, deleted: true}
 	}
 	return c

@@ -20,7 +20,7 @@ const (
 // (rules.DeletionReasons: Killing, "Deleted pod: P" ...) look for the
 // deleter, every other event for the creator.
 func classOf(o *occ) causeClass {
-	if rules.DeletionReasons[o.ev.Reason] {
+	if o.reason.deletion {
 		return deleting
 	}
 	return creating

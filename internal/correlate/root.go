@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/kspan-project/kspan/internal/owners"
-	"github.com/kspan-project/kspan/internal/rules"
 	"github.com/kspan-project/kspan/internal/span"
 )
 
@@ -47,7 +46,7 @@ func (e *Engine) episode(r objRef, o *occ) *rootState {
 	// An event a deletion causes may be stamped in the second before the
 	// deletion was seen; any other joins the deletion only once it began.
 	var slack time.Duration
-	if rules.DeletionReasons[o.ev.Reason] {
+	if o.reason.deletion {
 		slack = time.Second
 	}
 	deleting := known && !ent.Deleting.IsZero() && !o.t.Add(slack).Before(ent.Deleting) &&
