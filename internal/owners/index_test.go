@@ -151,7 +151,7 @@ func TestUntimedSpecChangeUsesObservation(t *testing.T) {
 	if g, _ := e.GenAt(t0.Add(time.Second), 0); g.Generation != 1 {
 		t.Errorf("GenAt(+1s) = %d, want 1", g.Generation)
 	}
-	if g, _ := e.GenAt(t0.Add(3 * time.Second), 0); g.Generation != 2 {
+	if g, _ := e.GenAt(t0.Add(3*time.Second), 0); g.Generation != 2 {
 		t.Errorf("GenAt(+3s) = %d, want 2", g.Generation)
 	}
 }
@@ -176,7 +176,7 @@ func TestUntimedSpecChangeSeenAfterItsEvent(t *testing.T) {
 	if g, _ := e.GenAt(seen.Add(time.Second), 0); g.Generation != 2 || !g.Time.Equal(seen) {
 		t.Errorf("GenAt(after) = gen %d at %v, want 2 at %v", g.Generation, g.Time, seen)
 	}
-	if g, _ := e.GenAt(seen.Add(-untimedLead - time.Millisecond), 0); g.Generation != 1 {
+	if g, _ := e.GenAt(seen.Add(-untimedLead-time.Millisecond), 0); g.Generation != 1 {
 		t.Errorf("GenAt(before the lead) = gen %d, want 1", g.Generation)
 	}
 	// The lead never reaches back past the previous change's observation.
