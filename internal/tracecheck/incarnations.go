@@ -111,17 +111,13 @@ func (m *model) creation(uid string) when {
 
 // pairCreators matches the n-th creation message of a name with the n-th
 // object of that name. When their numbers differ (a kubectl snapshot lacks
-// deleted objects, Events are lost or expired) each object may have been
-// created by any message from its owner.
+// deleted objects, Events are lost or expired) a message goes to the
+// objects it may have created last (see createdBy).
 func (m *model) pairCreators(in *incarnations, uids []string, ms []*occurrence) {
-	fits := func(uid string, oc *occurrence) bool {
-		own := m.controller(uid)
-		return own == "" || own == oc.ev.reg.UID
-	}
 	if len(uids) == len(ms) {
 		ok := true
 		for i := range uids {
-			ok = ok && fits(uids[i], ms[i])
+			ok = ok && m.fits(uids[i], ms[i])
 		}
 		if ok {
 			for i, uid := range uids {
@@ -131,14 +127,54 @@ func (m *model) pairCreators(in *incarnations, uids []string, ms []*occurrence) 
 			return
 		}
 	}
-	for _, uid := range uids {
-		for _, oc := range ms {
-			if fits(uid, oc) && before(oc.at, m.creationIn(in, uid)) != yes {
-				in.creators[uid] = append(in.creators[uid], oc)
-				in.created[oc] = append(in.created[oc], uid)
-			}
+	for _, oc := range ms {
+		for _, uid := range m.createdBy(in, uids, oc) {
+			in.creators[uid] = append(in.creators[uid], oc)
+			in.created[oc] = append(in.created[oc], uid)
 		}
 	}
+}
+
+// fits says whether a message's object may own an object of the name.
+func (m *model) fits(uid string, oc *occurrence) bool {
+	own := m.controller(uid)
+	return own == "" || own == oc.ev.reg.UID
+}
+
+// createdBy returns the objects of a name a creation message may be about:
+// those not created after it, less any the recording shows was replaced
+// before it: another was created after it and before the message, or
+// after its deletion began and maybe before the message (a controller
+// reports a creation as it makes it, never after the object's deletion
+// began and its successor was made; whole-second creation times cannot
+// order a successor and the message, etcd's revisions can).
+func (m *model) createdBy(in *incarnations, uids []string, oc *occurrence) []string {
+	var cands []string
+	for _, uid := range uids {
+		if m.fits(uid, oc) && before(oc.at, m.creationIn(in, uid)) != yes {
+			cands = append(cands, uid)
+		}
+	}
+	var out []string
+	for _, u := range cands {
+		cu, du := m.creationIn(in, u), m.recordedDeletion(u)
+		replaced := false
+		for _, v := range cands {
+			if v == u {
+				continue
+			}
+			cv := m.creationIn(in, v)
+			if before(cu, cv) == yes && before(cv, oc.at) == yes ||
+				du.known() && before(du, cv) == yes && before(cv, oc.at) != no {
+				replaced = true
+				break
+			}
+		}
+		if !replaced {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 func (m *model) creationIn(in *incarnations, uid string) when {
@@ -148,28 +184,92 @@ func (m *model) creationIn(in *incarnations, uid string) when {
 	return m.evidence(*in, uid)
 }
 
-// pairDeleter gives a deletion message to the object of that name alive at
-// the time: the latest created before it (and any whose creation the
-// recording cannot place before or after it).
+// recordedDeletion is when an object's deletion began, as its recorded
+// states show (a deletionTimestamp, a DELETED record); zero when they do
+// not.
+func (m *model) recordedDeletion(uid string) when {
+	if o := m.objs[uid]; o != nil && o.deleting != nil {
+		return *o.deleting
+	}
+	return when{}
+}
+
+// pairDeleter gives a deletion message to the object of that name whose
+// deletion it reports. By creation alone, that is the latest created
+// before it (and any whose creation the recording cannot place before or
+// after it). But a name is reused within a second, and whole-second
+// creation times cannot order a successor and the message: so when the
+// recorded deletion of some object of the name may have begun by the
+// message (the latest such), the message is that object's, and is given
+// as well only to those the recording cannot show were not being deleted
+// at the message (see notDeleting). An object whose deletion began after
+// the message is not its subject either.
 func (m *model) pairDeleter(in *incarnations, uids []string, oc *occurrence) {
-	last := -1
-	for i, uid := range uids {
-		if own := m.controller(uid); own != "" && own != oc.ev.reg.UID {
-			continue
+	var cands []string
+	for _, uid := range uids {
+		if m.fits(uid, oc) {
+			cands = append(cands, uid)
 		}
+	}
+	// by creation: the latest created before it, and any that may be
+	last := -1
+	for i, uid := range cands {
 		if before(m.creationIn(in, uid), oc.at) == yes {
 			last = i
 		}
 	}
-	for i, uid := range uids {
-		if own := m.controller(uid); own != "" && own != oc.ev.reg.UID {
-			continue
-		}
+	var alive []string
+	for i, uid := range cands {
 		if i == last || (i > last && before(m.creationIn(in, uid), oc.at) == maybe) {
-			in.deleters[uid] = append(in.deleters[uid], oc)
-			in.deleted[oc] = append(in.deleted[oc], uid)
+			alive = append(alive, uid)
 		}
 	}
+	// by deletion: objects not created after it whose recorded deletion
+	// may have begun by it, less those whose deletion is known to have
+	// begun before another such one's
+	var deleted []string
+	for _, uid := range cands {
+		d := m.recordedDeletion(uid)
+		if d.known() && before(d, oc.at) != no && before(m.creationIn(in, uid), oc.at) != no {
+			deleted = append(deleted, uid)
+		}
+	}
+	var out []string
+	for _, u := range deleted {
+		du := m.recordedDeletion(u)
+		if !slices.ContainsFunc(deleted, func(v string) bool { return v != u && before(du, m.recordedDeletion(v)) == yes }) {
+			out = append(out, u)
+		}
+	}
+	if len(out) == 0 {
+		out = alive
+	} else {
+		for _, uid := range alive {
+			if !slices.Contains(out, uid) && !slices.Contains(deleted, uid) && !m.notDeleting(uid, oc.at) {
+				out = append(out, uid)
+			}
+		}
+	}
+	for _, uid := range out {
+		in.deleters[uid] = append(in.deleters[uid], oc)
+		in.deleted[oc] = append(in.deleted[oc], uid)
+	}
+}
+
+// notDeleting says whether the recording shows an object was not being
+// deleted at a moment: its deletion is recorded as beginning after it, or
+// its states were recorded, none with its deletion, the latest not known
+// to be stored before the moment (a deletion, once begun, shows in every
+// later state, and a watch shows every state).
+func (m *model) notDeleting(uid string, w when) bool {
+	o := m.objs[uid]
+	if o == nil || !o.recorded {
+		return false
+	}
+	if o.deleting != nil {
+		return before(*o.deleting, w) == no
+	}
+	return before(when{rvHi: o.lastRV, hi: observedHi(o.last)}, w) != yes
 }
 
 // controller is the UID of an object's controlling owner from its first
