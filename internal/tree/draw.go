@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/kspan-project/kspan/internal/printable"
 	"github.com/kspan-project/kspan/internal/span"
 )
 
@@ -111,8 +112,8 @@ func label(s *span.Span) string {
 	if detail == "" {
 		detail = s.Attr(span.KeyObjectName)
 	}
-	name := clean(s.Name)
-	if detail = clean(detail); detail != "" {
+	name := printable.Line(s.Name)
+	if detail = printable.Line(detail); detail != "" {
 		return name + "  " + detail
 	}
 	return name
@@ -128,7 +129,7 @@ func writeHeader(buf *bytes.Buffer, t *trace, rows []row, width int, color bool)
 	if object := Object(root); object != "" {
 		parts = append(parts, object)
 	}
-	parts = append(parts, clean(root.Name), human(t.end.Sub(t.start)), plural(len(rows), "span"))
+	parts = append(parts, printable.Line(root.Name), human(t.end.Sub(t.start)), plural(len(rows), "span"))
 	warnings, orphans := 0, 0
 	for _, r := range rows {
 		if r.warn {
@@ -237,35 +238,6 @@ func plural(n int, what string) string {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
-}
-
-// clean makes text from the cluster safe to print on one line: control and
-// format characters (newlines, escape codes, bidi overrides) go, and runs
-// of white space become one space.
-func clean(s string) string {
-	var b strings.Builder
-	space := false
-	for _, r := range s {
-		switch {
-		case r == utf8.RuneError, isFormat(r):
-			continue
-		case r < 0x20 || r == ' ' || (r >= 0x7f && r < 0xa0) || r == '\u2028' || r == '\u2029':
-			space = b.Len() > 0
-			continue
-		}
-		if space {
-			b.WriteByte(' ')
-			space = false
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// isFormat reports the invisible characters that reorder or hide text.
-func isFormat(r rune) bool {
-	return r == '\u00ad' || (r >= '\u200b' && r <= '\u200f') || (r >= '\u202a' && r <= '\u202e') ||
-		(r >= '\u2060' && r <= '\u2069') || r == '\ufeff'
 }
 
 // truncate shortens s to n runes, ending in "…" when cut.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kspan-project/kspan/internal/printable"
 	"github.com/kspan-project/kspan/internal/span"
 )
 
@@ -66,11 +67,11 @@ func layout(t *trace) []*Node {
 // Object names a span's involved object as a trace's header does:
 // "Deployment default/web" (parts that are missing are left out).
 func Object(s *span.Span) string {
-	object := clean(s.Attr(span.KeyObjectName))
-	if ns := clean(s.Attr(span.KeyNamespace)); ns != "" && object != "" {
+	object := printable.Line(s.Attr(span.KeyObjectName))
+	if ns := printable.Line(s.Attr(span.KeyNamespace)); ns != "" && object != "" {
 		object = ns + "/" + object
 	}
-	if kind := clean(s.Attr(span.KeyObjectKind)); kind != "" {
+	if kind := printable.Line(s.Attr(span.KeyObjectKind)); kind != "" {
 		object = strings.TrimSpace(kind + " " + object)
 	}
 	return object
@@ -79,10 +80,6 @@ func Object(s *span.Span) string {
 // Duration formats d as the tree does: at most six characters for anything
 // under 100 days ("0.41s", "2m05s", "3h10m").
 func Duration(d time.Duration) string { return human(d) }
-
-// Clean makes text from the cluster safe to show on one line: control and
-// format characters go, runs of white space become one space.
-func Clean(s string) string { return clean(s) }
 
 // Palette is the number of colours bars are painted in.
 const Palette = len(palette)

@@ -254,17 +254,3 @@ func TestHuman(t *testing.T) {
 		}
 	}
 }
-
-func TestClean(t *testing.T) {
-	for in, want := range map[string]string{
-		"a\nb\r\n\tc":          "a b c",
-		"  lead and trail  \n": "lead and trail",
-		"esc\x1b[31mred":       "esc [31mred",
-		"bidi\u202eevil":       "bidievil",
-		"ünï 日本":               "ünï 日本",
-	} {
-		if got := clean(in); got != want {
-			t.Errorf("clean(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

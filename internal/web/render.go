@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"html"
 	"strconv"
+
+	"github.com/kspan-project/kspan/internal/printable"
 )
 
 // The pages are written by the functions below rather than by html/template:
@@ -11,7 +13,9 @@ import (
 // does so keeps every exported method of every type it links (the linker can
 // no longer tell which are unused). That doubled kspan's binary, and so its
 // resident memory, for three small pages. Every value is escaped by esc (or
-// is a number); the markup around them is fixed.
+// is a number); the markup around them is fixed. esc also drops the
+// characters that would let a name pass for another (printable.Text): the
+// cluster's text is shown as written, never as it would like to look.
 
 // page accumulates one HTML page.
 type page struct{ bytes.Buffer }
@@ -32,8 +36,9 @@ func (p *page) tag(parts ...string) {
 }
 
 // esc writes text, escaped for an element's content or a quoted attribute
-// value (& < > " ').
-func (p *page) esc(s string) { p.WriteString(html.EscapeString(s)) }
+// value (& < > " '), without control characters (but line feeds and tabs),
+// bidirectional controls or zero-width characters.
+func (p *page) esc(s string) { p.WriteString(html.EscapeString(printable.Text(s))) }
 
 func (p *page) int(n int)     { p.WriteString(strconv.Itoa(n)) }
 func (p *page) int64(n int64) { p.WriteString(strconv.FormatInt(n, 10)) }

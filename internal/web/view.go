@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kspan-project/kspan/internal/printable"
 	"github.com/kspan-project/kspan/internal/span"
 	"github.com/kspan-project/kspan/internal/tree"
 )
@@ -52,7 +53,7 @@ func newListView(st *Store, f Filter, live bool) listView {
 			continue
 		}
 		v.Rows = append(v.Rows, listRow{
-			ID: t.ID.String(), Object: t.Object, RootName: tree.Clean(t.Root.Name), Namespace: t.Namespace,
+			ID: t.ID.String(), Object: t.Object, RootName: printable.Line(t.Root.Name), Namespace: t.Namespace,
 			Start: t.Start.UTC().Format(timeLayout), StartExact: t.Start.UTC().Format(time.RFC3339Nano),
 			Duration: tree.Duration(t.End.Sub(t.Start)), Spans: len(t.Spans), Errors: t.Errors,
 		})
@@ -124,7 +125,7 @@ func newTraceView(st *Store, t *Trace) traceView {
 	roots, start, end := tree.Layout(t.Spans)
 	total := end.Sub(start)
 	v := traceView{
-		ID: t.ID.String(), Object: t.Object, RootName: tree.Clean(t.Root.Name),
+		ID: t.ID.String(), Object: t.Object, RootName: printable.Line(t.Root.Name),
 		Start: start.UTC().Format(timeLayout), Duration: tree.Duration(total),
 		Spans: len(t.Spans), Warnings: t.Errors, Stats: st.Stats(), TotalNanos: int64(total),
 	}
@@ -172,7 +173,7 @@ func newTraceView(st *Store, t *Trace) traceView {
 func newNodeView(s *span.Span, start time.Time, total time.Duration, depth int) *nodeView {
 	off, dur := max(s.Start.Sub(start), 0), max(s.End.Sub(s.Start), 0)
 	nv := &nodeView{
-		ID: s.SpanID.String(), Name: tree.Clean(s.Name), Message: tree.Clean(s.Attr(span.KeyEventMessage)),
+		ID: s.SpanID.String(), Name: printable.Line(s.Name), Message: printable.Line(s.Attr(span.KeyEventMessage)),
 		Warn: s.Error, Root: s.Parent.IsZero(), Depth: depth,
 		Off: "+" + tree.Duration(off), Dur: tree.Duration(dur), OffNanos: int64(off), DurNanos: int64(dur),
 		Component: s.Attr(span.KeyEventComponent), Status: s.StatusMessage,
@@ -181,7 +182,7 @@ func newNodeView(s *span.Span, start time.Time, total time.Duration, depth int) 
 	}
 	nv.FullMessage = s.Attr(span.KeyEventMessage)
 	if nv.Message == "" {
-		nv.Message = tree.Clean(s.Attr(span.KeyObjectName))
+		nv.Message = printable.Line(s.Attr(span.KeyObjectName))
 	}
 	if !s.Parent.IsZero() {
 		nv.Parent = s.Parent.String()
