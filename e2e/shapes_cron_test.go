@@ -8,6 +8,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/kspan-project/kspan/internal/span"
 )
@@ -26,6 +27,23 @@ func cronJob(ns, name string, policy batchv1.ConcurrencyPolicy, runFor string) *
 func (r *shapeRun) createCronJob(cj *batchv1.CronJob) {
 	r.Helper()
 	if _, err := env.client.BatchV1().CronJobs(r.ns).Create(context.Background(), cj, metav1.CreateOptions{}); err != nil {
+		r.Fatal(err)
+	}
+}
+
+// suspend stops a CronJob's runs (a spec change; no Event), so that its
+// recording ends with the scenario.
+func (r *shapeRun) suspend(name string) {
+	r.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cj, err := env.client.BatchV1().CronJobs(r.ns).Get(context.Background(), name, metav1.GetOptions{})
+		if err == nil {
+			cj.Spec.Suspend = ptr(true)
+			_, err = env.client.BatchV1().CronJobs(r.ns).Update(context.Background(), cj, metav1.UpdateOptions{})
+		}
+		return err
+	})
+	if err != nil {
 		r.Fatal(err)
 	}
 }
@@ -132,6 +150,7 @@ func testCronJobForbid(r *shapeRun) {
 		}
 		return n >= 2, fmt.Sprintf("%d jobs ran", n)
 	})
+	r.suspend("slow")
 	c := r.traces()
 	c.runsInOwnTraces()
 	c.done()
@@ -153,6 +172,7 @@ func testCronJobReplace(r *shapeRun) {
 		return len(js) == 1 && js[0].Status.Ready != nil && *js[0].Status.Ready == 1 && len(pods.Items) == 1,
 			fmt.Sprintf("%d jobs, %d pods", len(js), len(pods.Items))
 	})
+	r.suspend("slow")
 	c := r.traces()
 	c.runsInOwnTraces()
 	kills := 0

@@ -76,8 +76,8 @@ func testRollingUpdate(r *shapeRun) {
 }
 
 // testRolloutUndo rolls out a new image, then `kubectl rollout undo`: the
-// first ReplicaSet is scaled up from 0 a second time (the same message, a
-// second occurrence of its Event), in the undo's own trace.
+// first ReplicaSet is scaled up from 0 a second time, in steps, in the
+// undo's own trace (generation 3), its pods under those steps.
 func testRolloutUndo(r *shapeRun) {
 	uid := r.createDeployment(newDeployment(r.ns, "web", 3))
 	first := r.log.versions("ReplicaSet", "")[0].Name
