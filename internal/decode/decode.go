@@ -1,7 +1,6 @@
 package decode
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -36,13 +35,18 @@ func (p Problem) Unwrap() error { return p.Err }
 // leading '{', and takes anything else for YAML (kubectl -o yaml, and the
 // earlier kspan's captures). A capture is decoded as it is read; the other
 // formats are read whole first. Records get the same Sources as Problems.
-// Empty input gives neither records nor Problems.
+// Empty input gives neither records nor Problems. Lines and YAML documents
+// beyond MaxLine and MaxDocument are skipped as Problems; a NUL byte ends
+// the input (it is not text) with a Problem.
 func Read(r io.Reader, name string) ([]record.Record, []Problem) {
-	d := &decoder{name: name}
-	br := bufio.NewReaderSize(r, 64<<10)
-	first, err := br.ReadBytes('\n')
-	if err != nil && err != io.EOF {
-		d.problem(where{name: name}, fmt.Errorf("read: %w", err))
+	return read(r, name, defaultLimits)
+}
+
+func read(r io.Reader, name string, lim limits) ([]record.Record, []Problem) {
+	d := &decoder{name: name, lim: lim}
+	lr := newLineReader(r, lim.line)
+	first, ok := d.next(lr, nil)
+	if !ok {
 		return d.recs, d.probs
 	}
 	first = bytes.TrimPrefix(first, []byte("\ufeff"))
@@ -50,22 +54,21 @@ func Read(r io.Reader, name string) ([]record.Record, []Problem) {
 		_, err := capture.ParseHeader(line)
 		switch {
 		case err == nil:
-			d.captureLines(br)
+			d.captureLines(lr)
 			return d.recs, d.probs
 		case errors.Is(err, capture.ErrUnsupported):
 			d.problem(where{name: name, line: 1}, err)
 			return d.recs, d.probs
 		case !errors.Is(err, capture.ErrNotCapture):
 			d.problem(where{name: name, line: 1}, err)
-			d.captureLines(br)
+			d.captureLines(lr)
 			return d.recs, d.probs
 		}
 	}
-	buf := bytes.NewBuffer(first)
-	if _, err := buf.ReadFrom(br); err != nil {
-		d.problem(where{name: name}, fmt.Errorf("read: %w (decoding the %d bytes read)", err, buf.Len()))
+	data := first
+	for ok {
+		data, ok = d.next(lr, data)
 	}
-	data := buf.Bytes()
 	if start := skipSpace(data, 0); start < len(data) && data[start] == '{' {
 		d.jsonStream(data)
 	} else {
@@ -74,8 +77,32 @@ func Read(r io.Reader, name string) ([]record.Record, []Problem) {
 	return d.recs, d.probs
 }
 
+// next appends the next line of lr to dst. A line over the bound is
+// reported and stands as an empty line, so that the lines after it keep
+// their numbers. ok is false at the end of the input, or after a read error
+// or binary data (reported), which end it.
+func (d *decoder) next(lr *lineReader, dst []byte) (_ []byte, ok bool) {
+	dst, err := lr.appendLine(dst)
+	var long tooLong
+	switch {
+	case err == nil:
+		return dst, true
+	case errors.Is(err, io.EOF):
+		return dst, false
+	case errors.As(err, &long):
+		d.problem(where{name: d.name, line: lr.n}, err)
+		return append(dst, '\n'), true
+	case errors.Is(err, errBinary):
+		d.problem(where{name: d.name, line: lr.n}, err)
+		return dst, false
+	}
+	d.problem(where{name: d.name, line: lr.n}, fmt.Errorf("read: %w (the lines before are decoded)", err))
+	return dst, false
+}
+
 type decoder struct {
 	name  string
+	lim   limits
 	recs  []record.Record
 	probs []Problem
 }
@@ -104,18 +131,12 @@ func (d *decoder) problem(at where, err error) {
 }
 
 // captureLines decodes a kspan capture after its header line.
-func (d *decoder) captureLines(br *bufio.Reader) {
-	for n := 2; ; n++ {
-		line, err := br.ReadBytes('\n')
+func (d *decoder) captureLines(lr *lineReader) {
+	var line []byte
+	for ok := true; ok; {
+		line, ok = d.next(lr, line[:0])
 		if len(bytes.TrimSpace(line)) > 0 {
-			d.captureLine(line, where{name: d.name, line: n})
-		}
-		if err == io.EOF {
-			return
-		}
-		if err != nil {
-			d.problem(where{name: d.name, line: n}, fmt.Errorf("read: %w", err))
-			return
+			d.captureLine(line, where{name: d.name, line: lr.n})
 		}
 	}
 }

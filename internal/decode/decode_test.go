@@ -269,6 +269,8 @@ func TestReadProblems(t *testing.T) {
 		{"text", "hello, world\nthis is not it\n", 0,
 			[]string{"in: not kubectl JSON or YAML output nor a kspan capture: a YAML string, not a Kubernetes object"}},
 		{"binary", "\x00\x01\x02", 0,
+			[]string{"in:1: binary data (a NUL byte), not UTF-8 JSON, YAML or a kspan capture: the rest of the input is not read"}},
+		{"control characters", "\x01\x02", 0,
 			[]string{"in: not kubectl JSON or YAML output nor a kspan capture: malformed YAML: yaml: control characters are not allowed"}},
 		{"json array", `[{"kind":"Pod"}]`, 0,
 			[]string{"in: not kubectl JSON or YAML output nor a kspan capture: a YAML sequence, not a Kubernetes object"}},

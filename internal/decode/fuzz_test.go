@@ -24,6 +24,10 @@ func FuzzRead(f *testing.F) {
 		}
 		f.Add(data)
 	}
+	// Hostile shapes: aliases, an alias cycle, binary data after a line.
+	f.Add([]byte("apiVersion: v1\nkind: Pod\nmetadata:\n  uid: u\n  labels:\n    a: &a x\n    b: *a\n"))
+	f.Add([]byte("a: &a [*a, *a]\n"))
+	f.Add([]byte(`{"apiVersion":"v1","kind":"Pod","metadata":{"uid":"u"}}` + "\n\x00\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		recs, probs := Read(bytes.NewReader(data), "fuzz")
 		for _, r := range recs {

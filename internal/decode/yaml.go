@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	yaml3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kspan-project/kspan/internal/record"
@@ -14,6 +15,7 @@ import (
 // yamlDoc is one document of a multi-document YAML stream.
 type yamlDoc struct {
 	n    int // 1-based
+	line int // the line its text starts on
 	text []byte
 }
 
@@ -21,15 +23,15 @@ type yamlDoc struct {
 // separator is a document only if it holds more than blanks.
 func splitYAML(data []byte) []yamlDoc {
 	var docs []yamlDoc
-	start, n := 0, 1
+	start, n, lineNo, startLine := 0, 1, 1, 1
 	flush := func(end int) {
 		text := data[start:end]
 		if len(docs) > 0 || len(bytes.TrimSpace(text)) > 0 {
-			docs = append(docs, yamlDoc{n: n, text: text})
+			docs = append(docs, yamlDoc{n: n, line: startLine, text: text})
 			n++
 		}
 	}
-	for pos := 0; pos < len(data); {
+	for pos := 0; pos < len(data); lineNo++ {
 		eol := bytes.IndexByte(data[pos:], '\n')
 		next := len(data)
 		if eol >= 0 {
@@ -38,7 +40,7 @@ func splitYAML(data []byte) []yamlDoc {
 		line := bytes.TrimRight(data[pos:next], "\r\n")
 		if isSeparator(line) {
 			flush(pos)
-			start = pos + 3 // content may follow "--- " on the same line
+			start, startLine = pos+3, lineNo // content may follow "--- " on the same line
 		}
 		pos = next
 	}
@@ -94,6 +96,11 @@ func (d *decoder) yamlStream(data []byte) {
 	mappings := 0
 	for _, doc := range splitYAML(data) {
 		at := where{name: d.name, doc: doc.n}
+		if err := d.checkSize(doc); err != nil {
+			d.problem(at, err)
+			mappings++ // too large to tell, not proof that the input is something else
+			continue
+		}
 		obs, err := v0Time(doc.text)
 		if err != nil {
 			d.problem(at, err) // the object itself may still be fine
@@ -135,4 +142,62 @@ func yamlKind(c byte) string {
 		return "string"
 	}
 	return "scalar"
+}
+
+// checkSize refuses a document larger than the bound on a document, its
+// aliases expanded: a few megabytes behind an anchor used a few hundred
+// times would take gigabytes to decode. A document without both an anchor
+// and an alias sign is its own size and is not parsed here.
+func (d *decoder) checkSize(doc yamlDoc) error {
+	max := d.lim.document
+	if len(doc.text) > max {
+		return fmt.Errorf("document of %d bytes from line %d, over the bound of %s on a document: skipped",
+			len(doc.text), doc.line, size(max))
+	}
+	if bytes.IndexByte(doc.text, '&') < 0 || bytes.IndexByte(doc.text, '*') < 0 {
+		return nil
+	}
+	var root yaml3.Node
+	if yaml3.Unmarshal(doc.text, &root) != nil {
+		return nil // the decoder reports it
+	}
+	if n := expandedSize(&root, map[*yaml3.Node]int{}, max); n > max {
+		return fmt.Errorf("document from line %d expands its aliases to more than %s (the bound on a document): skipped",
+			doc.line, size(max))
+	}
+	return nil
+}
+
+// expandedSize is about the number of bytes node n stands for once its
+// aliases are expanded, or max+1 if that is more than max. memo holds the
+// sizes of anchored nodes, so that each is walked once.
+func expandedSize(n *yaml3.Node, memo map[*yaml3.Node]int, max int) int {
+	if n == nil {
+		return 0
+	}
+	if s, ok := memo[n]; ok {
+		return s
+	}
+	if n.Anchor != "" {
+		memo[n] = 0 // an alias inside its own anchor: the YAML decoder refuses it
+	}
+	var s int
+	switch n.Kind {
+	case yaml3.AliasNode:
+		s = expandedSize(n.Alias, memo, max)
+	case yaml3.ScalarNode:
+		s = len(n.Value) + 1
+	default:
+		s = 2
+		for _, c := range n.Content {
+			if s += expandedSize(c, memo, max); s > max {
+				break
+			}
+		}
+	}
+	s = min(s, max+1)
+	if n.Anchor != "" {
+		memo[n] = s
+	}
+	return s
 }
