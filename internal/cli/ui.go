@@ -9,6 +9,7 @@ import (
 	"net"
 	"strconv"
 
+	"github.com/kspan-project/kspan/internal/httpserve"
 	"github.com/kspan-project/kspan/internal/sink"
 	"github.com/kspan-project/kspan/internal/web"
 )
@@ -31,6 +32,10 @@ type UIConfig struct {
 	MaxTraces int
 	// MaxMiB bounds their estimated memory in MiB; zero means 64.
 	MaxMiB int
+	// AllowedHosts are the host names, comma-separated ("*": any), the
+	// viewer answers to besides localhost, IP addresses and the name in
+	// Addr (httpserve.Hosts); empty means none.
+	AllowedHosts string
 }
 
 func (u *UIConfig) bind(fs *flag.FlagSet) {
@@ -40,6 +45,7 @@ func (u *UIConfig) bind(fs *flag.FlagSet) {
 	fs.StringVar(&u.Addr, "ui", u.Addr, "serve the web viewer on this address: host:port, a port on 127.0.0.1, or off (auto: "+DefaultUIAddr+" in live mode when no exporter is configured, else off)")
 	fs.IntVar(&u.MaxTraces, "ui-max-traces", web.DefaultMaxTraces, "most traces the viewer keeps (the oldest are evicted)")
 	fs.IntVar(&u.MaxMiB, "ui-max-mib", int(web.DefaultMaxBytes>>20), "most memory, in MiB, the viewer's traces take (the oldest are evicted)")
+	fs.StringVar(&u.AllowedHosts, "ui-allowed-hosts", u.AllowedHosts, "host `names` the viewer answers to, comma-separated (.example.com: the domain and its subdomains; *: any), besides localhost, IP addresses and the -ui host; other names are refused against DNS rebinding")
 }
 
 func (u *UIConfig) validate() error {
@@ -48,6 +54,9 @@ func (u *UIConfig) validate() error {
 		if _, err := uiAddr(u.Addr); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if _, err := httpserve.ParseHosts(u.AllowedHosts, "-ui-allowed-hosts"); err != nil {
+		errs = append(errs, err)
 	}
 	if u.MaxTraces < 0 || u.MaxMiB < 0 {
 		errs = append(errs, errors.New("-ui-max-traces and -ui-max-mib must not be negative"))
@@ -104,7 +113,8 @@ func openViewer(cfg Config, live bool, log *slog.Logger) (*viewer, error) {
 		return nil, nil
 	}
 	store := web.NewStore(web.Limits{MaxTraces: cfg.UI.MaxTraces, MaxBytes: int64(cfg.UI.MaxMiB) << 20})
-	h := web.NewViewer(store, web.ViewerOptions{Resource: cfg.Resource(), Live: live})
+	hosts, _ := httpserve.ParseHosts(cfg.UI.AllowedHosts, "-ui-allowed-hosts") // validated
+	h := web.NewViewer(store, web.ViewerOptions{Resource: cfg.Resource(), Live: live, Hosts: hosts.With(addr)})
 	srv, err := web.Listen(addr, h, log)
 	if err != nil {
 		if asked {

@@ -55,6 +55,13 @@ func TestViewerRule(t *testing.T) {
 			t.Errorf("-ui %q accepted", bad)
 		}
 	}
+	for _, bad := range []string{"http://kspan.example.com", "kspan.example.com:7380", "a b"} {
+		cfg := defaultConfig(func(string) string { return "" })
+		cfg.UI.AllowedHosts = bad
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "-ui-allowed-hosts") {
+			t.Errorf("-ui-allowed-hosts %q: %v", bad, err)
+		}
+	}
 }
 
 // syncBuffer is written by the command while the test reads it.
@@ -83,7 +90,7 @@ func TestReplayServesViewerUntilInterrupted(t *testing.T) {
 	var stdout, stderr syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, []string{"replay", "--ui", "127.0.0.1:0", v0}, Env{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }})
+		done <- Run(ctx, []string{"replay", "--ui", "127.0.0.1:0", "-ui-allowed-hosts", "kspan.example.com", v0}, Env{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }})
 	}()
 
 	urlRE := regexp.MustCompile(`serving the viewer until interrupted" url=(http://127\.0\.0\.1:\d+/)`)
@@ -109,6 +116,22 @@ func TestReplayServesViewerUntilInterrupted(t *testing.T) {
 	resp.Body.Close()
 	if err != nil || resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "Deployment default/px") {
 		t.Errorf("GET %s: %d %v\n%.500s", url, resp.StatusCode, err, body)
+	}
+	// The Host check is on, with the names given.
+	for host, want := range map[string]int{"evil.example.com": http.StatusMisdirectedRequest, "kspan.example.com:7380": http.StatusOK, "localhost:8080": http.StatusOK} {
+		req, err := http.NewRequest(http.MethodGet, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Host %s: %d, want %d", host, resp.StatusCode, want)
+		}
 	}
 	if !strings.Contains(stdout.String(), "● Deployment default/px") {
 		t.Errorf("the tree was not printed:\n%s", stdout.String())

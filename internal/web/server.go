@@ -2,12 +2,14 @@ package web
 
 import (
 	"embed"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kspan-project/kspan/internal/httpserve"
@@ -27,6 +29,11 @@ type ViewerOptions struct {
 	// Live makes the trace list refresh itself when new traces are stored.
 	// Off for a replay, whose store does not change while served.
 	Live bool
+	// Hosts are the names the viewer answers to (see httpserve.Hosts); the
+	// zero value answers localhost and IP addresses only. The pages hold
+	// the cluster's Events: a web page must not read them by rebinding its
+	// name to this machine.
+	Hosts httpserve.Hosts
 }
 
 // Viewer serves the store's traces:
@@ -36,6 +43,11 @@ type ViewerOptions struct {
 //	GET /api/traces/{id}      the trace in OTLP/JSON (one ExportTraceServiceRequest)
 //	GET /api/version          a number that changes whenever spans are stored
 //	GET /static/...           the embedded CSS and JavaScript
+//
+// It answers only requests for the names in ViewerOptions.Hosts (421
+// otherwise), and GET and HEAD only (405); anything else from a page of
+// another origin is refused first (403). Every error under /api/ is JSON:
+// {"error": "..."}.
 type Viewer struct {
 	store *Store
 	opt   ViewerOptions
@@ -53,6 +65,13 @@ func NewViewer(store *Store, opt ViewerOptions) *Viewer {
 	v.mux.HandleFunc("GET /trace/{id}", v.trace)
 	v.mux.HandleFunc("GET /api/traces/{id}", v.traceJSON)
 	v.mux.HandleFunc("GET /api/version", v.version)
+	v.mux.HandleFunc("GET /api/", func(w http.ResponseWriter, r *http.Request) {
+		msg := "There is nothing at " + r.URL.Path + ": the API is /api/traces/{trace ID} and /api/version."
+		if r.URL.Path == "/api/traces/" {
+			msg = "A trace ID is missing: /api/traces/{32 hexadecimal digits}."
+		}
+		writeError(w, r, http.StatusNotFound, msg)
+	})
 	v.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	v.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		nf := notFound{Stats: store.Stats(), What: "There is no page at " + r.URL.Path + "."}
@@ -69,7 +88,38 @@ func (v *Viewer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
+	if status, msg := v.opt.Hosts.Refusal(r); status != 0 {
+		writeError(w, r, status, msg)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		h.Set("Allow", "GET, HEAD")
+		writeError(w, r, http.StatusMethodNotAllowed, "The viewer only reads: "+r.Method+" is not allowed, GET and HEAD are.")
+		return
+	}
 	v.mux.ServeHTTP(w, r)
+}
+
+// writeError answers with status and msg: as JSON under /api/, as plain
+// text elsewhere (for what has no page: a refused request).
+func writeError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	if r.URL.Path != "/api" && !strings.HasPrefix(r.URL.Path, "/api/") {
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(status)
+		fmt.Fprintln(w, msg)
+		return
+	}
+	b, err := json.Marshal(struct {
+		Error string `json:"error"`
+	}{msg})
+	if err != nil {
+		panic(err) // a struct of one string always marshals
+	}
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n')) // a failed write is the client's to notice
 }
 
 type notFound struct {
@@ -93,9 +143,7 @@ func (v *Viewer) lookup(w http.ResponseWriter, r *http.Request, asJSON bool) (*T
 		msg = fmt.Sprintf("%q is not a trace ID (32 hexadecimal digits).", raw)
 	}
 	if asJSON {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprintf(w, "{\"error\":%s}\n", strconv.Quote(msg))
+		writeError(w, r, http.StatusNotFound, msg)
 	} else {
 		nf := notFound{Stats: v.store.Stats(), What: msg}
 		v.page(w, http.StatusNotFound, func(p *page) { renderNotFound(p, nf) })
