@@ -130,8 +130,11 @@ func runReplay(ctx context.Context, args []string, env Env) error {
 	}
 	s = ui.sink(s)
 	res, err := replay.Run(ctx, replay.Options{Files: fs.Args(), Stdin: env.Stdin, Engine: cfg.Engine, Sink: s, Log: log})
-	if cerr := s.Close(context.WithoutCancel(ctx)); err == nil && cerr != nil {
-		err = fmt.Errorf("writing output: %w", cerr)
+	if cerr := s.Close(context.WithoutCancel(ctx)); err == nil {
+		if cerr != nil {
+			cerr = fmt.Errorf("writing output: %w", cerr)
+		}
+		err = errors.Join(undelivered(s), cerr)
 	}
 	st := res.Stats
 	log.Info("replay done", "records", res.Records, "events", st.Events, "objects", st.Objects,

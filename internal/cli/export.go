@@ -109,3 +109,20 @@ func withExporter(ctx context.Context, cfg Config, s sink.Sink, log *slog.Logger
 	}
 	return sink.Fanout{s, e}, nil
 }
+
+// undelivered is the error of an OTLP exporter in s that did not deliver
+// every span it was given (rejected by the backend, dropped with the queue
+// full, unsent at the shutdown deadline), with the counts: a replay that
+// lost spans must not report success. Call it after closing s.
+func undelivered(s sink.Sink) error {
+	e := exporterIn(s)
+	if e == nil {
+		return nil
+	}
+	st := e.Stats()
+	if st.Dropped == 0 {
+		return nil
+	}
+	return fmt.Errorf("otlp export: %d of %d spans not delivered (%d rejected by the backend, %d dropped with the queue full, %d unsent at the shutdown deadline)",
+		st.Dropped, st.Sent+st.Dropped, st.DroppedRejected, st.DroppedFull, st.DroppedShutdown)
+}

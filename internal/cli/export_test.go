@@ -174,3 +174,24 @@ func TestExportFlagErrors(t *testing.T) {
 		t.Errorf("exit %d:\n%s", code, errs)
 	}
 }
+
+// A backend that rejects every request: the replay logs the rejections
+// and exits 1 with the counts, not 0.
+func TestReplayRejectedExitStatus(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		_, _ = io.Copy(io.Discard, req.Body)
+		http.Error(w, "no", http.StatusBadRequest)
+	}))
+	t.Cleanup(srv.Close)
+	var stderr strings.Builder
+	err := Run(t.Context(), []string{"replay", "-o", "otlp-json", "-output-file", t.TempDir() + "/out.jsonl", "-otlp-endpoint", srv.URL, v0}, Env{
+		Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &stderr,
+		Getenv: func(string) string { return "" },
+	})
+	if code := ExitCode(err); code != ExitFailed {
+		t.Fatalf("exit %d (%v), want %d:\n%s", code, err, ExitFailed, stderr.String())
+	}
+	if want := "20 of 20 spans not delivered (20 rejected by the backend, 0 dropped with the queue full, 0 unsent at the shutdown deadline)"; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q, want it to say %q", err, want)
+	}
+}
