@@ -6,9 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
 	"sync"
 
 	"github.com/kspan-project/kspan/internal/export"
+	"github.com/kspan-project/kspan/internal/httpserve"
 	"github.com/kspan-project/kspan/internal/live"
 	"github.com/kspan-project/kspan/internal/metrics"
 	"github.com/kspan-project/kspan/internal/sink"
@@ -21,15 +25,24 @@ type metricsFlags struct {
 	Addr string
 	// Pprof serves net/http/pprof beside the metrics.
 	Pprof bool
+	// AllowedHosts are the host names, comma-separated ("*": any), the
+	// endpoints answer to besides localhost, IP addresses and the name in
+	// Addr; empty means none, and then on an address beyond loopback
+	// /metrics, /healthz and /readyz answer any Host (see hostsFor).
+	AllowedHosts string
 }
 
 func (m *metricsFlags) bind(fs *flag.FlagSet) {
 	m.Addr = metrics.DefaultAddr
 	fs.StringVar(&m.Addr, "metrics-addr", m.Addr, "serve /metrics, /healthz and /readyz on this address: host:port, a port on 127.0.0.1, or off")
 	fs.BoolVar(&m.Pprof, "pprof", false, "also serve Go's profiles under /debug/pprof/ on the -metrics-addr address")
+	fs.StringVar(&m.AllowedHosts, "metrics-allowed-hosts", "", "host `names` the -metrics-addr endpoints answer to, comma-separated (.example.com: the domain and its subdomains; *: any), besides localhost, IP addresses and the -metrics-addr host (none: on an address beyond loopback, /metrics, /healthz and /readyz answer any name, /debug/pprof/ only those)")
 }
 
 func (m *metricsFlags) validate() error {
+	if _, err := httpserve.ParseHosts(m.AllowedHosts, "-metrics-allowed-hosts"); err != nil {
+		return err
+	}
 	if m.Addr == "off" {
 		if m.Pprof {
 			return errors.New("-pprof needs -metrics-addr")
@@ -70,7 +83,9 @@ func openMetrics(f metricsFlags, status *live.Status, s sink.Sink, ui *viewer, h
 		return m, nil, nil
 	}
 	addr, _ := uiAddr(f.Addr) // validated
-	srv, err := metrics.Listen(addr, m.Handler(metrics.Probes{Pprof: f.Pprof}), log)
+	p := metrics.Probes{Pprof: f.Pprof}
+	p.Hosts, p.AnyHost = hostsFor(f, addr)
+	srv, err := metrics.Listen(addr, m.Handler(p), log)
 	if err != nil {
 		if f.Addr != metrics.DefaultAddr {
 			return nil, nil, err
@@ -79,6 +94,33 @@ func openMetrics(f metricsFlags, status *live.Status, s sink.Sink, ui *viewer, h
 		return m, nil, nil
 	}
 	return m, &metricsServer{srv: srv, log: log}, nil
+}
+
+// hostsFor is what the metrics endpoints answer at addr: the names
+// -metrics-allowed-hosts lists and the host of addr, and whether
+// /metrics, /healthz and /readyz answer any Host. They do when no name is
+// listed and addr is beyond loopback (":9464", as the Helm chart runs):
+// probes and scrapers there name the pod as they like (its IP, a Service's
+// name), and these endpoints hold counters, no Event content. On loopback
+// they are checked like the viewer, since only a browser on this machine
+// could be led to them by DNS rebinding. /debug/pprof/ is always checked.
+func hostsFor(f metricsFlags, addr string) (httpserve.Hosts, bool) {
+	listed, _ := httpserve.ParseHosts(f.AllowedHosts, "-metrics-allowed-hosts") // validated
+	return listed.With(addr), listed.Any() || !listed.Listed() && !loopback(addr)
+}
+
+// loopback reports whether addr (host:port) listens on this machine only:
+// localhost or a loopback address.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // exporterIn finds the OTLP exporter among the sinks of s.

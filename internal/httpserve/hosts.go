@@ -73,6 +73,9 @@ func (h Hosts) With(addr string) Hosts {
 // Any reports whether every Host is answered ("*" was listed).
 func (h Hosts) Any() bool { return h.any }
 
+// Listed reports whether any name (or "*") was listed or added.
+func (h Hosts) Listed() bool { return h.any || len(h.names) > 0 }
+
 // Allows reports whether a request whose Host header is host is answered.
 func (h Hosts) Allows(host string) bool {
 	if h.any || host == "" {

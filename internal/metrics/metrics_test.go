@@ -12,6 +12,7 @@ import (
 
 	"github.com/kspan-project/kspan/internal/correlate"
 	"github.com/kspan-project/kspan/internal/export"
+	"github.com/kspan-project/kspan/internal/httpserve"
 	"github.com/kspan-project/kspan/internal/live"
 	"github.com/kspan-project/kspan/internal/owners"
 	"github.com/kspan-project/kspan/internal/span"
@@ -183,4 +184,64 @@ func TestStandbyProbesAndLeaderGauge(t *testing.T) {
 	}
 	_, body = get(t, srv, "/metrics")
 	has(t, body, "kspan_leader 1")
+}
+
+func hostGet(h http.Handler, host, path string) int {
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.Host = host
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Code
+}
+
+// On loopback every endpoint answers only localhost, IP addresses and the
+// names listed; beyond it (AnyHost) the counters and probes answer any
+// Host, pprof still only those.
+func TestHandlerChecksHost(t *testing.T) {
+	var st live.Status
+	st.Publish(live.Snapshot{At: time.Now()})
+	m := New(Sources{Live: &st})
+	listed, err := httpserve.ParseHosts("kspan.example.com", "-metrics-allowed-hosts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	strict := m.Handler(Probes{Pprof: true, Hosts: listed})
+	open := m.Handler(Probes{Pprof: true, Hosts: listed, AnyHost: true})
+	counters := []string{"/metrics", "/healthz"}
+	pprof := []string{"/debug/pprof/", "/debug/pprof/cmdline"}
+	for _, tc := range []struct {
+		host                    string
+		strict, open, openPprof int
+	}{
+		{"127.0.0.1:9464", 200, 200, 200},
+		{"localhost:9464", 200, 200, 200},
+		{"10.244.1.7:9464", 200, 200, 200}, // the kubelet's probe: the pod's IP
+		{"kspan.example.com:9464", 200, 200, 200},
+		{"kspan.monitoring.svc:9464", 421, 200, 421},
+		{"evil.example.com:9464", 421, 200, 421},
+	} {
+		for _, path := range counters {
+			if got := hostGet(strict, tc.host, path); got != tc.strict {
+				t.Errorf("strict: GET %s Host %s: %d, want %d", path, tc.host, got, tc.strict)
+			}
+			if got := hostGet(open, tc.host, path); got != tc.open {
+				t.Errorf("any host: GET %s Host %s: %d, want %d", path, tc.host, got, tc.open)
+			}
+		}
+		for _, path := range pprof {
+			if got := hostGet(strict, tc.host, path); got != tc.strict {
+				t.Errorf("strict: GET %s Host %s: %d, want %d", path, tc.host, got, tc.strict)
+			}
+			if got := hostGet(open, tc.host, path); got != tc.openPprof {
+				t.Errorf("any host: GET %s Host %s: %d, want %d", path, tc.host, got, tc.openPprof)
+			}
+		}
+	}
+	req := httptest.NewRequest(http.MethodPost, "/metrics", nil)
+	req.Host = "127.0.0.1:9464"
+	rec := httptest.NewRecorder()
+	strict.ServeHTTP(rec, req)
+	if rec.Code != http.StatusMethodNotAllowed {
+		t.Errorf("POST /metrics: %d", rec.Code)
+	}
 }

@@ -17,7 +17,8 @@ import (
 // machine only, on the port OpenTelemetry's Prometheus exporters use.
 const DefaultAddr = "127.0.0.1:9464"
 
-// Probes says what /healthz and /readyz require.
+// Probes says what /healthz and /readyz require, and which requests the
+// handler answers.
 type Probes struct {
 	// StaleAfter is how long the engine loop may go without publishing its
 	// counters before /healthz fails; zero means 30s (the loop ticks every
@@ -28,12 +29,21 @@ type Probes struct {
 	FailingFor time.Duration
 	// Pprof serves net/http/pprof under /debug/pprof/.
 	Pprof bool
+	// Hosts are the names the handler answers to (see httpserve.Hosts);
+	// the zero value answers localhost and IP addresses only.
+	Hosts httpserve.Hosts
+	// AnyHost answers /metrics, /healthz and /readyz whatever their Host
+	// (/debug/pprof/ stays behind Hosts: its command line may hold an
+	// -otlp-header's key). For an address beyond loopback, where probes
+	// and scrapers name the pod as they like; these endpoints hold
+	// counters, no Event content.
+	AnyHost bool
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 }
 
 // Handler serves /metrics, /healthz, /readyz and, with p.Pprof,
-// /debug/pprof/.
+// /debug/pprof/, to GET requests whose Host p allows (421 for others).
 func (m *Metrics) Handler(p Probes) http.Handler {
 	if p.StaleAfter <= 0 {
 		p.StaleAfter = 30 * time.Second
@@ -44,20 +54,25 @@ func (m *Metrics) Handler(p Probes) http.Handler {
 	if p.Now == nil {
 		p.Now = time.Now
 	}
+	checked := p.Hosts.Check
+	counters := checked
+	if p.AnyHost {
+		counters = func(h http.Handler) http.Handler { return h }
+	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	mux.Handle("GET /metrics", counters(promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})))
+	mux.Handle("GET /healthz", counters(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		probe(w, m.healthy(p))
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+	})))
+	mux.Handle("GET /readyz", counters(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		probe(w, m.ready(p))
-	})
+	})))
 	if p.Pprof {
-		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+		mux.Handle("GET /debug/pprof/", checked(http.HandlerFunc(pprof.Index)))
+		mux.Handle("GET /debug/pprof/cmdline", checked(http.HandlerFunc(pprof.Cmdline)))
+		mux.Handle("GET /debug/pprof/profile", checked(http.HandlerFunc(pprof.Profile)))
+		mux.Handle("GET /debug/pprof/symbol", checked(http.HandlerFunc(pprof.Symbol)))
+		mux.Handle("GET /debug/pprof/trace", checked(http.HandlerFunc(pprof.Trace)))
 	}
 	return mux
 }
