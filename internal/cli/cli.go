@@ -141,7 +141,8 @@ func runReplay(ctx context.Context, args []string, env Env) error {
 		"spans", st.Spans, "filtered", st.Filtered, "duplicates", st.Duplicates, "suppressed_repeats", st.Suppressed,
 		"late_spans", st.LateSpans, "forced_decisions", st.ForcedDecisions, "forced_flushes", st.ForcedFlushes,
 		"forgotten", st.Forgotten, "evicted_objects", st.Index.Evicted, "owner_cycles", st.Cycles,
-		"deep_chains", st.DeepChains, "truncated_messages", st.Truncated, "skipped_inputs", len(res.Problems))
+		"deep_chains", st.DeepChains, "truncated_messages", st.Truncated, "clamped_times", res.ClampedTimes,
+		"skipped_inputs", len(res.Problems))
 	if err == nil {
 		err = ui.serve(ctx)
 	}

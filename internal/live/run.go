@@ -82,6 +82,8 @@ func Run(ctx context.Context, opt Options) error {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	clamp := &sink.Clamp{Next: opt.Sink, Log: opt.Log}
+	opt.Sink = clamp
 	cfg, err := RESTConfig(opt.Client)
 	if err != nil {
 		return err
@@ -151,7 +153,7 @@ func Run(ctx context.Context, opt Options) error {
 		if opt.Status == nil {
 			return
 		}
-		opt.Status.Publish(Snapshot{At: opt.Now(), Engine: eng.Stats(), Events: events})
+		opt.Status.Publish(Snapshot{At: opt.Now(), Engine: eng.Stats(), Events: events, ClampedTimes: clamp.Clamped()})
 	}
 	publish()
 
@@ -202,7 +204,8 @@ loop:
 		"checkpointed", st.Checkpointed, "duplicates", st.Duplicates, "suppressed_repeats", st.Suppressed, "late_spans", st.LateSpans,
 		"forced_decisions", st.ForcedDecisions, "forced_flushes", st.ForcedFlushes, "forgotten", st.Forgotten,
 		"evicted_objects", st.Index.Evicted, "owner_cycles", st.Cycles,
-		"deep_chains", st.DeepChains, "truncated_messages", st.Truncated, "future_times", st.FutureTimes)
+		"deep_chains", st.DeepChains, "truncated_messages", st.Truncated, "future_times", st.FutureTimes,
+		"clamped_times", clamp.Clamped())
 	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opt.ShutdownTimeout)
 	defer cancel()
 	return errors.Join(runErr, sinkErr, opt.Sink.Close(closeCtx))

@@ -32,6 +32,9 @@ type Snapshot struct {
 	// Events counts the Events received by API (events.k8s.io/v1 or v1) and
 	// type (Normal, Warning, ...).
 	Events map[EventKind]uint64
+	// ClampedTimes counts the spans whose times were outside what OTLP
+	// carries, clamped in every output (sink.Clamp).
+	ClampedTimes uint64
 }
 
 // EventKind is the API an Event was read from and its type.

@@ -106,6 +106,8 @@ var (
 		"Event messages cut to 4 kB in their span.", nil, nil)
 	descFuture = prometheus.NewDesc("kspan_future_times_total",
 		"Events dated over an hour after they were seen: dated by the observation instead.", nil, nil)
+	descClamped = prometheus.NewDesc("kspan_clamped_times_total",
+		"Spans whose times were outside what OTLP carries (before 1970 or after 2262-04-11): clamped to that range in every output.", nil, nil)
 	descCheckpointed = prometheus.NewDesc("kspan_checkpointed_events_total",
 		"Relisted occurrences that the checkpoint says an earlier run exported: not exported again.", nil, nil)
 	descCheckpointEntries = prometheus.NewDesc("kspan_checkpoint_entries",
@@ -138,7 +140,7 @@ var _ prometheus.Collector = collector{}
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descEvents, descObjects, descSpans, descLate, descDuplicates,
 		descFiltered, descDropped, descForced, descHeld, descOpenTraces, descOpenSpans, descIndex,
-		descWatchRestarts, descUnchanged, descSynced, descLeader, descLastTick, descCheckpointed, descTruncated, descFuture} {
+		descWatchRestarts, descUnchanged, descSynced, descLeader, descLastTick, descCheckpointed, descTruncated, descFuture, descClamped} {
 		ch <- d
 	}
 	if c.src.Checkpoint != nil {
@@ -193,6 +195,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descCheckpointed, float64(st.Checkpointed))
 	counter(descTruncated, float64(st.Truncated))
 	counter(descFuture, float64(st.FutureTimes))
+	counter(descClamped, float64(sn.ClampedTimes))
 	if c.src.Checkpoint != nil {
 		if cs, ok := c.src.Checkpoint(); ok {
 			gauge(descCheckpointEntries, float64(cs.Entries))

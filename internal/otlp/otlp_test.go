@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -324,5 +325,29 @@ func TestSharedAttrs(t *testing.T) {
 	only.Attrs, only.Shared = nil, only.Attrs
 	if got, want := AppendJSON(nil, nil, "kspan", []span.Span{only}), AppendJSON(nil, nil, "kspan", spans[:1]); !bytes.Equal(got, want) {
 		t.Errorf("JSON with only shared attributes:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// Times OTLP cannot carry are clamped in both encodings, never overflowed
+// (1677 was written as 2261) nor left unset (1969, 9999).
+func TestTimesOutOfRange(t *testing.T) {
+	date := func(y int) time.Time { return time.Date(y, 6, 1, 0, 0, 0, 0, time.UTC) }
+	for _, tt := range []struct {
+		in   time.Time
+		want uint64
+	}{
+		{date(1), 1}, {date(1677), 1}, {date(1969), 1}, {time.Unix(0, 0), 1},
+		{date(2262), 1<<63 - 1}, {date(2300), 1<<63 - 1}, {date(9999), 1<<63 - 1},
+		{date(2026), uint64(date(2026).UnixNano())},
+	} {
+		spans := []span.Span{{Name: "x", Start: tt.in, End: tt.in}}
+		p := Request(nil, "kspan", spans).ResourceSpans[0].ScopeSpans[0].Spans[0]
+		if p.StartTimeUnixNano != tt.want || p.EndTimeUnixNano != tt.want {
+			t.Errorf("%v: protobuf %d %d, want %d", tt.in, p.StartTimeUnixNano, p.EndTimeUnixNano, tt.want)
+		}
+		js := string(AppendJSON(nil, nil, "kspan", spans))
+		if want := fmt.Sprintf(`"startTimeUnixNano":"%d","endTimeUnixNano":"%d"`, tt.want, tt.want); !strings.Contains(js, want) {
+			t.Errorf("%v: JSON %s, want %s", tt.in, js, want)
+		}
 	}
 }

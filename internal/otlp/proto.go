@@ -102,15 +102,18 @@ func idBytes(id []byte) []byte {
 	return nil
 }
 
-// unixNano is 0 (unset) for the zero time and for times before the epoch,
-// which the unsigned OTLP field cannot hold.
+// unixNano is 0 (unset) for the zero time. Other times are clamped to
+// what the field holds (span.MinTime to span.MaxTime): the pipeline clamps
+// spans before any output (span.Clamp), so this only keeps a caller that
+// did not from writing an overflowed UnixNano (1677 as 2261).
 func unixNano(t time.Time) uint64 {
-	if t.IsZero() {
+	switch {
+	case t.IsZero():
 		return 0
+	case t.Before(span.MinTime):
+		t = span.MinTime
+	case t.After(span.MaxTime):
+		t = span.MaxTime
 	}
-	n := t.UnixNano()
-	if n < 0 {
-		return 0
-	}
-	return uint64(n)
+	return uint64(t.UnixNano())
 }

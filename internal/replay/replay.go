@@ -33,13 +33,15 @@ type Result struct {
 	Records  int
 	Problems []decode.Problem
 	Stats    correlate.Stats
+	// ClampedTimes counts the spans whose times were outside what OTLP
+	// carries, clamped in every output (sink.Clamp).
+	ClampedTimes uint64
 }
 
 // Run replays the files into the sink. Unreadable files and undecodable
 // parts are reported in Result.Problems and logged; the rest is replayed.
 // The error is for failures of the sink or a cancelled ctx.
-func Run(ctx context.Context, opt Options) (Result, error) {
-	var res Result
+func Run(ctx context.Context, opt Options) (res Result, err error) {
 	var recs []record.Record
 	for _, f := range opt.Files {
 		r, name, closeFn, err := open(f, opt.Stdin)
@@ -60,10 +62,12 @@ func Run(ctx context.Context, opt Options) (Result, error) {
 	res.Records = len(recs)
 
 	var sinkErr error
+	out := &sink.Clamp{Next: opt.Sink, Log: opt.Log}
+	defer func() { res.ClampedTimes = out.Clamped() }()
 	cfg := opt.Engine
 	cfg.Out = func(spans []span.Span) {
 		if sinkErr == nil {
-			sinkErr = opt.Sink.Export(ctx, spans)
+			sinkErr = out.Export(ctx, spans)
 		}
 	}
 	eng := correlate.New(cfg)
