@@ -7,16 +7,18 @@ import (
 )
 
 // parseTraceparent reads a W3C traceparent "00-<trace>-<span>-<flags>".
+// Version 00 is exactly 55 characters; a later version may add fields after
+// a further '-', which are ignored, and version ff is invalid.
 func parseTraceparent(s string) (span.Link, bool) {
 	var l span.Link
-	if s == "" { // nearly always: no allocation for the split
+	s = strings.TrimSpace(s)
+	if len(s) < 55 || s[2] != '-' || s[35] != '-' || s[52] != '-' ||
+		len(s) > 55 && (s[:2] == "00" || s[55] != '-') || s[:2] == "ff" {
 		return l, false
 	}
-	p := strings.Split(strings.TrimSpace(s), "-")
-	if len(p) < 4 || len(p[0]) != 2 || len(p[1]) != 32 || len(p[2]) != 16 || p[0] == "ff" {
-		return l, false
-	}
-	if !hexInto(l.TraceID[:], p[1]) || !hexInto(l.SpanID[:], p[2]) || l.TraceID.IsZero() || l.SpanID.IsZero() {
+	var version, flags [1]byte
+	if !hexInto(version[:], s[:2]) || !hexInto(flags[:], s[53:55]) ||
+		!hexInto(l.TraceID[:], s[3:35]) || !hexInto(l.SpanID[:], s[36:52]) || l.TraceID.IsZero() || l.SpanID.IsZero() {
 		return span.Link{}, false
 	}
 	return l, true
