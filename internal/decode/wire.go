@@ -208,6 +208,10 @@ func typeError(te *json.UnmarshalTypeError, what, field string) error {
 	case reflect.String:
 		want = "a string"
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if n, ok := strings.CutPrefix(te.Value, "number "); ok && !strings.ContainsAny(n, ".eE") {
+			return fmt.Errorf("%s: %s is %s, out of range (a %d-bit integer: %d to %d)", what, field, n,
+				te.Type.Bits(), int64(-1)<<(te.Type.Bits()-1), uint64(1)<<(te.Type.Bits()-1)-1)
+		}
 		want = "an integer"
 	case reflect.Bool:
 		want = "a boolean"
