@@ -3,6 +3,7 @@ package httpserve
 import (
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -111,4 +112,29 @@ func TestHostsCheck(t *testing.T) {
 			t.Errorf("the refusal does not name the flag: %s", rec.Body)
 		}
 	}
+}
+
+// A name under an attacker's domain is never answered, whatever comes
+// before it: DNS rebinding needs such a name, and only it.
+func FuzzHostsAllows(f *testing.F) {
+	for _, s := range []string{"", "localhost", "127.0.0.1", "[::1]:80", "kspan.example.com", "x.localhost", "LOCALHOST.", "a:b:c", "[", "]:", "%"} {
+		f.Add(s, uint16(7380))
+	}
+	none, err := ParseHosts("", "-x")
+	if err != nil {
+		f.Fatal(err)
+	}
+	listed, err := ParseHosts("kspan.example.com,.corp.example", "-x")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, prefix string, port uint16) {
+		host := prefix + ".evil.example.com"
+		if port != 0 {
+			host += ":" + strconv.Itoa(int(port))
+		}
+		if none.Allows(host) || listed.Allows(host) || listed.With("127.0.0.1:7380").Allows(host) {
+			t.Fatalf("Allows(%q)", host)
+		}
+	})
 }

@@ -73,3 +73,30 @@ func TestAsIsAllocatesNothing(t *testing.T) {
 		t.Errorf("%v allocations", n)
 	}
 }
+
+// Whatever the input, nothing that moves, rings, reorders or hides is
+// left, and cleaning twice changes nothing more.
+func FuzzText(f *testing.F) {
+	for _, s := range []string{"", "plain", "a\r\nb\rc", "web-\u202e1-bed", "\x1b[2J\a", " two  spaces ", "\xff\u0085\u2028", "ünï 日本\u200b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		line, text := Line(s), Text(s)
+		for _, r := range line {
+			if r == '\uFFFD' || Hidden(r) || control(r) || r == '\u2028' || r == '\u2029' {
+				t.Fatalf("Line(%q) = %q keeps %U", s, line, r)
+			}
+		}
+		if strings.HasPrefix(line, " ") || strings.HasSuffix(line, " ") || strings.Contains(line, "  ") {
+			t.Fatalf("Line(%q) = %q: spaces not collapsed", s, line)
+		}
+		for _, r := range text {
+			if r == '\uFFFD' || Hidden(r) || control(r) && r != '\n' && r != '\t' || r == '\u2028' || r == '\u2029' {
+				t.Fatalf("Text(%q) = %q keeps %U", s, text, r)
+			}
+		}
+		if Line(line) != line || Text(text) != text {
+			t.Fatalf("not idempotent: %q -> %q, %q", s, line, text)
+		}
+	})
+}
