@@ -124,7 +124,7 @@ func openViewer(cfg Config, live bool, log *slog.Logger) (*viewer, error) {
 		return nil, nil
 	}
 	if !srv.Loopback() {
-		log.Warn("the viewer listens beyond this machine: whoever reaches it sees the cluster's events", "addr", srv.Addr().String())
+		log.Warn("the viewer listens beyond this machine: whoever reaches it sees the cluster's events (it answers localhost, IP addresses and the names in -ui-allowed-hosts)", "addr", srv.Addr().String())
 	}
 	return &viewer{store: store, srv: srv, log: log}, nil
 }

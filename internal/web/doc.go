@@ -7,7 +7,10 @@
 // JavaScript there is are embedded: the viewer works offline. The pages are
 // written by plain functions with every value escaped, not html/template,
 // whose reflection would double kspan's binary and resident memory (see
-// render.go).
+// render.go), and without the characters that would let one name pass
+// for another (package printable). The pages hold the cluster's Events, so
+// the viewer answers only the names it was given (httpserve.Hosts), against
+// DNS rebinding, and only reads (GET and HEAD).
 //
 // Flow: correlate.Engine → sink.Fanout → Store ← Server ← browser.
 package web
