@@ -13,6 +13,7 @@ import (
 
 	"github.com/kspan-project/kspan/internal/decode"
 	"github.com/kspan-project/kspan/internal/record"
+	"github.com/kspan-project/kspan/internal/replay"
 	"github.com/kspan-project/kspan/internal/span"
 	"github.com/kspan-project/kspan/internal/tracecheck"
 )
@@ -63,6 +64,7 @@ func TestShapes(t *testing.T) {
 		}
 	})
 	p.stop(t)
+	t.Run("capture-replays-to-the-same-traces", func(t *testing.T) { shapesReplaySame(t, p) })
 	if dir := os.Getenv("KSPAN_E2E_RECORD"); dir != "" {
 		for _, sh := range shapes {
 			b := captureSlice(t, p.capture, sh.ns)
@@ -125,6 +127,7 @@ func (r *shapeRun) records() []record.Record {
 	if len(probs) > 0 {
 		r.Fatalf("decoding the capture: %v", probs)
 	}
+	replay.Sort(recs)
 	return recs
 }
 
