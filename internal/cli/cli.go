@@ -104,11 +104,8 @@ func runReplay(ctx context.Context, args []string, env Env) error {
 			"kspan's captures and kspan's own captures, in any mix, and prints the traces.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return &exitError{ExitUsage, err}
+	if help, err := parseFlags(fs, args, env.Stderr); help || err != nil {
+		return err
 	}
 	if err := cfg.Validate(); err != nil {
 		return &exitError{ExitUsage, err}
@@ -118,6 +115,7 @@ func runReplay(ctx context.Context, args []string, env Env) error {
 		return &exitError{ExitUsage, errors.New("no input files (use - for standard input)")}
 	}
 	log := newLogger(env.Stderr, cfg)
+	cfg.warnEnv(log)
 	ui, err := openViewer(cfg, false, log)
 	if err != nil {
 		return err
@@ -153,6 +151,27 @@ func runReplay(ctx context.Context, args []string, env Env) error {
 		return &exitError{ExitSkipped, fmt.Errorf("%d part(s) of the input were skipped (see the warnings above)", n)}
 	}
 	return nil
+}
+
+// parseFlags parses args into fs. Left alone, the flag package prints a
+// parse error and the usage, and main prints the error again: here an error
+// is only returned (main prints it once, with a hint), and -h prints the
+// usage (help is true then).
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (help bool, err error) {
+	usage := fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err = fs.Parse(args)
+	fs.SetOutput(stderr)
+	fs.Usage = usage
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.Usage()
+		return true, nil
+	case err != nil:
+		return false, &exitError{ExitUsage, fmt.Errorf("%w (%s -h lists the flags)", err, fs.Name())}
+	}
+	return false, nil
 }
 
 // outputs builds the -o output (the tree draws each trace as it comes in
@@ -232,11 +251,8 @@ func runLive(ctx context.Context, args []string, env Env) error {
 		fmt.Fprintf(env.Stderr, "Usage: kspan [flags]\n\nWatches the cluster's Events and prints or exports their traces until interrupted.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return &exitError{ExitUsage, err}
+	if help, err := parseFlags(fs, args, env.Stderr); help || err != nil {
+		return err
 	}
 	var batchErr error
 	if *watchBatch < 0 || *watchBatch > time.Second {
@@ -250,6 +266,7 @@ func runLive(ctx context.Context, args []string, env Env) error {
 		return &exitError{ExitUsage, fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	log := newLogger(env.Stderr, cfg)
+	cfg.warnEnv(log)
 	h.log = log
 	// client-go logs through klog: into the same structured log, once.
 	klog.SetSlogLogger(log.With("logger", "client-go"))

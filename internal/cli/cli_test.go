@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -166,5 +167,46 @@ func TestFilterFlags(t *testing.T) {
 	}
 	if _, _, code := run(t, nil, "replay", "-type", "Error", v0); code != ExitUsage {
 		t.Errorf("-type Error: exit %d, want %d", code, ExitUsage)
+	}
+}
+
+// A flag error is printed once: by main, from the error Run returns (the
+// flag package would print it too, with the whole usage).
+func TestFlagErrorOnce(t *testing.T) {
+	for _, args := range [][]string{{"replay", "-no-such-flag", v0}, {"-no-such-flag"}, {"replay", "-width", "wide", v0}} {
+		var stderr strings.Builder
+		err := Run(context.Background(), args, Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &stderr,
+			Getenv: func(string) string { return "" }})
+		if ExitCode(err) != ExitUsage || err == nil || !strings.Contains(err.Error(), "-h lists the flags") {
+			t.Errorf("%q: %v, want a usage error with a hint", args, err)
+		}
+		if stderr.Len() > 0 {
+			t.Errorf("%q: printed besides the error:\n%s", args, stderr.String())
+		}
+	}
+	// -h still prints the usage.
+	_, errs, code := run(t, nil, "replay", "-h")
+	if code != 0 || !strings.Contains(errs, "Usage: kspan replay") || !strings.Contains(errs, "-otlp-endpoint") {
+		t.Errorf("replay -h: exit %d:\n%s", code, errs)
+	}
+}
+
+// Entries of OTEL_RESOURCE_ATTRIBUTES that cannot be used are warned about.
+func TestResourceAttributesWarnings(t *testing.T) {
+	_, errs, code := run(t, map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "a=1,bad,,=nokey,c=%zz"}, "replay", v0)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, errs)
+	}
+	for _, want := range []string{
+		`msg="ignored an entry of OTEL_RESOURCE_ATTRIBUTES" entry=bad reason="want key=value"`,
+		`entry="=nokey" reason="want key=value"`,
+		`entry="c=%zz" reason="the value's percent-encoding`,
+	} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %s:\n%s", want, errs)
+		}
+	}
+	if n := strings.Count(errs, "ignored an entry"); n != 3 {
+		t.Errorf("%d warnings, want 3:\n%s", n, errs)
 	}
 }

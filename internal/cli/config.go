@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -43,6 +44,19 @@ type Config struct {
 	UI UIConfig
 	// Export is the OTLP exporter; no endpoint means no export.
 	Export export.Config
+
+	// envWarnings are the environment's values that were ignored, logged
+	// once the logger exists.
+	envWarnings []envWarning
+}
+
+type envWarning struct{ variable, entry, why string }
+
+// warnEnv logs the environment's values that were ignored.
+func (c *Config) warnEnv(log *slog.Logger) {
+	for _, w := range c.envWarnings {
+		log.Warn("ignored an entry of "+w.variable, "entry", w.entry, "reason", w.why)
+	}
 }
 
 // defaultConfig reads the environment.
@@ -58,7 +72,9 @@ func defaultConfig(getenv func(string) string) Config {
 	if v := getenv("OTEL_SERVICE_NAME"); v != "" {
 		c.ServiceName = v
 	}
-	c.ResourceAttrs = parseResourceAttrs(getenv("OTEL_RESOURCE_ATTRIBUTES"))
+	var bad []envWarning
+	c.ResourceAttrs, bad = parseResourceAttrs(getenv("OTEL_RESOURCE_ATTRIBUTES"))
+	c.envWarnings = append(c.envWarnings, bad...)
 	c.Export = defaultExport(getenv)
 	return c
 }
@@ -125,6 +141,14 @@ func (c *Config) Validate() error {
 	if err := c.UI.validate(); err != nil {
 		errs = append(errs, err)
 	}
+	// Zero means a default in export.Config, but the flags' defaults are
+	// filled in already: a 0 here was asked for, and would send nothing.
+	if c.Export.QueueSize == 0 {
+		errs = append(errs, errors.New("-otlp-queue-size 0: want at least 1"))
+	}
+	if c.Export.BatchSize == 0 {
+		errs = append(errs, errors.New("-otlp-batch-size 0: want at least 1"))
+	}
 	if err := c.Export.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -147,19 +171,28 @@ func (c *Config) Resource() []span.Attr {
 }
 
 // parseResourceAttrs reads OTEL_RESOURCE_ATTRIBUTES: key=value pairs
-// separated by commas, values percent-encoded. Malformed pairs are ignored,
-// as the specification says.
-func parseResourceAttrs(s string) []span.Attr {
+// separated by commas, values percent-encoded. Malformed pairs are left out,
+// as the specification says, and returned to be warned about; empty ones
+// (a trailing comma) are not.
+func parseResourceAttrs(s string) ([]span.Attr, []envWarning) {
 	var out []span.Attr
+	var bad []envWarning
 	for _, kv := range strings.Split(s, ",") {
+		if strings.TrimSpace(kv) == "" {
+			continue
+		}
 		k, v, ok := strings.Cut(kv, "=")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" {
+			bad = append(bad, envWarning{"OTEL_RESOURCE_ATTRIBUTES", kv, "want key=value"})
 			continue
 		}
-		if dv, err := url.PathUnescape(strings.TrimSpace(v)); err == nil {
-			out = append(out, span.Str(k, dv))
+		dv, err := url.PathUnescape(strings.TrimSpace(v))
+		if err != nil {
+			bad = append(bad, envWarning{"OTEL_RESOURCE_ATTRIBUTES", kv, "the value's percent-encoding: " + err.Error()})
+			continue
 		}
+		out = append(out, span.Str(k, dv))
 	}
-	return out
+	return out, bad
 }

@@ -159,6 +159,13 @@ func TestExportFlagErrors(t *testing.T) {
 		{nil, []string{"-otlp-endpoint", "ftp://x"}, "scheme"},
 		{nil, []string{"-otlp-queue-size", "10", "-otlp-batch-size", "20"}, "larger than"},
 		{map[string]string{"OTEL_EXPORTER_OTLP_TIMEOUT": "5s", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}, nil, "OTEL_EXPORTER_OTLP_TIMEOUT"},
+		// Configuration that can never work: refused at start, not retried
+		// as an outage until the shutdown deadline.
+		{nil, []string{"-otlp-endpoint", "http://127.0.0.1:99999"}, `"http://127.0.0.1:99999": port 99999 is outside 1-65535`},
+		{nil, []string{"-otlp-endpoint", "http://127.0.0.1:4318", "-otlp-header", "x-key=a%0D%0AX-Injected: 1"}, `otlp header "x-key": its value has the control character U+000D`},
+		{map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "x-key=a%0Ab", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}, nil, `otlp header "x-key": its value has the control character U+000A`},
+		{nil, []string{"-otlp-queue-size", "0"}, "-otlp-queue-size 0: want at least 1"},
+		{nil, []string{"-otlp-batch-size", "0"}, "-otlp-batch-size 0: want at least 1"},
 	} {
 		var stderr strings.Builder
 		err := Run(t.Context(), append(append([]string{"replay"}, c.args...), v0), Env{

@@ -4,11 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
 	"os"
 	"path"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/kspan-project/kspan/internal/sink"
 	"github.com/kspan-project/kspan/internal/span"
@@ -189,8 +194,36 @@ func (c *Config) Validate() error {
 		if _, err := c.target(); err != nil {
 			errs = append(errs, err)
 		}
+		errs = append(errs, c.validateHeaders()...)
 	}
 	return errors.Join(errs...)
+}
+
+// validateHeaders refuses headers no backend can be sent: a name that is
+// not an HTTP token, a value with a control character (CR and LF would
+// split the request; the clients refuse them at each attempt, which would
+// look like an outage), and for gRPC a value that is not printable ASCII.
+// Values are often secrets: the messages name the header, not the value.
+func (c *Config) validateHeaders() []error {
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(c.Headers)) {
+		v := c.Headers[k]
+		if !httpguts.ValidHeaderFieldName(k) {
+			errs = append(errs, fmt.Errorf("otlp header name %q: want an HTTP token (letters, digits and !#$%%&'*+-.^_`|~)", k))
+			continue
+		}
+		for i, r := range v {
+			if r < ' ' && r != '\t' || r == 0x7f {
+				errs = append(errs, fmt.Errorf("otlp header %q: its value has the control character %U at byte %d", k, r, i))
+				break
+			}
+			if c.Protocol == ProtocolGRPC && r > '~' && !strings.HasSuffix(strings.ToLower(k), "-bin") {
+				errs = append(errs, fmt.Errorf("otlp header %q: its value has %q at byte %d; gRPC metadata values are printable ASCII", k, r, i))
+				break
+			}
+		}
+	}
+	return errs
 }
 
 // target is where requests go: for HTTP the full traces URL, for gRPC a
@@ -209,6 +242,11 @@ func (c *Config) target() (*url.URL, error) {
 	case "http", "https":
 	default:
 		return nil, fmt.Errorf("-otlp-endpoint %q: scheme must be http or https", c.Endpoint)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("-otlp-endpoint %q: port %s is outside 1-65535", c.Endpoint, p)
+		}
 	}
 	if c.Insecure || strings.EqualFold(u.Scheme, "http") {
 		u.Scheme = "http"

@@ -120,6 +120,22 @@ func TestValidate(t *testing.T) {
 		{Config{Timeout: -time.Second}, "-otlp-timeout"},
 		{Config{ClientCertFile: "/c"}, "needs both"},
 		{Config{Endpoint: "http://x:1", CAFile: "/nonexistent/ca.pem"}, "ca.pem"},
+		// Configuration that can never work, refused at start rather than
+		// retried as an outage.
+		{Config{Endpoint: "http://x:99999"}, `-otlp-endpoint "http://x:99999": port 99999 is outside 1-65535`},
+		{Config{Endpoint: "localhost:0"}, "port 0 is outside 1-65535"},
+		{Config{Endpoint: "localhost:65535"}, ""},
+		{Config{Endpoint: "http://[::1"}, "want a URL"},
+		{Config{Endpoint: "http://x\r\n:4318"}, "want a URL"},
+		{Config{Endpoint: "http://x:1", Headers: map[string]string{"a": "ok", "x-key": "v\r\nInjected: 1"}},
+			`otlp header "x-key": its value has the control character U+000D at byte 1`},
+		{Config{Endpoint: "http://x:1", Headers: map[string]string{"x-key": "v\x00"}}, "U+0000"},
+		{Config{Endpoint: "http://x:1", Headers: map[string]string{"x-key": "v\x7f"}}, "U+007F"},
+		{Config{Endpoint: "http://x:1", Headers: map[string]string{"x key": "v"}}, `otlp header name "x key"`},
+		{Config{Endpoint: "http://x:1", Headers: map[string]string{"x\nkey": "v"}}, `otlp header name "x\nkey"`},
+		{Config{Endpoint: "http://x:1", Headers: map[string]string{"x-key": "a\tb ü"}}, ""},
+		{Config{Endpoint: "http://x:1", Protocol: "grpc", Headers: map[string]string{"x-key": "ü"}}, "gRPC metadata values are printable ASCII"},
+		{Config{Headers: map[string]string{"x-key": "\n"}}, ""}, // nothing is exported
 	} {
 		err := c.cfg.Validate()
 		if (err == nil) != (c.err == "") || err != nil && !strings.Contains(err.Error(), c.err) {
