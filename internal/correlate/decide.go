@@ -201,7 +201,7 @@ func (e *Engine) candidate(o *occ, ch []link) cand {
 }
 
 // deletedAncestor is the highest object on o's owner chain ch whose
-// deletion began within the window before o. o's own object counts only
+// deletion began within the window before o, up to an orphaned object. o's own object counts only
 // when it is the chain's root: an owned object deleted on its own (a
 // StatefulSet's pod deleted by hand) is not a change of its root, and its
 // events keep their creator.
@@ -210,12 +210,13 @@ func (e *Engine) deletedAncestor(o *occ, ch []link) (objRef, time.Time, bool) {
 	var at time.Time
 	ok := false
 	for i, l := range ch {
-		if i == 0 && len(ch) > 1 {
-			continue
-		}
-		if ent := l.ent; ent != nil && !ent.Deleting.IsZero() &&
+		ent := l.ent
+		if ent != nil && (i > 0 || len(ch) == 1) && !ent.Deleting.IsZero() &&
 			!ent.Deleting.After(o.t) && o.t.Sub(ent.Deleting) < e.cfg.Window {
 			found, at, ok = l.ref, ent.Deleting, true
+		}
+		if ent != nil && ent.Orphaned() {
+			break // its owners' deletion did not reach it
 		}
 	}
 	return found, at, ok

@@ -24,6 +24,10 @@ type rootState struct {
 	// exports nothing).
 	span    span.Span
 	emitted bool
+	// deletion says it is a deletion's episode; prev is the episode it
+	// followed, which what the deletion did not cause still joins.
+	deletion bool
+	prev     *rootState
 }
 
 // episode returns the root's episode that o belongs to, starting a new one
@@ -49,11 +53,19 @@ func (e *Engine) episode(r objRef, o *occ) *rootState {
 	if o.reason.deletion {
 		slack = time.Second
 	}
+	// What etcd stored before the deletion began was not caused by it,
+	// whatever its whole-second time says.
 	deleting := known && !ent.Deleting.IsZero() && !o.t.Add(slack).Before(ent.Deleting) &&
-		o.t.Sub(ent.Deleting) < e.cfg.Window
+		o.t.Sub(ent.Deleting) < e.cfg.Window && !(o.rv != 0 && ent.DeletingRV != 0 && o.rv < ent.DeletingRV)
+	fits := func(st *rootState) bool {
+		return st != nil && st.gen == g.Generation && o.t.Sub(st.last) < e.cfg.Window &&
+			!(starter != "" && st.hasStarter) && (!deleting || st.key == ent.Deleting.Unix())
+	}
 	st := e.roots[r.key]
-	if st != nil && st.gen == g.Generation && o.t.Sub(st.last) < e.cfg.Window &&
-		!(starter != "" && st.hasStarter) && (!deleting || st.key == ent.Deleting.Unix()) {
+	if st != nil && st.deletion && !deleting && fits(st.prev) {
+		st = st.prev // not caused by the deletion: the episode before it
+	}
+	if fits(st) {
 		if starter != "" {
 			st.hasStarter = true
 		}
@@ -85,7 +97,11 @@ func (e *Engine) episode(r objRef, o *occ) *rootState {
 			start = change
 		}
 	}
-	st = &rootState{ref: r, gen: g.Generation, key: key, start: start, last: o.t, hasStarter: starter != ""}
+	prev := e.roots[r.key]
+	st = &rootState{ref: r, gen: g.Generation, key: key, start: start, last: o.t, hasStarter: starter != "", deletion: deleting}
+	if deleting && prev != nil && !prev.deletion {
+		st.prev = prev
+	}
 	if key == 0 {
 		st.trace = span.TraceIDFor(r.key, g.Generation)
 	} else {

@@ -120,6 +120,11 @@ func (e *Engine) nearest(o *occ, ch []link) cand {
 // found among the recent mentions or, past the window, remembered.
 func (e *Engine) ownCause(o *occ, ent *owners.Entry, act *activity) (cand, bool) {
 	class := classOf(o)
+	if o.mention != nil && o.mention.Verb.Creates() != o.mention.Verb.Deletes() {
+		if m := e.stepCause(o, ent, act, class); m != nil {
+			return cand{occ: m, own: true, class: class}, true
+		}
+	}
 	if class == deleting {
 		if m := e.latestMention(o.obj, ent, act, o, deleting); m != nil {
 			return cand{occ: m, own: true, class: deleting}, true

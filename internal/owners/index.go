@@ -16,7 +16,7 @@ type Config struct {
 	// apiserver's default event TTL).
 	Tombstone time.Duration
 	// MaxGenerations is how many spec changes are remembered per object
-	// (default 8).
+	// (default 16: a rolling update scales each ReplicaSet a few times).
 	MaxGenerations int
 	// LabelKeys are the label keys kept per object (a label selector's);
 	// none when empty.
@@ -31,7 +31,7 @@ func (c Config) withDefaults() Config {
 		c.Tombstone = time.Hour
 	}
 	if c.MaxGenerations <= 0 {
-		c.MaxGenerations = 8
+		c.MaxGenerations = 16
 	}
 	return c
 }
@@ -68,22 +68,35 @@ type Entry struct {
 	Labels map[string]string
 	// Gens is the spec-change history, oldest first.
 	Gens []Gen
+	// LowestGen is the lowest generation seen: a later one was seen as it
+	// was made (on a watch), the lowest maybe only later (in a list).
+	LowestGen int64
 	// Deleting is metadata.deletionTimestamp, else when the object was seen
 	// deleted; Deleted is when it was seen deleted (zero while it lives).
 	Deleting, Deleted time.Time
-	// FirstRV is the lowest resourceVersion seen of the object (0: none).
-	FirstRV uint64
+	// FirstRV is the lowest resourceVersion seen of the object (0: none):
+	// its creation's, when it was first seen on a watch. DeletingRV is the
+	// lowest seen with its deletion begun (0: none).
+	FirstRV, DeletingRV uint64
 	// Successor is the UID of the next object of the same kind, namespace
 	// and name (a StatefulSet's pod recreated, a bare pod applied again),
 	// by creation time: what names this name after it was created is
 	// about the successor. Empty when none is known.
 	Successor string
 
+	// seenOwnerless says a version had no owner references (see Orphaned).
+	seenOwnerless bool
+
 	elem *list.Element
 	// named says byName maps the entry's name to it (its last version
 	// is the name's last seen; Upsert then need not write byName).
 	named bool
 }
+
+// Orphaned reports whether the object lost the owners of its first state
+// (its owner was deleted with orphan propagation): its owners' deletion did
+// not cascade to it.
+func (e *Entry) Orphaned() bool { return len(e.Owners) > 0 && e.seenOwnerless }
 
 // Controller returns the controlling owner reference, else the first owner,
 // else nil.
@@ -219,17 +232,32 @@ func (ix *Index) Upsert(o *record.Object, observed time.Time) {
 	}
 	e.Kind, e.APIVersion, e.Namespace, e.Name = o.Kind, o.APIVersion, o.Namespace, o.Name
 	e.Created = o.Created
+	// Ownership is that of the object's first state (a Deployment deleted
+	// with orphan propagation leaves its ReplicaSet ownerless, which does
+	// not make the ReplicaSet's past its own): the version with the lowest
+	// resourceVersion seen, whatever order versions arrive in.
+	if rv := lowestRV(0, o.ResourceVersion); rv == 0 || e.FirstRV == 0 || rv <= e.FirstRV {
+		e.Owners = append(e.Owners[:0], o.Owners...)
+	}
+	if len(o.Owners) == 0 {
+		e.seenOwnerless = true
+	}
 	e.FirstRV = lowestRV(e.FirstRV, o.ResourceVersion)
-	e.Owners = append(e.Owners[:0], o.Owners...)
 	e.Traceparent = o.Traceparent
 	e.Labels = keepLabels(e.Labels, o.Labels, ix.cfg.LabelKeys)
 	if !o.Deleting.IsZero() {
-		e.Deleting = o.Deleting
+		// The earliest any version shows, whatever order they arrive in
+		// (a pod's grace period is cut short as it goes).
+		e.Deleting = earliest(e.Deleting, o.Deleting)
+		e.DeletingRV = lowestRV(e.DeletingRV, o.ResourceVersion)
 	}
 	ix.addGen(e, o, observed)
 }
 
 func (ix *Index) addGen(e *Entry, o *record.Object, observed time.Time) {
+	if e.LowestGen == 0 || o.Generation < e.LowestGen {
+		e.LowestGen = o.Generation
+	}
 	g := Gen{Generation: o.Generation, Time: o.SpecTime, Manager: o.SpecManager, Operation: o.SpecOperation,
 		FirstSeen: observed, FirstRV: lowestRV(0, o.ResourceVersion)}
 	// managedFields times are whole seconds: t stands for [t, t+1s). A
@@ -373,6 +401,9 @@ func (ix *Index) Delete(o *record.Object, now time.Time) {
 		e.Deleted = now
 		if e.Deleting.IsZero() {
 			e.Deleting = now
+		}
+		if e.DeletingRV == 0 {
+			e.DeletingRV = lowestRV(0, o.ResourceVersion)
 		}
 		ix.tombs++
 	}

@@ -293,3 +293,25 @@ func TestSuccessorIsTheNextIncarnation(t *testing.T) {
 		}
 	}
 }
+
+func TestOwnersOfTheFirstStateInAnyOrder(t *testing.T) {
+	// A ReplicaSet orphaned by its Deployment's deletion (orphan
+	// propagation): its first state's owner stays its owner, and it is
+	// known to be orphaned, whatever order its versions arrive in.
+	owned := obj("ReplicaSet", "web-a", "r1", 1, record.OwnerRef{Kind: "Deployment", Name: "web", UID: "d1", Controller: true})
+	owned.ResourceVersion = "10"
+	orphan := obj("ReplicaSet", "web-a", "r1", 1)
+	orphan.ResourceVersion = "20"
+	orphan.Deleting = t0.Add(time.Minute)
+	for _, order := range [][]*record.Object{{owned, orphan}, {orphan, owned}} {
+		ix := New(Config{})
+		for _, o := range order {
+			ix.Upsert(o, time.Time{})
+		}
+		e, _ := ix.Get("r1")
+		if c := e.Controller(); c == nil || c.UID != "d1" || !e.Orphaned() || e.DeletingRV != 20 || e.FirstRV != 10 {
+			t.Errorf("order %s first: controller %+v, orphaned %v, rv %d/%d; want d1, true, 10/20",
+				order[0].ResourceVersion, c, e.Orphaned(), e.FirstRV, e.DeletingRV)
+		}
+	}
+}
