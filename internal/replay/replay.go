@@ -3,10 +3,10 @@ package replay
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"strconv"
 	"time"
@@ -40,17 +40,17 @@ type Result struct {
 
 // Run replays the files into the sink. Unreadable files and undecodable
 // parts are reported in Result.Problems and logged; the rest is replayed.
-// The error is for failures of the sink or a cancelled ctx.
+// The error is for failures of the sink or a cancelled ctx, which stops Run
+// promptly whatever it waits on (opening a FIFO, reading a pipe) and says
+// what was cut off: while reading, nothing is replayed; after, the spans
+// handed to the sink stay there for its Close to deliver.
 func Run(ctx context.Context, opt Options) (res Result, err error) {
 	var recs []record.Record
-	for _, f := range opt.Files {
-		r, name, closeFn, err := open(f, opt.Stdin)
-		if err != nil {
-			res.Problems = append(res.Problems, decode.Problem{Source: f, Err: err})
-			continue
+	for i, f := range opt.Files {
+		got, problems := readFile(ctx, f, opt.Stdin)
+		if ctx.Err() != nil {
+			return res, interrupted(ctx, problems, opt.Files[i+1:])
 		}
-		got, problems := decode.Read(r, name)
-		closeFn()
 		recs = append(recs, got...)
 		res.Problems = append(res.Problems, problems...)
 	}
@@ -73,7 +73,8 @@ func Run(ctx context.Context, opt Options) (res Result, err error) {
 	eng := correlate.New(cfg)
 	for i, r := range recs {
 		if i%1024 == 0 && ctx.Err() != nil {
-			return res, ctx.Err()
+			return res, fmt.Errorf("interrupted after %d of %d records: the spans decided before were exported, the events still held and the open traces were not: %w",
+				i, len(recs), ctx.Err())
 		}
 		now := r.Observed
 		if r.Inferred {
@@ -92,18 +93,17 @@ func Run(ctx context.Context, opt Options) (res Result, err error) {
 	return res, nil
 }
 
-func open(f string, stdin io.Reader) (io.Reader, string, func(), error) {
-	if f == "-" {
-		if stdin == nil {
-			stdin = os.Stdin
+// interrupted is the error of a replay stopped while reading: records are
+// ordered across every input before any is decided, so nothing was.
+func interrupted(ctx context.Context, problems []decode.Problem, unread []string) error {
+	where := "the input"
+	for _, p := range problems {
+		if errors.Is(p.Err, ctx.Err()) {
+			where = p.Source
 		}
-		return stdin, "<stdin>", func() {}, nil
 	}
-	fh, err := os.Open(f)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	return fh, f, func() { _ = fh.Close() }, nil
+	return fmt.Errorf("interrupted while reading %s (%d more file(s) not read): nothing was replayed, as records are ordered across all the input before any is decided: %w",
+		where, len(unread), ctx.Err())
 }
 
 // Sort orders records by observed time, objects before events at the same
