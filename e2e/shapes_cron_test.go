@@ -7,6 +7,7 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 
@@ -46,6 +47,15 @@ func (r *shapeRun) suspend(name string) {
 	if err != nil {
 		r.Fatal(err)
 	}
+}
+
+func (r *shapeRun) pods() []corev1.Pod {
+	r.Helper()
+	l, err := env.client.CoreV1().Pods(r.ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		r.Fatal(err)
+	}
+	return l.Items
 }
 
 // jobs lists the namespace's Jobs.
@@ -143,12 +153,12 @@ func testCronJobForbid(r *shapeRun) {
 	r.waitEvent("JobAlreadyActive", 150*time.Second)
 	waitFor(r.T, 150*time.Second, "the second run running", func() (bool, string) {
 		n := 0
-		for _, j := range r.jobs() {
-			if j.Status.Ready != nil && *j.Status.Ready == 1 || j.Status.Succeeded == 1 {
+		for _, p := range r.pods() {
+			if p.Status.Phase == corev1.PodRunning || p.Status.Phase == corev1.PodSucceeded {
 				n++
 			}
 		}
-		return n >= 2, fmt.Sprintf("%d jobs ran", n)
+		return n >= 2, fmt.Sprintf("%d runs' pods ran", n)
 	})
 	r.suspend("slow")
 	c := r.traces()
@@ -164,13 +174,9 @@ func testCronJobReplace(r *shapeRun) {
 	r.createCronJob(cronJob(r.ns, "slow", batchv1.ReplaceConcurrent, "70s"))
 	r.waitEvent("SuccessfulDelete", 150*time.Second)
 	waitFor(r.T, 60*time.Second, "the replacing run running and the replaced run's pod gone", func() (bool, string) {
-		pods, err := env.client.CoreV1().Pods(r.ns).List(context.Background(), metav1.ListOptions{})
-		if err != nil {
-			return false, err.Error()
-		}
-		js := r.jobs()
-		return len(js) == 1 && js[0].Status.Ready != nil && *js[0].Status.Ready == 1 && len(pods.Items) == 1,
-			fmt.Sprintf("%d jobs, %d pods", len(js), len(pods.Items))
+		pods, js := r.pods(), r.jobs()
+		return len(js) == 1 && len(pods) == 1 && pods[0].Status.Phase == corev1.PodRunning,
+			fmt.Sprintf("%d jobs, %d pods", len(js), len(pods))
 	})
 	r.suspend("slow")
 	c := r.traces()

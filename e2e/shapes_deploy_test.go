@@ -154,20 +154,21 @@ func testScaleDuringRollout(r *shapeRun) {
 	d.Spec.Template.Annotations = map[string]string{"pod-container-start.stage.kwok.x-k8s.io/delay": "3s"}
 	uid := r.createDeployment(d)
 	rollout := updateDeployment(r.T, r.ns, "web", func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "nginx:1.26" })
-	waitFor(r.T, 60*time.Second, "the rollout under way", func() (bool, string) {
-		l, err := env.client.AppsV1().ReplicaSets(r.ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return false, err.Error()
-		}
+	// Under way: the first step (new ReplicaSet up, old one down) is done
+	// and its Events stored, so the scale's generation comes after them in
+	// etcd's order (else a step decided at the rollout's generation would
+	// be stored after the scale's, and belong to it by the model's rule).
+	waitFor(r.T, 60*time.Second, "the rollout's first step recorded", func() (bool, string) {
 		var seen []string
-		live := 0
-		for _, rs := range l.Items {
-			seen = append(seen, fmt.Sprintf("%s=%d/%d", rs.Name, *rs.Spec.Replicas, rs.Status.ReadyReplicas))
-			if *rs.Spec.Replicas > 0 {
-				live++
+		for _, o := range r.log.occurrences() {
+			if m := scaledRS.FindStringSubmatch(o.Message); m != nil {
+				seen = append(seen, o.Message)
+				if m[1] == "down" && r.log.generationAt(uid, o.RV) == rollout {
+					return true, ""
+				}
 			}
 		}
-		return len(l.Items) == 2 && live == 2, strings.Join(seen, " ")
+		return false, strings.Join(seen, "\n")
 	})
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		sc, err := env.client.AppsV1().Deployments(r.ns).GetScale(ctx, "web", metav1.GetOptions{})
