@@ -280,11 +280,13 @@ func (e *Exporter) send(batch []span.Span) {
 		cancel()
 		v, throttle := classify(err, o)
 		if v == delivered {
+			rej := min(partlyRejected(err), n)
 			e.failingSince.Store(0)
-			e.sent.Add(n)
+			e.sent.Add(n - rej)
+			e.droppedRejected.Add(rej)
 			e.requests.Add(1)
 			if err != nil {
-				e.log.Warn("otlp export partly rejected", "spans", n, "error", err)
+				e.log.Warn("otlp export partly rejected", "spans", n, "rejected", rej, "error", err)
 			}
 			if attempt > 0 {
 				e.log.Info("otlp export recovered", "retries", attempt)
