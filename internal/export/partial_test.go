@@ -16,7 +16,9 @@ import (
 var partial = &coltracepb.ExportTraceServiceResponse{
 	PartialSuccess: &coltracepb.ExportTracePartialSuccess{RejectedSpans: 3, ErrorMessage: "too old"}}
 
-type partialGRPC struct{ coltracepb.UnimplementedTraceServiceServer }
+type partialGRPC struct {
+	coltracepb.UnimplementedTraceServiceServer
+}
 
 func (partialGRPC) Export(context.Context, *coltracepb.ExportTraceServiceRequest) (*coltracepb.ExportTraceServiceResponse, error) {
 	return partial, nil
