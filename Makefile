@@ -30,7 +30,7 @@ help:
 	@echo "make chart      helm lint (also --strict) and helm template of deploy/helm/kspan"
 	@echo "make manifests  regenerate deploy/kustomize/ from the chart (helm template, default values)"
 	@echo "make lint       gofmt, go vet, staticcheck"
-	@echo "make fuzz       run each fuzz target briefly (FUZZTIME=20s): decoders, rules, checkpoint, shown text, Host check"
+	@echo "make fuzz       run each fuzz target briefly (FUZZTIME=20s): decoders, rules, checkpoint, shown text, Host check, traceparent"
 	@echo "make bench      engine, memory and live benchmarks, as ratios against baselines (bench-engine, bench-live)"
 
 build:
@@ -105,6 +105,7 @@ fuzz:
 	go test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./internal/checkpoint
 	go test -run='^$$' -fuzz='^FuzzText$$' -fuzztime=$(FUZZTIME) ./internal/printable
 	go test -run='^$$' -fuzz='^FuzzHostsAllows$$' -fuzztime=$(FUZZTIME) ./internal/httpserve
+	go test -run='^$$' -fuzz='^FuzzParseTraceparent$$' -fuzztime=$(FUZZTIME) ./internal/correlate
 
 # Issue 7's engine and memory figures: the engine's cost per Event against
 # encoding/json decoding the same Events (run back to back, BENCHRUNS times,
