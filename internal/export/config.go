@@ -212,6 +212,12 @@ func (c *Config) validateHeaders() []error {
 			errs = append(errs, fmt.Errorf("otlp header name %q: want an HTTP token (letters, digits and !#$%%&'*+-.^_`|~)", k))
 			continue
 		}
+		if c.Protocol == ProtocolGRPC && strings.ContainsFunc(strings.ToLower(k), func(r rune) bool {
+			return !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-' || r == '_' || r == '.')
+		}) {
+			errs = append(errs, fmt.Errorf("otlp header name %q: gRPC metadata names are letters, digits and -_.", k))
+			continue
+		}
 		for i, r := range v {
 			if r < ' ' && r != '\t' || r == 0x7f {
 				errs = append(errs, fmt.Errorf("otlp header %q: its value has the control character %U at byte %d", k, r, i))

@@ -135,6 +135,8 @@ func TestValidate(t *testing.T) {
 		{Config{Endpoint: "http://x:1", Headers: map[string]string{"x\nkey": "v"}}, `otlp header name "x\nkey"`},
 		{Config{Endpoint: "http://x:1", Headers: map[string]string{"x-key": "a\tb ü"}}, ""},
 		{Config{Endpoint: "http://x:1", Protocol: "grpc", Headers: map[string]string{"x-key": "ü"}}, "gRPC metadata values are printable ASCII"},
+		{Config{Endpoint: "http://x:1", Protocol: "grpc", Headers: map[string]string{"X_Key.1": "v", "x!key": "v"}}, `otlp header name "x!key": gRPC metadata names`},
+		{Config{Endpoint: "http://x:1", Protocol: "grpc", Headers: map[string]string{"X_Key.1": "v"}}, ""},
 		{Config{Headers: map[string]string{"x-key": "\n"}}, ""}, // nothing is exported
 	} {
 		err := c.cfg.Validate()
