@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strconv"
@@ -119,7 +120,7 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 	}
 	c := &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
+		pem, err := readPEM(cfg.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("reading the otlp ca file: %w", err)
 		}
@@ -129,7 +130,15 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 		}
 	}
 	if cfg.ClientCertFile != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.ClientCertFile, cfg.ClientKeyFile)
+		certPEM, err := readPEM(cfg.ClientCertFile)
+		if err != nil {
+			return nil, fmt.Errorf("loading the otlp client certificate: %w", err)
+		}
+		keyPEM, err := readPEM(cfg.ClientKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("loading the otlp client key: %w", err)
+		}
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
 			return nil, fmt.Errorf("loading the otlp client certificate: %w", err)
 		}
@@ -169,4 +178,24 @@ func (r recordHTTP) RoundTrip(req *http.Request) (*http.Response, error) {
 		o.mu.Unlock()
 	}
 	return resp, err
+}
+
+// maxPEM bounds a certificate or key file: a CA bundle is a few hundred
+// kilobytes, and a path such as /dev/zero must not take the memory.
+const maxPEM = 16 << 20
+
+func readPEM(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxPEM+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxPEM {
+		return nil, fmt.Errorf("%s is larger than %d MiB: not a PEM file", path, maxPEM>>20)
+	}
+	return b, nil
 }

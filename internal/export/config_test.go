@@ -152,3 +152,16 @@ func TestDefaultsApply(t *testing.T) {
 		t.Errorf("%+v", c)
 	}
 }
+
+// A certificate path that never ends (/dev/zero) is refused, not read
+// until the memory runs out.
+func TestPEMBounded(t *testing.T) {
+	_, err := tlsConfig(Config{CAFile: "/dev/zero"})
+	if err == nil || !strings.Contains(err.Error(), "/dev/zero is larger than 16 MiB") {
+		t.Errorf("CA file /dev/zero: %v", err)
+	}
+	_, err = tlsConfig(Config{ClientCertFile: "/dev/zero", ClientKeyFile: "/dev/zero"})
+	if err == nil || !strings.Contains(err.Error(), "larger than 16 MiB") {
+		t.Errorf("client certificate /dev/zero: %v", err)
+	}
+}
