@@ -215,7 +215,7 @@ func (c *Config) validateHeaders() []error {
 		if c.Protocol == ProtocolGRPC && strings.ContainsFunc(strings.ToLower(k), func(r rune) bool {
 			return !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-' || r == '_' || r == '.')
 		}) {
-			errs = append(errs, fmt.Errorf("otlp header name %q: gRPC metadata names are letters, digits and -_.", k))
+			errs = append(errs, fmt.Errorf("otlp header name %q: gRPC metadata names hold only letters, digits, dashes, underscores and dots", k))
 			continue
 		}
 		for i, r := range v {
