@@ -23,9 +23,8 @@ type object struct {
 	// deleting is when its deletion began, if recorded.
 	deleting *when
 
-	last     record.Record // its latest record
-	lastRV   uint64
-	firstRec bool
+	last   record.Record // its latest record
+	lastRV uint64
 }
 
 type genStep struct {

@@ -22,9 +22,6 @@ type when struct {
 	lo, hi     time.Time
 }
 
-// at is an exactly known revision with time bounds.
-func at(rv uint64, lo, hi time.Time) when { return when{rvLo: rv, rvHi: rv, lo: lo, hi: hi} }
-
 // known says whether anything bounds the moment.
 func (w when) known() bool {
 	return w.rvLo != 0 || w.rvHi != 0 || !w.lo.IsZero() || !w.hi.IsZero()
