@@ -117,21 +117,26 @@ func (e *Entry) Controller() *record.OwnerRef {
 // changeTime) is not after t; a change of unknown time counts as in force
 // since ever. Two changes stamped with the same whole second are told apart
 // by when each was observed: the later one is in force only from its
-// observation on; and by etcd's order: a change first seen at a revision
-// after rv was not in force when the Event was stored (only a change after
-// one known before it is passed over: the first known may have been seen
-// late, in a list). The Gen returned carries the change time.
+// observation on. etcd's order, where known, overrides both: a change first
+// seen at a revision after rv was not in force when the Event was stored,
+// one seen before it was (only for a change after one known before it: the
+// first known may have been seen late, in a list). The Gen returned carries
+// the change time.
 func (e *Entry) GenAt(t time.Time, rv uint64) (Gen, bool) {
 	for i := len(e.Gens) - 1; i >= 0; i-- {
 		g := e.Gens[i]
-		if i > 0 && rv != 0 && g.FirstRV != 0 && rv < g.FirstRV {
+		ordered := i > 0 && rv != 0 && g.FirstRV != 0
+		if ordered && rv < g.FirstRV {
 			continue
 		}
 		at, seen := e.changeWindow(i)
-		if !at.IsZero() && at.After(t) {
+		// Stored after the change was (etcd's order): in force, whatever
+		// the whole seconds and the observations (read in one batch
+		// after the Event) say.
+		if !ordered && !at.IsZero() && at.After(t) {
 			continue
 		}
-		if at.Equal(g.Time) && i > 0 && !g.Observed.IsZero() && g.Observed.After(t) && e.sameSecond(i-1, g.Time) {
+		if !ordered && at.Equal(g.Time) && i > 0 && !g.Observed.IsZero() && g.Observed.After(t) && e.sameSecond(i-1, g.Time) {
 			continue
 		}
 		// An untimed change in force at t was made no later than t, nor

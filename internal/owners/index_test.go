@@ -315,3 +315,21 @@ func TestOwnersOfTheFirstStateInAnyOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestEtcdOrderOverridesObservation(t *testing.T) {
+	// Pause, two edits and resume in one second, the Deployment's versions
+	// read in one batch after the rollout's first Event: the Event was
+	// stored after the resume (generation 4), so that is in force.
+	ix := New(Config{})
+	upsertGenRV(ix, 1, t0, t0.Add(100*time.Millisecond), "100")
+	for g, rv := range map[int64]string{2: "200", 3: "203", 4: "205"} {
+		upsertGenRV(ix, g, t0.Add(10*time.Second), t0.Add(10*time.Second+900*time.Millisecond), rv)
+	}
+	e, _ := ix.Get("d1")
+	if g, _ := e.GenAt(t0.Add(10*time.Second+500*time.Millisecond), 207); g.Generation != 4 {
+		t.Errorf("GenAt(an Event stored after generation 4, observed before it) = %d, want 4", g.Generation)
+	}
+	if g, _ := e.GenAt(t0.Add(10*time.Second+500*time.Millisecond), 199); g.Generation != 1 {
+		t.Errorf("GenAt(an Event stored before generation 2) = %d, want 1", g.Generation)
+	}
+}
