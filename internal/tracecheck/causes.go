@@ -1,5 +1,7 @@
 package tracecheck
 
+import "strings"
+
 // rule says which part of the causal model decided an occurrence's cause.
 type rule string
 
@@ -11,6 +13,38 @@ const (
 	ruleScaleDown rule = "scale-down"
 	ruleDeletion  rule = "deletion" // after its object's deletion began
 )
+
+// deletionReasons are the reasons of Events a deletion causes (or that
+// report the deletion itself): only these go under an object's deleter, or
+// the deletion root of an owner, once its deletion began. Every other
+// Event of an object with a creator stays under the creator, however late.
+var deletionReasons = map[string]bool{
+	// kubelet stops a terminating pod's containers ("Stopping container
+	// X"); also on a failed liveness probe, but then no deletion began
+	"Killing": true,
+	// kubelet could not stop a terminating pod
+	"FailedKillPod": true,
+	// the runtime did not stop the pod within its termination grace period
+	"ExceededGracePeriod": true,
+	// a preStop hook runs only when a container is being terminated
+	"FailedPreStopHook": true,
+	// a controller reporting the deletion of the object itself
+	"SuccessfulDelete": true,
+	"FailedDelete":     true,
+	// the NoExecute taint manager marking a pod for deletion
+	"TaintManagerEviction": true,
+	// the scheduler deleting a victim of preemption
+	"Preempted": true,
+	// the node lifecycle controller removing a deleted node
+	"RemovingNode": true,
+}
+
+// deletionCaused says whether an Event of the reason is caused by its
+// object's deletion: a listed reason, or one that says it reports a
+// deletion ("Deleted", "Deleting", "DeleteFailed" and the like).
+func deletionCaused(reason string) bool {
+	return deletionReasons[reason] || strings.Contains(strings.ToLower(reason), "delet")
+}
 
 // expect is what the model says an occurrence's parent is.
 type expect struct {
@@ -62,7 +96,9 @@ func (m *model) decide(oc *occurrence) *expect {
 	}
 	creators := m.inc.creators[uid]
 	del := m.deletionStart(uid)
-	if !del.known() {
+	// What a deletion did not cause (a pod's Pulled, Created, Started,
+	// however late) stays with its creator even after the deletion began.
+	if !del.known() || (len(creators) > 0 && !deletionCaused(oc.ev.reason)) {
 		if len(creators) == 0 {
 			return &expect{}
 		}

@@ -27,7 +27,7 @@ func TestCauses(t *testing.T) {
 	for _, sc := range []scenario{
 		rolloutSteps(), statefulSetReuse(), startedUnderDelete(), cronRunNotDeletion(),
 		lateFailedScheduling(), twoGenerations(), storedBeforeGeneration(), chaining(),
-		garbageCollected(),
+		garbageCollected(), startedAfterDeletion(false), startedAfterDeletion(true),
 		reusedInASecond(true, true, false), reusedInASecond(true, true, true),
 		reusedInASecond(false, true, false), reusedInASecond(false, true, true),
 		reusedInASecond(true, false, false), reusedInASecond(false, false, false),
@@ -242,6 +242,51 @@ func startedUnderDelete() scenario {
 	}
 	return scenario{name: "started under deleted pod", recs: s.recs, good: mk(false), bad: mk(true),
 		want: []string{`parent: Started on Pod ns/web-1-a #1 "Started container web" has parent SuccessfulDelete on ReplicaSet ns/web-1 #1 "Deleted pod: web-1-a"; the model expects SuccessfulCreate on ReplicaSet ns/web-1 #1 "Created pod: web-1-a" (creator)`}}
+}
+
+// A pod deleted right after its creation (the next rollout's scale-down)
+// starts after its deletion began: its Pulled and Started, which the
+// deletion did not cause, are under its creation; only its Killing is under
+// the deletion. badKill is the bad trace that puts the Killing under the
+// creation (else the Started under the deletion).
+func startedAfterDeletion(badKill bool) scenario {
+	s := newStream()
+	d, rs := deployment(s)
+	up := s.ev(0.2, "up", d, "ScalingReplicaSet", "Scaled up replica set web-1 from 0 to 1")
+	p := s.obj(0.3, "Pod", "web-1-a", "P", 1, ownerRef(rs), 0.3)
+	cr := s.ev(0.35, "cr", rs, "SuccessfulCreate", "Created pod: web-1-a")
+	s.obj(0.5, "ReplicaSet", "web-1", "R", 2, ownerRef(d), 0.1)
+	down := s.ev(0.55, "down", d, "ScalingReplicaSet", "Scaled down replica set web-1 from 1 to 0")
+	s.deleting(0.6, p)
+	del := s.ev(0.65, "del", rs, "SuccessfulDelete", "Deleted pod: web-1-a")
+	pul := s.ev(0.7, "pul", p, "Pulled", "Container image already present")
+	st := s.ev(0.75, "st", p, "Started", "Started container web")
+	kill := s.ev(0.8, "kill", p, "Killing", "Stopping container web")
+	s.gone(1.5, p)
+	mk := func(startedUnderDeleted, killUnderCreated bool) []span.Span {
+		ts := &traces{t0: s.t0}
+		tr, root := ts.root("Deployment.Create", d, 1, 0)
+		u, w := ts.event(tr, root, up), ts.event(tr, root, down)
+		c, x := ts.event(tr, u, cr), ts.event(tr, w, del)
+		ts.event(tr, c, pul)
+		if startedUnderDeleted {
+			ts.event(tr, x, st)
+		} else {
+			ts.event(tr, c, st)
+		}
+		if killUnderCreated {
+			ts.event(tr, c, kill)
+		} else {
+			ts.event(tr, x, kill)
+		}
+		return ts.spans
+	}
+	want := `parent: Started on Pod ns/web-1-a #1 "Started container web" has parent SuccessfulDelete on ReplicaSet ns/web-1 #1 "Deleted pod: web-1-a"; the model expects SuccessfulCreate on ReplicaSet ns/web-1 #1 "Created pod: web-1-a" (creator)`
+	if badKill {
+		want = `parent: Killing on Pod ns/web-1-a #1 "Stopping container web" has parent SuccessfulCreate on ReplicaSet ns/web-1 #1 "Created pod: web-1-a"; the model expects SuccessfulDelete on ReplicaSet ns/web-1 #1 "Deleted pod: web-1-a" (deleter)`
+	}
+	return scenario{name: fmt.Sprintf("started after its deletion began (Killing under creation %v)", badKill),
+		recs: s.recs, good: mk(false, false), bad: mk(!badKill, badKill), decided: true, want: []string{want}}
 }
 
 // A CronJob run's completion just before the CronJob is deleted belongs to
