@@ -46,6 +46,7 @@ type occurrence struct {
 	Count           int32
 	RV              int64
 	Reason, Message string
+	Type            string
 	Object          record.Ref
 }
 
@@ -53,12 +54,13 @@ func (o occurrence) String() string {
 	return fmt.Sprintf("%s.%s %q #%d", o.Object.Kind, o.Reason, o.Message, o.Count)
 }
 
-// watchNamespace starts the watches of ns; they stop when the test ends.
-func watchNamespace(t *testing.T, ns string) *objLog {
+// watchNamespace starts the watches of ns; they stop when test until ends
+// (a parent of t, so that they see what happens after t's end).
+func watchNamespace(t, until *testing.T, ns string) *objLog {
 	t.Helper()
 	l := &objLog{seen: map[string]bool{}}
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
+	until.Cleanup(cancel)
 	c := env.client
 	for kind, w := range map[string]func(context.Context, metav1.ListOptions) (watch.Interface, error){
 		"Event":       c.CoreV1().Events(ns).Watch,
@@ -74,7 +76,7 @@ func watchNamespace(t *testing.T, ns string) *objLog {
 		if err != nil {
 			t.Fatal(err)
 		}
-		go l.follow(ctx, t, kind, w, first)
+		go l.follow(ctx, until, kind, w, first)
 	}
 	return l
 }
@@ -124,7 +126,7 @@ func (l *objLog) add(kind string, ev watch.Event) {
 		if ev.Type != watch.Deleted && !l.seen[k] {
 			l.seen[k] = true
 			io := e.InvolvedObject
-			l.occs = append(l.occs, occurrence{UID: string(e.UID), Count: n, RV: rv, Reason: e.Reason, Message: e.Message,
+			l.occs = append(l.occs, occurrence{UID: string(e.UID), Count: n, RV: rv, Reason: e.Reason, Message: e.Message, Type: e.Type,
 				Object: record.Ref{Kind: io.Kind, Namespace: io.Namespace, Name: io.Name, UID: string(io.UID), FieldPath: io.FieldPath}})
 		}
 		return

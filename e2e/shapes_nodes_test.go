@@ -137,3 +137,47 @@ func testDeleteCascades(r *shapeRun) {
 	}
 	c.done()
 }
+
+// testNamespaceDeleted deletes a namespace holding a Deployment whose pods
+// cannot be scheduled and a completed Job: the namespace controller removes
+// every object and every Event (no kubelet is asked to kill anything, so
+// no Event is written during the deletion). kspan must have traced what
+// happened before, and trace nothing more.
+func testNamespaceDeleted(r *shapeRun) {
+	ctx := context.Background()
+	d := newDeployment(r.ns, "stuck", 2)
+	d.Spec.Template.Spec.NodeSelector = map[string]string{"kspan-shapes": "nowhere"}
+	if _, err := env.client.AppsV1().Deployments(r.ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		r.Fatal(err)
+	}
+	if _, err := env.client.BatchV1().Jobs(r.ns).Create(ctx, newJob(r.ns, "once"), metav1.CreateOptions{}); err != nil {
+		r.Fatal(err)
+	}
+	waitFor(r.T, 90*time.Second, "FailedScheduling for both pods and the Job done", func() (bool, string) {
+		failed, done := 0, false
+		for _, e := range r.eventList() {
+			switch e.Reason {
+			case "FailedScheduling":
+				failed++
+			case "Completed":
+				done = true
+			}
+		}
+		return failed >= 2 && done, fmt.Sprintf("%d FailedScheduling, job completed %v", failed, done)
+	})
+	before := r.traces()
+	before.done()
+	if err := env.client.CoreV1().Namespaces().Delete(ctx, r.ns, metav1.DeleteOptions{}); err != nil {
+		r.Fatal(err)
+	}
+	waitFor(r.T, 90*time.Second, "namespace "+r.ns+" gone", func() (bool, string) {
+		_, err := env.client.CoreV1().Namespaces().Get(ctx, r.ns, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), fmt.Sprint(err)
+	})
+	occs := r.log.occurrences()
+	if len(occs) != len(before.occ) {
+		r.Errorf("scenario: %d Event occurrences by the end, %d before the deletion", len(occs), len(before.occ))
+	}
+	// That kspan traced nothing more is checked on its final output, after
+	// it stopped (TestShapes' final-output).
+}

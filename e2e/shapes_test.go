@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/kspan-project/kspan/internal/decode"
@@ -41,6 +42,7 @@ var shapes = []shape{
 	{"shape-unsched-gap", "live-unschedulable-gap", testUnschedulableGap},
 	{"shape-evict", "live-node-evictions", testNodeEvictions},
 	{"shape-cascade", "live-delete-cascades", testDeleteCascades},
+	{"shape-ns-delete", "live-namespace-deleted", testNamespaceDeleted},
 	{"shape-crash", "live-crash-loop", testCrashLoop},
 	{"shape-backoff", "live-job-backoff-limit", testJobBackoffLimit},
 }
@@ -55,15 +57,29 @@ const shapeWindow = "20s"
 // against a kspan of their own, in parallel, each in its own namespace.
 func TestShapes(t *testing.T) {
 	p := startKspan(t, "-window", shapeWindow)
+	top := t
+	var mu sync.Mutex
+	logs := map[string]*objLog{}
 	t.Run("scenarios", func(t *testing.T) {
 		for _, sh := range shapes {
 			t.Run(sh.folder, func(t *testing.T) {
 				t.Parallel()
-				sh.run(&shapeRun{T: t, p: p, ns: namespace(t, sh.ns), log: watchNamespace(t, sh.ns)})
+				r := &shapeRun{T: t, p: p, ns: namespace(t, sh.ns), log: watchNamespace(t, top, sh.ns)}
+				mu.Lock()
+				logs[sh.ns] = r.log
+				mu.Unlock()
+				sh.run(r)
 			})
 		}
 	})
 	p.stop(t)
+	t.Run("final-output", func(t *testing.T) {
+		for _, sh := range shapes {
+			if l := logs[sh.ns]; l != nil {
+				finalOutput(t, sh.ns, inNamespace(p.spans(t), sh.ns), l.occurrences())
+			}
+		}
+	})
 	t.Run("capture-replays-to-the-same-traces", func(t *testing.T) { shapesReplaySame(t, p) })
 	if dir := os.Getenv("KSPAN_E2E_RECORD"); dir != "" {
 		for _, sh := range shapes {
@@ -76,6 +92,29 @@ func TestShapes(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+	}
+}
+
+// finalOutput checks a namespace's spans in kspan's whole output, once it
+// has flushed everything: each is of an occurrence the test saw, and the
+// structural checks hold (nothing was exported twice, late or wrong after
+// the scenario's own checks).
+func finalOutput(t *testing.T, ns string, spans []span.Span, occs []occurrence) {
+	seen := map[string]bool{}
+	evs := make([]*record.Event, 0, len(occs))
+	for _, o := range occs {
+		seen[fmt.Sprintf("%s/%d", o.UID, o.Count)] = true
+		evs = append(evs, &record.Event{UID: o.UID, Reason: o.Reason, Message: o.Message, Type: o.Type, Count: o.Count, Regarding: o.Object})
+	}
+	var bad []string
+	for _, s := range spans {
+		if u := s.Attr(span.KeyEventUID); u != "" && !seen[fmt.Sprintf("%s/%d", u, attrInt(s, span.KeyEventCount))] {
+			bad = append(bad, "a span for an occurrence the test never saw: "+describe(s))
+		}
+	}
+	bad = append(bad, tracecheck.Check(spans, evs)...)
+	if len(bad) > 0 {
+		t.Errorf("%s, kspan's final output:\n  %s", ns, strings.Join(bad, "\n  "))
 	}
 }
 
