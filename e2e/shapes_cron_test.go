@@ -82,8 +82,11 @@ func (r *shapeRun) waitEvent(reason string, d time.Duration) {
 	})
 }
 
-// runsInOwnTraces checks that each run ("Created job J") and "Saw completed
-// job: J" are in one trace per run.
+// runsInOwnTraces checks that the runs ("Created job J") are each in a
+// trace of their own. (Where the CronJob's own uncaused Events go, such as
+// JobAlreadyActive or "Saw completed job: J", is not asserted: after a quiet
+// gap longer than the window, or a spec change such as the suspension, the
+// model lets them start another episode or trace.)
 func (c *check) runsInOwnTraces() {
 	runs := map[string]span.TraceID{}
 	for _, o := range c.r.log.occurrences() {
@@ -99,14 +102,6 @@ func (c *check) runsInOwnTraces() {
 	}
 	if len(ids) != len(runs) {
 		c.errorf("%s: %d runs in %d traces, want a trace per run", c.r.ns, len(runs), len(ids))
-	}
-	for _, o := range c.r.log.occurrences() {
-		if j, ok := strings.CutPrefix(o.Message, "Saw completed job: "); ok && o.Reason == "SawCompletedJob" {
-			j, _, _ = strings.Cut(j, ",")
-			if id, ok := runs[j]; ok {
-				c.inTrace(o, id, "the run of "+j+" it completes: a run is one episode (CAUSALITY.md's episode rule, as read here)")
-			}
-		}
 	}
 }
 
