@@ -238,15 +238,6 @@ func (l *objLog) ownerAt(uid string, rv int64) string {
 	return o
 }
 
-// uid is the UID of the newest object of kind named name.
-func (l *objLog) uid(kind, name string) string {
-	vs := l.versions(kind, name)
-	if len(vs) == 0 {
-		return ""
-	}
-	return vs[len(vs)-1].UID
-}
-
 var scaledRS = regexp.MustCompile(`^(?:\(combined from similar events\): )?Scaled (up|down) replica set (\S+) from (\d+) to (\d+)$`)
 
 // replicaSetSteps checks the causal model's scale steps: a ReplicaSet's
