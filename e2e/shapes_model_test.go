@@ -107,10 +107,13 @@ func (c *check) podInstances() {
 					after := deleting > 0 && o.RV > deleting && deletionCaused(o.Reason)
 					why := fmt.Sprintf("%s %s instance %d (%s)", kind, name, n+1, short(uid))
 					switch {
+					case after && root != uid:
+						// The model's "deletion root of an owner": the
+						// owner's deleter ("Deleted job J") or the owner's
+						// own Delete trace; either is accepted.
+						c.underOwnerDeletion(o, del, root, why+" is removed by the garbage collector")
 					case after && del != nil:
 						c.parentIs(o, *del, why+" is deleted under it")
-					case after && root != uid:
-						c.underDeletionOf(o, root, why+" is removed by the garbage collector")
 					case created:
 						c.parentIs(o, creator, why+" is created by it")
 					default:
@@ -130,6 +133,19 @@ func deletionCaused(reason string) bool {
 		return true
 	}
 	return strings.Contains(strings.ToLower(reason), "delet")
+}
+
+// underOwnerDeletion asserts that o hangs under the owner's deleter del
+// (nil: none) or in the trace of the owner's own deletion.
+func (c *check) underOwnerDeletion(o occurrence, del *occurrence, owner, why string) {
+	if del != nil {
+		if s, ok := c.spanOf(o); ok {
+			if d, ok := c.spanOf(*del); ok && s.TraceID == d.TraceID && s.Parent == d.SpanID {
+				return
+			}
+		}
+	}
+	c.underDeletionOf(o, owner, why)
 }
 
 // underDeletionOf asserts that o's trace is rooted at the deletion of
