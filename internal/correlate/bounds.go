@@ -2,6 +2,7 @@ package correlate
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -62,36 +63,46 @@ const eventTTL = 75 * time.Minute
 // dropping the oldest first.
 func (e *Engine) forgetOverflow() {
 	if n := len(e.acts) - e.cfg.MaxTracked; n > 0 {
-		type kv struct {
-			k string
-			t time.Time
+		held := func(a *activity) bool {
+			return slices.ContainsFunc(a.occs, func(o *occ) bool { return o.state == pending })
 		}
-		all := make([]kv, 0, len(e.acts))
-		for k, a := range e.acts {
-			if !slices.ContainsFunc(a.occs, func(o *occ) bool { return o.state == pending }) {
-				all = append(all, kv{k, a.last})
-			}
-		}
-		slices.SortFunc(all, func(a, b kv) int { return a.t.Compare(b.t) })
-		for _, x := range all[:min(n, len(all))] {
-			delete(e.acts, x.k)
+		for _, k := range oldest(e.acts, n, func(a *activity) time.Time { return a.last }, held) {
+			delete(e.acts, k)
 			e.stats.Forgotten++
 		}
 	}
 	if n := len(e.seen) - e.cfg.MaxTracked; n > 0 {
-		type kv struct {
-			k string
-			t time.Time
-		}
-		all := make([]kv, 0, len(e.seen))
-		for k, s := range e.seen {
-			all = append(all, kv{k, s.lastSeen})
-		}
-		slices.SortFunc(all, func(a, b kv) int { return a.t.Compare(b.t) })
-		for _, x := range all[:n] {
-			e.seen[x.k].forgotten = true
-			delete(e.seen, x.k)
+		for _, k := range oldest(e.seen, n, func(s *eventState) time.Time { return s.lastSeen }, nil) {
+			e.seen[k].forgotten = true
+			delete(e.seen, k)
 			e.stats.Forgotten++
 		}
 	}
+}
+
+// oldest returns up to n keys of m whose values' times are earliest (ties
+// by key, so that what a bound forgets does not depend on map order),
+// passing over the values keep says must stay (nil: none).
+func oldest[V any](m map[string]V, n int, at func(V) time.Time, keep func(V) bool) []string {
+	type kv struct {
+		k string
+		t time.Time
+	}
+	all := make([]kv, 0, len(m))
+	for k, v := range m {
+		if keep == nil || !keep(v) {
+			all = append(all, kv{k, at(v)})
+		}
+	}
+	slices.SortFunc(all, func(a, b kv) int {
+		if c := a.t.Compare(b.t); c != 0 {
+			return c
+		}
+		return strings.Compare(a.k, b.k)
+	})
+	keys := make([]string, 0, min(n, len(all)))
+	for _, x := range all[:min(n, len(all))] {
+		keys = append(keys, x.k)
+	}
+	return keys
 }

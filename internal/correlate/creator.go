@@ -1,7 +1,6 @@
 package correlate
 
 import (
-	"slices"
 	"time"
 
 	"github.com/kspan-project/kspan/internal/span"
@@ -61,25 +60,8 @@ func (e *Engine) pruneCreators(cut time.Time) {
 	if n <= 0 {
 		return
 	}
-	type kv struct {
-		uid string
-		t   time.Time
-	}
-	all := make([]kv, 0, len(e.creators))
-	for uid, l := range e.creators {
-		all = append(all, kv{uid, l.used})
-	}
-	slices.SortFunc(all, func(a, b kv) int {
-		if c := a.t.Compare(b.t); c != 0 {
-			return c
-		}
-		if a.uid < b.uid {
-			return -1
-		}
-		return 1
-	})
-	for _, x := range all[:n] {
-		delete(e.creators, x.uid)
+	for _, uid := range oldest(e.creators, n, func(l creatorLink) time.Time { return l.used }, nil) {
+		delete(e.creators, uid)
 		e.stats.Forgotten++
 	}
 }

@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -220,4 +221,29 @@ func TestUntimedAndTimedChangeInOneSecondKeepEtcdOrder(t *testing.T) {
 		t.Errorf("scale-down in %s, scale-up in %s; want the traces of generations 2 and 3\n%s", down.TraceID, up.TraceID, dump(spans))
 	}
 	mustCause(t, spans, s.recs)
+}
+
+func TestTrackedBoundForgetsTheOldest(t *testing.T) {
+	// More pods than MaxTracked: activities, Event states and remembered
+	// creators stay within the bound, the oldest forgotten and counted.
+	var s scenario
+	s.obj("ReplicaSet", "default", "web-a", "r1", 1, 0, nil)
+	for i := range 12 {
+		name, uid := fmt.Sprintf("web-a-%d", i), fmt.Sprintf("p%d", i)
+		s.obj("Pod", "default", name, uid, 0, float64(i*60), ctl("ReplicaSet", "web-a", "r1"))
+		s.ev("ReplicaSet", "web-a", "r1", "SuccessfulCreate", "Created pod: "+name, float64(i*60)+0.1)
+		s.ev("Pod", name, uid, "Started", "Started "+name, float64(i*60)+1)
+	}
+	cfg := Config{MaxTracked: 4}
+	e := New(cfg)
+	now := t0
+	for _, r := range s.recs {
+		now = maxTime(now, r.Observed)
+		e.Add(r, now)
+	}
+	e.Advance(now.Add(time.Hour))
+	if len(e.acts) > 4 || len(e.seen) > 4 || len(e.creators) > 4 || e.Stats().Forgotten == 0 {
+		t.Errorf("%d activities, %d Event states, %d creators, %d forgotten; want at most 4 each and some forgotten",
+			len(e.acts), len(e.seen), len(e.creators), e.Stats().Forgotten)
+	}
 }
