@@ -82,11 +82,14 @@ func (h Hosts) Allows(host string) bool {
 		return true
 	}
 	name := host
+	bracketed := strings.HasPrefix(host, "[")
 	if n, _, err := net.SplitHostPort(host); err == nil {
 		name = n
 	}
 	name = strings.TrimSuffix(strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(name, "["), "]")), ".")
-	if _, err := netip.ParseAddr(name); err == nil {
+	// An address; an IPv6 one (and its zone) only in brackets, as a Host
+	// writes it: "::%.evil.example.com:80" parses as an address with a zone.
+	if a, err := netip.ParseAddr(name); err == nil && (a.Is4() || bracketed) {
 		return true
 	}
 	if name == "localhost" || strings.HasSuffix(name, ".localhost") {
