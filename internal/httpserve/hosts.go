@@ -82,9 +82,11 @@ func (h Hosts) Allows(host string) bool {
 		return true
 	}
 	name := host
-	bracketed := strings.HasPrefix(host, "[")
+	bracketed := false
 	if n, _, err := net.SplitHostPort(host); err == nil {
-		name = n
+		name, bracketed = n, strings.HasPrefix(host, "[")
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		bracketed = true
 	}
 	name = strings.TrimSuffix(strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(name, "["), "]")), ".")
 	// An address; an IPv6 one (and its zone) only in brackets, as a Host
