@@ -7,7 +7,7 @@
 // them (managedFields included): encoding/json alone (the least any watcher
 // pays) and client-go's deserializer (what an informer pays). Beside them:
 // the ratio to encoding/json of the Events as kspan's capture holds them
-// (managedFields dropped: the baseline of sessions 4 to 7, for comparison)
+// (managedFields dropped: the earlier, trimmed baseline, for comparison)
 // and the new engine's figures. With several runs, each ratio is the median of the per-run
 // ratios (engine and baseline run back to back, so they share the machine's
 // load of the moment) and each absolute figure the median over the runs. A miss is
@@ -143,7 +143,7 @@ func run(in io.Reader, out io.Writer) error {
 	fmt.Fprintf(out, w+"target <= 0.50     %s   (client-go: %.2f %s)\n",
 		"the same with -stream (the chart's setting)", streamJSON, verdict(streamJSON <= 0.5),
 		streamCodec, verdict(streamCodec <= 0.5))
-	fmt.Fprintf(out, w+"(no target; %.0f / %.0f ns; sessions 4-7's baseline)\n",
+	fmt.Fprintf(out, w+"(no target; %.0f / %.0f ns; the earlier, trimmed baseline)\n",
 		"engine / encoding/json, no managedFields", warmTrimmed, warmNs, trimmedNs)
 	fmt.Fprintf(out, w+"(no target; encoding/json; %.0f / %.0f ns; -stream %.2f)\n",
 		"the same on a new engine (maps growing)", cold, coldNs, decNs, coldStream)
