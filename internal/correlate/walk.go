@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/kspan-project/kspan/internal/owners"
+	"github.com/kspan-project/kspan/internal/rules"
 )
 
 // link is one object of an owner chain, with its index entry (nil when the
@@ -120,7 +121,7 @@ func (e *Engine) nearest(o *occ, ch []link) cand {
 // found among the recent mentions or, past the window, remembered.
 func (e *Engine) ownCause(o *occ, ent *owners.Entry, act *activity) (cand, bool) {
 	class := classOf(o)
-	if o.mention != nil && o.mention.Verb.Creates() != o.mention.Verb.Deletes() {
+	if o.mention != nil && o.mention.Verb != rules.Observe {
 		if m := e.stepCause(o, ent, act, class); m != nil {
 			return cand{occ: m, own: true, class: class}, true
 		}
