@@ -98,6 +98,7 @@ func runReplay(ctx context.Context, args []string, env Env) error {
 	fs := flag.NewFlagSet("kspan replay", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	cfg.bind(fs)
+	window := fs.Duration("reorder-window", replay.DefaultWindow, "how far out of order the records of a kspan capture may come and still be replayed in order; captures are read as they are replayed, holding about this much of each (kubectl output is read whole)")
 	fs.Usage = func() {
 		fmt.Fprintf(env.Stderr, "Usage: kspan replay [flags] FILE...\n\n"+
 			"Replays kubectl output (JSON or YAML: objects, Lists, watch streams), the earlier\n"+
@@ -109,6 +110,9 @@ func runReplay(ctx context.Context, args []string, env Env) error {
 	}
 	if err := cfg.Validate(); err != nil {
 		return &exitError{ExitUsage, err}
+	}
+	if *window <= 0 {
+		return &exitError{ExitUsage, fmt.Errorf("-reorder-window %v: must be positive", *window)}
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
@@ -127,7 +131,7 @@ func runReplay(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	s = ui.sink(s)
-	res, err := replay.Run(ctx, replay.Options{Files: fs.Args(), Stdin: env.Stdin, Engine: cfg.Engine, Sink: s, Log: log})
+	res, err := replay.Run(ctx, replay.Options{Files: fs.Args(), Stdin: env.Stdin, Window: *window, Engine: cfg.Engine, Sink: s, Log: log})
 	if cerr := s.Close(context.WithoutCancel(ctx)); err == nil {
 		if cerr != nil {
 			cerr = fmt.Errorf("writing output: %w", cerr)
@@ -140,14 +144,14 @@ func runReplay(ctx context.Context, args []string, env Env) error {
 		"late_spans", st.LateSpans, "forced_decisions", st.ForcedDecisions, "forced_flushes", st.ForcedFlushes,
 		"forgotten", st.Forgotten, "evicted_objects", st.Index.Evicted, "owner_cycles", st.Cycles,
 		"deep_chains", st.DeepChains, "truncated_messages", st.Truncated, "clamped_times", res.ClampedTimes,
-		"skipped_inputs", len(res.Problems))
+		"skipped_inputs", res.Skipped, "out_of_window", res.OutOfWindow)
 	if err == nil {
 		err = ui.serve(ctx)
 	}
 	if err != nil {
 		return err
 	}
-	if n := len(res.Problems); n > 0 {
+	if n := res.Skipped; n > 0 {
 		return &exitError{ExitSkipped, fmt.Errorf("%d part(s) of the input were skipped (see the warnings above)", n)}
 	}
 	return nil

@@ -3,7 +3,6 @@ package correlate_test
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"runtime"
 	"slices"
@@ -14,12 +13,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kspan-project/kspan/internal/correlate"
 	"github.com/kspan-project/kspan/internal/decode"
 	"github.com/kspan-project/kspan/internal/record"
 	"github.com/kspan-project/kspan/internal/span"
+	"github.com/kspan-project/kspan/internal/synth"
 	"github.com/kspan-project/kspan/internal/tracecheck"
 )
 
@@ -34,142 +33,6 @@ const (
 	benchDeploys  = 200
 	benchReplicas = 10
 )
-
-// item is one line of the synthetic capture.
-type item struct {
-	t   time.Time
-	typ string
-	ev  *corev1.Event
-	obj *metav1.PartialObjectMetadata
-}
-
-var benchStart = time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC)
-
-// rolloutItems is the observations of Deployment d created at c with
-// replicas pods: the Deployment, its ReplicaSet, the pods and their Events.
-func rolloutItems(d, replicas int, c time.Time) []item {
-	ns := fmt.Sprintf("team-%d", d%20)
-	dep := fmt.Sprintf("app-%d", d)
-	rs := dep + "-7d9f8c6b5"
-	uid := func(kind byte, i int) string { return fmt.Sprintf("%c%07d-4b2e-4c1a-9e2f-%012d", kind, d, i) }
-	ms := func(n float64) time.Duration { return time.Duration(n * float64(time.Millisecond)) }
-	var out []item
-	objAt := func(at time.Time, typ, apiVersion, kind, name, u string, gen int64, owner *metav1.OwnerReference, manager string) {
-		m := &metav1.PartialObjectMetadata{
-			TypeMeta: metav1.TypeMeta{APIVersion: apiVersion, Kind: kind},
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, UID: typesUID(u), Generation: gen,
-				CreationTimestamp: metav1.NewTime(c.Truncate(time.Second)),
-				ManagedFields: []metav1.ManagedFieldsEntry{{Manager: manager, Operation: metav1.ManagedFieldsOperationUpdate,
-					APIVersion: apiVersion, Time: &metav1.Time{Time: c.Truncate(time.Second)}, FieldsType: "FieldsV1",
-					FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{"f:ownerReferences":{}},"f:spec":{}}`)}}},
-		}
-		if owner != nil {
-			m.OwnerReferences = []metav1.OwnerReference{*owner}
-		} else {
-			m.ManagedFields[0].FieldsV1.SetRawString(`{"f:spec":{}}`)
-		}
-		out = append(out, item{t: at, typ: typ, obj: m})
-	}
-	evAt := func(at time.Time, kind, apiVersion, name, u, reason, msg, component, host, fieldPath string, precise bool) {
-		e := &corev1.Event{
-			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Event"},
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", name, at.UnixNano()), Namespace: ns,
-				UID: typesUID(fmt.Sprintf("e%07d-%s-%d", d, reason, at.UnixNano())), CreationTimestamp: metav1.NewTime(at.Truncate(time.Second))},
-			InvolvedObject: corev1.ObjectReference{Kind: kind, Namespace: ns, Name: name, UID: typesUID(u), APIVersion: apiVersion,
-				ResourceVersion: "1", FieldPath: fieldPath},
-			Reason: reason, Message: msg, Type: corev1.EventTypeNormal,
-			ReportingController: component, ReportingInstance: host,
-		}
-		if precise {
-			e.EventTime = metav1.NewMicroTime(at)
-			e.Action = "Binding"
-		} else {
-			e.Source = corev1.EventSource{Component: component, Host: host}
-			e.FirstTimestamp = metav1.NewTime(at.Truncate(time.Second))
-			e.LastTimestamp = e.FirstTimestamp
-			e.Count = 1
-		}
-		out = append(out, item{t: at.Add(ms(2.5)), typ: "ADDED", ev: e})
-	}
-	depRef := &metav1.OwnerReference{APIVersion: "apps/v1", Kind: "Deployment", Name: dep, UID: typesUID(uid('d', 0)), Controller: ptr(true)}
-	rsRef := &metav1.OwnerReference{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs, UID: typesUID(uid('r', 0)), Controller: ptr(true)}
-
-	objAt(c, "ADDED", "apps/v1", "Deployment", dep, uid('d', 0), 1, nil, "kubectl-client-side-apply")
-	objAt(c.Add(ms(15)), "ADDED", "apps/v1", "ReplicaSet", rs, uid('r', 0), 1, depRef, "kube-controller-manager")
-	evAt(c.Add(ms(18)), "Deployment", "apps/v1", dep, uid('d', 0), "ScalingReplicaSet",
-		fmt.Sprintf("Scaled up replica set %s from 0 to %d", rs, replicas), "deployment-controller", "", "", false)
-	for i := range 3 {
-		objAt(c.Add(ms(20+float64(i)*700)), "MODIFIED", "apps/v1", "Deployment", dep, uid('d', 0), 1, nil, "kubectl-client-side-apply")
-		objAt(c.Add(ms(25+float64(i)*700)), "MODIFIED", "apps/v1", "ReplicaSet", rs, uid('r', 0), 1, depRef, "kube-controller-manager")
-	}
-	for j := range replicas {
-		pod := fmt.Sprintf("%s-%05x", rs, j*7919+d)
-		pu := uid('p', j)
-		node := fmt.Sprintf("node-%d", (d+j)%50)
-		p := c.Add(ms(30 + float64(j)*8))
-		objAt(p, "ADDED", "v1", "Pod", pod, pu, 0, rsRef, "kube-controller-manager")
-		evAt(p.Add(ms(3)), "ReplicaSet", "apps/v1", rs, uid('r', 0), "SuccessfulCreate", "Created pod: "+pod, "replicaset-controller", "", "", false)
-		for k, off := range []float64{10, 120, 260, 1420} { // bound, pulling, running, ready
-			objAt(p.Add(ms(off)), "MODIFIED", "v1", "Pod", pod, pu, 0, rsRef, []string{"default-scheduler", "kubelet", "kubelet", "kubelet"}[k])
-		}
-		evAt(p.Add(ms(12.345)), "Pod", "v1", pod, pu, "Scheduled", fmt.Sprintf("Successfully assigned %s/%s to %s", ns, pod, node),
-			"default-scheduler", "default-scheduler-vm", "", true)
-		const img = `"ghcr.io/example/app:1.4.2"`
-		steps := []struct {
-			off          float64
-			reason, note string
-		}{
-			{250, "Pulling", "Pulling image " + img},
-			{1400, "Pulled", "Successfully pulled image " + img + " in 1.15s (1.15s including waiting). Image size: 48213 bytes."},
-			{1410, "Created", "Created container: app"},
-			{1415, "Started", "Started container app"},
-		}
-		for _, s := range steps {
-			evAt(p.Add(ms(s.off)), "Pod", "v1", pod, pu, s.reason, s.note, "kubelet", node, "spec.containers{app}", false)
-		}
-	}
-	return out
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
-}
-
-func typesUID(s string) types.UID { return types.UID(s) }
-
-func ptr[T any](v T) *T { return &v }
-
-// capture encodes items, ordered by observation time, in kspan's capture
-// format with resourceVersions in that order, from rv on. It also returns
-// each Event's JSON alone, as the capture holds it (no managedFields), and
-// sorts items.
-func capture(items []item, rv int) (data []byte, trimmed [][]byte) {
-	slices.SortStableFunc(items, func(a, b item) int { return a.t.Compare(b.t) })
-	var buf bytes.Buffer
-	fmt.Fprintf(&buf, `{"kspan":"capture","version":1,"started":%q,"cluster":"bench"}`+"\n", benchStart.Format(time.RFC3339Nano))
-	for _, it := range items {
-		var obj any = it.obj
-		if it.ev != nil {
-			it.ev.ResourceVersion = fmt.Sprint(rv)
-			obj = it.ev
-		} else {
-			it.obj.ResourceVersion = fmt.Sprint(rv)
-		}
-		rv++
-		raw, err := json.Marshal(obj)
-		if err != nil {
-			panic(err)
-		}
-		if it.ev != nil {
-			trimmed = append(trimmed, raw)
-		}
-		fmt.Fprintf(&buf, `{"t":%q,"type":%q,"object":%s}`+"\n", it.t.Format(time.RFC3339Nano), it.typ, raw)
-	}
-	return buf.Bytes(), trimmed
-}
 
 // wireForm is ev as kube-apiserver sends it to a watcher: with the
 // managedFields entry its writer's create left, in the shape recorded in
@@ -207,43 +70,15 @@ func newStream(tb testing.TB, deploys, replicas int) *benchStream {
 	return newRound(tb, 0, deploys, replicas, false)
 }
 
-// roundGap is how far apart the rounds of BenchmarkEngineWarm start.
-const roundGap = 2 * time.Hour
-
-// newRound is round r of a daemon's life: other Deployments (names and UIDs
-// numbered on from the earlier rounds' ones, in the same namespaces) rolled
-// out r*roundGap after benchStart. With deletes, every object is deleted a
-// minute after the round's last record, when its traces are out.
+// newRound is round r of synth.Round, decoded.
 func newRound(tb testing.TB, r, deploys, replicas int, deletes bool) *benchStream {
 	tb.Helper()
-	start := benchStart.Add(time.Duration(r) * roundGap)
-	var items []item
-	for d := range deploys {
-		items = append(items, rolloutItems(r*deploys+d, replicas, start.Add(time.Duration(d)*50*time.Millisecond))...)
-	}
-	if deletes {
-		var end time.Time
-		last := map[types.UID]*metav1.PartialObjectMetadata{}
-		var order []types.UID
-		for _, it := range items {
-			end = maxTime(end, it.t)
-			if it.obj != nil {
-				if last[it.obj.UID] == nil {
-					order = append(order, it.obj.UID)
-				}
-				last[it.obj.UID] = it.obj
-			}
-		}
-		for _, u := range order {
-			gone := *last[u]
-			items = append(items, item{t: end.Add(time.Minute), typ: "DELETED", obj: &gone})
-		}
-	}
-	data, trimmed := capture(items, 1000+r*1_000_000)
+	items := synth.Round(r, deploys, replicas, deletes)
+	data, trimmed := synth.Capture(items, 1000+r*1_000_000)
 	var events [][]byte // in capture's order, which items now have
 	for _, it := range items {
-		if it.ev != nil {
-			wire, err := json.Marshal(wireForm(it.ev))
+		if it.Event != nil {
+			wire, err := json.Marshal(wireForm(it.Event))
 			if err != nil {
 				tb.Fatal(err)
 			}
@@ -585,7 +420,7 @@ func BenchmarkRetained(b *testing.B) {
 		base := heapInUse()
 		e := correlate.New(correlate.Config{Out: func([]span.Span) {}})
 		decoded := func(d int) []record.Record {
-			data, _ := capture(rolloutItems(d, replicas, benchStart.Add(time.Duration(d)*50*time.Millisecond)), 1000+d*200)
+			data, _ := synth.Capture(synth.Rollout(d, replicas, synth.Start.Add(time.Duration(d)*50*time.Millisecond)), 1000+d*200)
 			recs, probs := decode.Read(bytes.NewReader(data), "bench.jsonl")
 			if len(probs) > 0 {
 				b.Fatal(probs[0])
@@ -595,7 +430,7 @@ func BenchmarkRetained(b *testing.B) {
 		for d := range deploys {
 			for _, r := range decoded(d) {
 				if r.Object != nil {
-					e.Add(r, benchStart)
+					e.Add(r, synth.Start)
 				}
 			}
 		}
@@ -609,7 +444,7 @@ func BenchmarkRetained(b *testing.B) {
 		for d := 0; n < held; d++ {
 			for _, r := range decoded(d) {
 				if r.Event != nil && n < held {
-					e.Add(r, benchStart)
+					e.Add(r, synth.Start)
 					n++
 				}
 			}

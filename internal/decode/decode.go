@@ -33,48 +33,110 @@ func (p Problem) Unwrap() error { return p.Err }
 // recognises a kspan capture by its header line, a stream of JSON values
 // (kubectl -o json, with or without -w and --output-watch-events) by a
 // leading '{', and takes anything else for YAML (kubectl -o yaml, and the
-// earlier kspan's captures). A capture is decoded as it is read; the other
-// formats are read whole first. Records get the same Sources as Problems.
+// earlier kspan's captures). Records get the same Sources as Problems.
 // Empty input gives neither records nor Problems. Lines and YAML documents
 // beyond MaxLine and MaxDocument are skipped as Problems; a NUL byte ends
-// the input (it is not text) with a Problem.
+// the input (it is not text) with a Problem. Open decodes one record at a
+// time instead.
 func Read(r io.Reader, name string) ([]record.Record, []Problem) {
 	return read(r, name, defaultLimits)
 }
 
-func read(r io.Reader, name string, lim limits) ([]record.Record, []Problem) {
+func read(r io.Reader, name string, lim limits) (recs []record.Record, probs []Problem) {
+	in := open(r, name, lim)
+	for {
+		rec, ok := in.Next()
+		if !ok {
+			return recs, in.Problems()
+		}
+		recs = append(recs, rec)
+	}
+}
+
+// Input is one input being decoded, record by record. A kspan capture is
+// decoded as it is read, a line at a time, so that it takes the memory of
+// one line however long it is; kubectl output, whose records must be ordered
+// and dated against one another, is read and decoded whole by Open.
+type Input struct {
+	d        *decoder
+	lr       *lineReader
+	streamed bool
+	line     []byte
+	next     int // in d.recs
+}
+
+// Open reads the start of r to tell its format (as Read does) and, unless
+// it is a capture, all of it. Records then come from Next, Problems from
+// Problems.
+func Open(r io.Reader, name string) *Input { return open(r, name, defaultLimits) }
+
+func open(r io.Reader, name string, lim limits) *Input {
 	d := &decoder{name: name, lim: lim}
-	lr := newLineReader(r, lim.line)
-	first, ok := d.next(lr, nil)
+	in := &Input{d: d, lr: newLineReader(r, lim.line)}
+	first, ok := d.next(in.lr, nil)
 	if !ok {
-		return d.recs, d.probs
+		return in
 	}
 	first = bytes.TrimPrefix(first, []byte("\ufeff"))
 	if line := bytes.TrimSpace(first); len(line) > 0 && line[0] == '{' && bytes.Contains(line, []byte(`"kspan"`)) {
 		_, err := capture.ParseHeader(line)
 		switch {
 		case err == nil:
-			d.captureLines(lr)
-			return d.recs, d.probs
+			in.streamed = true
+			return in
 		case errors.Is(err, capture.ErrUnsupported):
 			d.problem(where{name: name, line: 1}, err)
-			return d.recs, d.probs
+			return in
 		case !errors.Is(err, capture.ErrNotCapture):
 			d.problem(where{name: name, line: 1}, err)
-			d.captureLines(lr)
-			return d.recs, d.probs
+			in.streamed = true
+			return in
 		}
 	}
 	data := first
 	for ok {
-		data, ok = d.next(lr, data)
+		data, ok = d.next(in.lr, data)
 	}
 	if start := skipSpace(data, 0); start < len(data) && data[start] == '{' {
 		d.jsonStream(data)
 	} else {
 		d.yamlStream(data)
 	}
-	return d.recs, d.probs
+	return in
+}
+
+// Streamed reports whether the input is a capture, decoded as it is read;
+// otherwise Open has read it whole.
+func (in *Input) Streamed() bool { return in.streamed }
+
+// Next returns the input's next record, in input order, and false at its
+// end (or after an error that ends it, a Problem).
+func (in *Input) Next() (record.Record, bool) {
+	d := in.d
+	for in.next == len(d.recs) {
+		if !in.streamed || in.lr == nil {
+			d.recs, in.next = nil, 0
+			return record.Record{}, false
+		}
+		d.recs, in.next = d.recs[:0], 0
+		var ok bool
+		in.line, ok = d.next(in.lr, in.line[:0])
+		if len(bytes.TrimSpace(in.line)) > 0 {
+			d.captureLine(in.line, where{name: d.name, line: in.lr.n})
+		}
+		if !ok {
+			in.lr = nil
+		}
+	}
+	in.next++
+	return d.recs[in.next-1], true
+}
+
+// Problems returns the Problems met since it was last called.
+func (in *Input) Problems() []Problem {
+	p := in.d.probs
+	in.d.probs = nil
+	return p
 }
 
 // next appends the next line of lr to dst. A line over the bound is
@@ -128,17 +190,6 @@ func (w where) String() string {
 
 func (d *decoder) problem(at where, err error) {
 	d.probs = append(d.probs, Problem{Source: at.String(), Err: err})
-}
-
-// captureLines decodes a kspan capture after its header line.
-func (d *decoder) captureLines(lr *lineReader) {
-	var line []byte
-	for ok := true; ok; {
-		line, ok = d.next(lr, line[:0])
-		if len(bytes.TrimSpace(line)) > 0 {
-			d.captureLine(line, where{name: d.name, line: lr.n})
-		}
-	}
 }
 
 // captureLine is one observation line of a capture.

@@ -3,6 +3,7 @@ package owners
 import (
 	"container/list"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kspan-project/kspan/internal/record"
@@ -111,8 +112,8 @@ type Index struct {
 	cfg      Config
 	byUID    map[string]*Entry
 	byName   map[NameKey]string
-	inferred map[NameKey]Inferred
-	inferLRU *list.List // of NameKey, oldest first
+	inferred map[NameKey]*inferEntry
+	inferLRU *list.List // of *inferEntry, least recently inferred first
 	lru      *list.List // of *Entry, least recently touched first
 	tombs    int
 	evicted  uint64
@@ -124,7 +125,7 @@ func New(cfg Config) *Index {
 		cfg:      cfg.withDefaults(),
 		byUID:    map[string]*Entry{},
 		byName:   map[NameKey]string{},
-		inferred: map[NameKey]Inferred{},
+		inferred: map[NameKey]*inferEntry{},
 		inferLRU: list.New(),
 		lru:      list.New(),
 	}
@@ -246,12 +247,16 @@ func (ix *Index) Delete(o *record.Object, now time.Time) {
 	}
 }
 
-// Expire drops tombstones older than the configured time.
+// Expire drops tombstones, and owners inferred from messages, older than
+// the configured time.
 func (ix *Index) Expire(now time.Time) {
+	cutoff := now.Add(-ix.cfg.Tombstone)
+	for el := ix.inferLRU.Front(); el != nil && el.Value.(*inferEntry).At.Before(cutoff); el = ix.inferLRU.Front() {
+		delete(ix.inferred, ix.inferLRU.Remove(el).(*inferEntry).key)
+	}
 	if ix.tombs == 0 {
 		return
 	}
-	cutoff := now.Add(-ix.cfg.Tombstone)
 	for el := ix.lru.Front(); el != nil; {
 		next := el.Next()
 		e := el.Value.(*Entry)
@@ -287,18 +292,33 @@ func (ix *Index) evict() {
 	}
 }
 
+// inferEntry is an inferred owner and where it is in the LRU list.
+type inferEntry struct {
+	Inferred
+	key NameKey
+	el  *list.Element
+}
+
 // Infer records that a controller message names sub as created or managed
-// by owner.
+// by owner, at owner.At. It is remembered for the tombstone time after the
+// last such message, and the least recent is dropped beyond MaxObjects.
 func (ix *Index) Infer(sub NameKey, owner Inferred) {
-	if _, ok := ix.inferred[sub]; !ok {
-		ix.inferLRU.PushBack(sub)
-		for len(ix.inferred) >= ix.cfg.MaxObjects {
-			old := ix.inferLRU.Remove(ix.inferLRU.Front()).(NameKey)
-			delete(ix.inferred, old)
-			ix.evicted++
+	if ie, ok := ix.inferred[sub]; ok {
+		if !owner.At.Before(ie.At) {
+			ix.inferLRU.MoveToBack(ie.el)
 		}
+		ie.Inferred = owner
+		return
 	}
-	ix.inferred[sub] = owner
+	// A name is cut from a message: cloned, it does not keep the message.
+	sub.Name = strings.Clone(sub.Name)
+	ie := &inferEntry{Inferred: owner, key: sub}
+	ie.el = ix.inferLRU.PushBack(ie)
+	ix.inferred[sub] = ie
+	for len(ix.inferred) > ix.cfg.MaxObjects {
+		delete(ix.inferred, ix.inferLRU.Remove(ix.inferLRU.Front()).(*inferEntry).key)
+		ix.evicted++
+	}
 }
 
 // Owner returns the owner to walk to from an object: the controlling owner
@@ -312,8 +332,10 @@ func (ix *Index) Owner(k NameKey, uid string) (owner Inferred, ok bool) {
 		}
 		return Inferred{UID: c.UID, Kind: c.Kind, Name: c.Name}, true
 	}
-	inf, ok := ix.inferred[k]
-	return inf, ok
+	if ie, ok := ix.inferred[k]; ok {
+		return ie.Inferred, true
+	}
+	return Inferred{}, false
 }
 
 // keepLabels sets dst to src's labels among keys, reusing dst.

@@ -97,3 +97,40 @@ func TestInterruptReadingFIFO(t *testing.T) {
 		t.Errorf("error %v, want one saying the reading of the FIFO was interrupted", err)
 	}
 }
+
+// A signal while a capture on stdin is open but silent stops the replay
+// where it is: the capture is replayed as it is read, so what came before
+// was decided, and the error says how far it got.
+func TestInterruptStreamingCapture(t *testing.T) {
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &readCalls{r: pr, second: make(chan struct{})}
+	go func() {
+		_, _ = pw.Write([]byte(`{"kspan":"capture","version":1,"started":"2026-12-01T00:00:00Z"}` + "\n" +
+			`{"t":"2026-12-01T00:00:01Z","type":"ADDED","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"n","uid":"u1"}}}` + "\n" +
+			`{"t":"2026-12-01T00:10:00Z","type":"ADDED","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"q","namespace":"n","uid":"u2"}}}` + "\n"))
+		<-r.second // the lines were handed to the replay, which waits for more
+		cancel()
+	}()
+	err := runUntilDone(t, ctx, Options{Files: []string{"-"}, Stdin: r, Engine: correlate.Defaults, Sink: &collect{},
+		Log: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), "interrupted while reading <stdin> after 1 records") {
+		t.Errorf("error %v, want one saying <stdin> was cut after the record decided before", err)
+	}
+}
+
+// readCalls closes second when Read is called a second time: the reading
+// goroutine has handed on what the first call read.
+type readCalls struct {
+	r      io.Reader
+	n      int
+	second chan struct{}
+}
+
+func (c *readCalls) Read(p []byte) (int, error) {
+	if c.n++; c.n == 2 {
+		close(c.second)
+	}
+	return c.r.Read(p)
+}

@@ -7,22 +7,26 @@ import (
 	"os"
 
 	"github.com/kspan-project/kspan/internal/decode"
-	"github.com/kspan-project/kspan/internal/record"
 )
 
-// readFile opens and decodes one input, and gives up when ctx is done:
-// opening a FIFO blocks until a writer comes, and reading a pipe until the
-// writer writes or closes it, which no signal would otherwise interrupt.
-// What was read before ctx was done is decoded; the cut is a Problem whose
-// Err wraps ctx's error. A FIFO still being opened when ctx is done is left
-// to its goroutine, which closes it if a writer ever comes: nothing can
-// interrupt an open(2) blocked on a FIFO.
-func readFile(ctx context.Context, f string, stdin io.Reader) ([]record.Record, []decode.Problem) {
+// openInput opens one input and decodes its start (all of it, unless it is
+// a capture), and gives up when ctx is done: opening a FIFO blocks until a
+// writer comes, and reading a pipe until the writer writes or closes it,
+// which no signal would otherwise interrupt. A capture goes on being read,
+// through the same guard, as its records are asked for. What was read
+// before ctx was done is decoded; the cut is a Problem whose Err wraps
+// ctx's error. in is nil when the input could not be opened (a Problem);
+// release must be called when the input is no longer read. A FIFO still
+// being opened when ctx is done is left to its goroutine, which closes it
+// if a writer ever comes: nothing can interrupt an open(2) blocked on a
+// FIFO.
+func openInput(ctx context.Context, f string, stdin io.Reader) (in *decode.Input, probs []decode.Problem, release func()) {
 	if f == "-" {
 		if stdin == nil {
 			stdin = os.Stdin
 		}
-		return readAll(ctx, stdin, "<stdin>", nil)
+		in, release := decodeFrom(ctx, stdin, displayName(f), nil)
+		return in, nil, release
 	}
 	type opened struct {
 		fh  *os.File
@@ -36,30 +40,41 @@ func readFile(ctx context.Context, f string, stdin io.Reader) ([]record.Record, 
 	select {
 	case o := <-done:
 		if o.err != nil {
-			return nil, []decode.Problem{{Source: f, Err: o.err}}
+			return nil, []decode.Problem{{Source: f, Err: o.err}}, func() {}
 		}
-		defer o.fh.Close()
-		return readAll(ctx, o.fh, f, o.fh)
+		in, release := decodeFrom(ctx, o.fh, f, o.fh)
+		return in, nil, release
 	case <-ctx.Done():
 		go func() {
 			if o := <-done; o.fh != nil {
 				_ = o.fh.Close() // nobody reads it any more
 			}
 		}()
-		return nil, []decode.Problem{{Source: f, Err: fmt.Errorf("interrupted while opening: %w", ctx.Err())}}
+		return nil, []decode.Problem{{Source: f, Err: fmt.Errorf("interrupted while opening: %w", ctx.Err())}}, func() {}
 	}
 }
 
-// readAll decodes r, read in a goroutine so that ctx can cut it. closer,
-// when set, is closed on a cut, which ends a read of a pipe or FIFO
-// blocked in the goroutine; a reader without one (stdin) is left blocked.
-func readAll(ctx context.Context, r io.Reader, name string, closer io.Closer) ([]record.Record, []decode.Problem) {
-	cr := newCtxReader(ctx, r)
-	recs, probs := decode.Read(cr, name)
-	if cr.stop() && closer != nil {
-		_ = closer.Close()
+// displayName is how messages name an input.
+func displayName(f string) string {
+	if f == "-" {
+		return "<stdin>"
 	}
-	return recs, probs
+	return f
+}
+
+// decodeFrom opens r for decoding, read in a goroutine so that ctx can cut
+// it. closer, when set, is closed on release; on a cut that ends a read of
+// a pipe or FIFO blocked in the goroutine, while a reader without one
+// (stdin) is left blocked.
+func decodeFrom(ctx context.Context, r io.Reader, name string, closer io.Closer) (*decode.Input, func()) {
+	cr := newCtxReader(ctx, r)
+	in := decode.Open(cr, name)
+	return in, func() {
+		cr.stop()
+		if closer != nil {
+			_ = closer.Close()
+		}
+	}
 }
 
 // ctxReader reads r in a goroutine, in chunks, and fails with ctx's error
@@ -79,9 +94,8 @@ type chunk struct {
 }
 
 func newCtxReader(ctx context.Context, r io.Reader) *ctxReader {
-	c := &ctxReader{ctx: ctx, data: make(chan chunk), free: make(chan []byte, 2), quit: make(chan struct{})}
-	c.free <- make([]byte, 64<<10)
-	c.free <- make([]byte, 64<<10)
+	c := &ctxReader{ctx: ctx, data: make(chan chunk), free: make(chan []byte, 1), quit: make(chan struct{})}
+	c.free <- make([]byte, 64<<10) // one: r is read again only once the last read is used up
 	go c.fill(r)
 	return c
 }
@@ -117,6 +131,12 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 			c.free <- c.cur.b[:cap(c.cur.b)]
 			c.cur.b = nil
 		}
+		select { // what was read before ctx was done is decoded
+		case c.cur = <-c.data:
+			c.off = 0
+			continue
+		default:
+		}
 		select {
 		case c.cur = <-c.data:
 			c.off = 0
@@ -130,9 +150,5 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// stop ends the goroutine once it returns from r's Read, and reports
-// whether the reading was cut short by ctx.
-func (c *ctxReader) stop() bool {
-	close(c.quit)
-	return c.ctx.Err() != nil
-}
+// stop ends the goroutine once it returns from r's Read.
+func (c *ctxReader) stop() { close(c.quit) }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kspan-project/kspan/internal/correlate"
@@ -21,45 +22,81 @@ import (
 // Options says what to replay and where the spans go.
 type Options struct {
 	// Files are paths; "-" is Stdin.
-	Files  []string
-	Stdin  io.Reader
+	Files []string
+	Stdin io.Reader
+	// Window is how far out of order a capture's records may come and
+	// still be replayed in order (DefaultWindow when zero).
+	Window time.Duration
 	Engine correlate.Config
 	Sink   sink.Sink
 	Log    *slog.Logger
 }
 
+// MaxProblems is how many Problems a Result keeps and the log shows one by
+// one; the rest are counted.
+const MaxProblems = 1000
+
 // Result summarises a replay.
 type Result struct {
-	Records  int
+	Records int
+	// Problems are the first MaxProblems parts of the input skipped;
+	// Skipped counts them all.
 	Problems []decode.Problem
-	Stats    correlate.Stats
+	Skipped  int
+	// OutOfWindow counts the records of captures that came further out of
+	// order than the window: they were replayed late, out of order.
+	OutOfWindow int
+	Stats       correlate.Stats
 	// ClampedTimes counts the spans whose times were outside what OTLP
 	// carries, clamped in every output (sink.Clamp).
 	ClampedTimes uint64
 }
 
-// Run replays the files into the sink. Unreadable files and undecodable
-// parts are reported in Result.Problems and logged; the rest is replayed.
-// The error is for failures of the sink or a cancelled ctx, which stops Run
-// promptly whatever it waits on (opening a FIFO, reading a pipe) and says
-// what was cut off: while reading, nothing is replayed; after, the spans
-// handed to the sink stay there for its Close to deliver.
+// Run replays the inputs into the sink, in the order Sort gives, holding
+// only what that order needs: the inputs that are kubectl output are read
+// whole and sorted together (their records are dated against one another),
+// and each kspan capture is read as it is replayed, merged with the rest
+// within opt.Window, so that a capture of any length takes the memory of a
+// window of it. Unreadable files and undecodable parts are reported in
+// Result.Problems and logged; the rest is replayed. The error is for
+// failures of the sink or a cancelled ctx, which stops Run promptly
+// whatever it waits on (opening a FIFO, reading a pipe) and says what was
+// cut off; the spans handed to the sink before stay there for its Close to
+// deliver.
 func Run(ctx context.Context, opt Options) (res Result, err error) {
-	var recs []record.Record
+	window := opt.Window
+	if window <= 0 {
+		window = DefaultWindow
+	}
+	rep := &reporter{log: opt.Log, res: &res, ctx: ctx}
+	defer rep.summary()
+	var whole []record.Record
+	srcs := []*source{{}}
 	for i, f := range opt.Files {
-		got, problems := readFile(ctx, f, opt.Stdin)
-		if ctx.Err() != nil {
-			return res, interrupted(ctx, problems, opt.Files[i+1:])
+		in, probs, release := openInput(ctx, f, opt.Stdin)
+		defer release()
+		rep.add(probs)
+		if in != nil {
+			rep.add(in.Problems())
 		}
-		recs = append(recs, got...)
-		res.Problems = append(res.Problems, problems...)
+		if ctx.Err() != nil {
+			return res, fmt.Errorf("interrupted while reading %s (%d more file(s) not read): nothing was replayed, as records are ordered across the input before any is decided: %w",
+				rep.cut(displayName(f)), len(opt.Files)-i-1, ctx.Err())
+		}
+		if in == nil {
+			continue
+		}
+		if in.Streamed() {
+			srcs = append(srcs, &source{in: in})
+			continue
+		}
+		for r, ok := in.Next(); ok; r, ok = in.Next() {
+			whole = append(whole, r)
+		}
 	}
-	for _, p := range res.Problems {
-		opt.Log.Warn("skipped input", "where", p.Source, "error", p.Err)
-	}
-	InferObserved(recs)
-	Sort(recs)
-	res.Records = len(recs)
+	InferObserved(whole)
+	Sort(whole)
+	srcs[0].recs = whole
 
 	var sinkErr error
 	out := &sink.Clamp{Next: opt.Sink, Log: opt.Log}
@@ -71,11 +108,22 @@ func Run(ctx context.Context, opt Options) (res Result, err error) {
 		}
 	}
 	eng := correlate.New(cfg)
-	for i, r := range recs {
-		if i%1024 == 0 && ctx.Err() != nil {
-			return res, fmt.Errorf("interrupted after %d of %d records: the spans decided before were exported, the events still held and the open traces were not: %w",
-				i, len(recs), ctx.Err())
+	m := newMerger(srcs, window)
+	defer func() { res.OutOfWindow = m.late }()
+	for {
+		r, ok := m.next(func(s *source) {
+			if s.in != nil {
+				rep.add(s.in.Problems())
+			}
+		})
+		if ctx.Err() != nil {
+			return res, fmt.Errorf("interrupted while reading %s after %d records: the spans decided before were exported, the events still held and the open traces were not: %w",
+				rep.cut("the input"), res.Records, ctx.Err())
 		}
+		if !ok {
+			break
+		}
+		res.Records++
 		now := r.Observed
 		if r.Inferred {
 			now = time.Time{} // an inferred time dates a generation; it is not a clock reading
@@ -87,70 +135,97 @@ func Run(ctx context.Context, opt Options) (res Result, err error) {
 	}
 	eng.Flush()
 	res.Stats = eng.Stats()
+	if m.late > 0 {
+		opt.Log.Warn("records of a capture came further out of order than -reorder-window and were replayed late, out of order; a longer window orders them",
+			"out_of_window", m.late, "window", window)
+	}
 	if sinkErr != nil {
 		return res, fmt.Errorf("exporting spans: %w", sinkErr)
 	}
 	return res, nil
 }
 
-// interrupted is the error of a replay stopped while reading: records are
-// ordered across every input before any is decided, so nothing was.
-func interrupted(ctx context.Context, problems []decode.Problem, unread []string) error {
-	where := "the input"
-	for _, p := range problems {
-		if errors.Is(p.Err, ctx.Err()) {
-			where = p.Source
+// reporter logs and keeps the Problems met, up to MaxProblems, and counts
+// them all.
+type reporter struct {
+	log *slog.Logger
+	res *Result
+	ctx context.Context
+	// cutAt is the input whose reading ctx cut.
+	cutAt string
+}
+
+func (p *reporter) add(probs []decode.Problem) {
+	for _, pr := range probs {
+		if p.ctx.Err() != nil && errors.Is(pr.Err, p.ctx.Err()) {
+			p.cutAt = pr.Source // "name" or "name:LINE"
+			if i := strings.LastIndexByte(pr.Source, ':'); i > 0 {
+				p.cutAt = pr.Source[:i]
+			}
+			continue // said by Run's error
+		}
+		p.res.Skipped++
+		if len(p.res.Problems) < MaxProblems {
+			p.res.Problems = append(p.res.Problems, pr)
+			p.log.Warn("skipped input", "where", pr.Source, "error", pr.Err)
 		}
 	}
-	return fmt.Errorf("interrupted while reading %s (%d more file(s) not read): nothing was replayed, as records are ordered across all the input before any is decided: %w",
-		where, len(unread), ctx.Err())
+}
+
+// cut names the input ctx cut, or else orElse.
+func (p *reporter) cut(orElse string) string {
+	if p.cutAt != "" {
+		return p.cutAt
+	}
+	return orElse
+}
+
+func (p *reporter) summary() {
+	if n := p.res.Skipped - len(p.res.Problems); n > 0 {
+		p.log.Warn("more parts of the input were skipped than are logged one by one", "not_logged", n, "skipped", p.res.Skipped)
+	}
 }
 
 // Sort orders records by observed time, objects before events at the same
 // time, then by content and source, so that the same records in any order
 // sort the same.
-func Sort(recs []record.Record) {
-	at := func(r record.Record) time.Time {
-		if r.Inferred {
-			return time.Time{}
-		}
-		return r.Observed
+func Sort(recs []record.Record) { slices.SortStableFunc(recs, compare) }
+
+// compare is Sort's order.
+func compare(a, b record.Record) int {
+	if c := at(a).Compare(at(b)); c != 0 {
+		return c
 	}
-	slices.SortStableFunc(recs, func(a, b record.Record) int {
-		if c := at(a).Compare(at(b)); c != 0 {
+	if c := cmp.Compare(kindRank(a), kindRank(b)); c != 0 {
+		return c
+	}
+	if a.Event != nil {
+		x, y := a.Event, b.Event
+		if c := x.Last.Compare(y.Last); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(kindRank(a), kindRank(b)); c != 0 {
+		if c := cmp.Compare(x.UID, y.UID); c != 0 {
 			return c
 		}
-		if a.Event != nil {
-			x, y := a.Event, b.Event
-			if c := x.Last.Compare(y.Last); c != 0 {
-				return c
-			}
-			if c := cmp.Compare(x.UID, y.UID); c != 0 {
-				return c
-			}
-			if c := cmp.Compare(x.Count, y.Count); c != 0 {
-				return c
-			}
-			if c := cmp.Compare(x.API, y.API); c != 0 {
-				return c
-			}
-		} else {
-			x, y := a.Object, b.Object
-			if c := cmp.Compare(x.UID, y.UID); c != 0 {
-				return c
-			}
-			if c := cmp.Compare(x.Generation, y.Generation); c != 0 {
-				return c
-			}
-		}
-		if c := cmp.Compare(a.Op, b.Op); c != 0 {
+		if c := cmp.Compare(x.Count, y.Count); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.Source, b.Source)
-	})
+		if c := cmp.Compare(x.API, y.API); c != 0 {
+			return c
+		}
+	} else {
+		x, y := a.Object, b.Object
+		if c := cmp.Compare(x.UID, y.UID); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(x.Generation, y.Generation); c != 0 {
+			return c
+		}
+	}
+	if c := cmp.Compare(a.Op, b.Op); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Source, b.Source)
 }
 
 func kindRank(r record.Record) int {

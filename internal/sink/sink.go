@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -80,9 +81,15 @@ func (j *JSON) Close(context.Context) error {
 	return nil
 }
 
+// TreeHeld is how many spans a Tree holds, by default, to draw traces in
+// order of their start.
+const TreeHeld = 20000
+
 // Tree renders traces as text waterfalls. Batches are collected and drawn
-// together on Close, so a trace whose late spans came in a second batch is
-// drawn whole (replay); Live tree output uses Stream instead.
+// together, in order of their start, on Close or once more than MaxHeld
+// spans are held (then those held are drawn, and the next ones after
+// them), so a trace whose late spans came in a second batch is drawn
+// whole (replay); live tree output uses Stream instead.
 type Tree struct {
 	mu    sync.Mutex
 	w     io.Writer
@@ -90,6 +97,8 @@ type Tree struct {
 	spans []span.Span
 	// Stream draws each batch as it comes instead of at Close.
 	Stream bool
+	// MaxHeld bounds the spans held (TreeHeld when zero).
+	MaxHeld int
 }
 
 var _ Sink = (*Tree)(nil)
@@ -105,6 +114,11 @@ func (t *Tree) Export(_ context.Context, spans []span.Span) error {
 		return tree.RenderAll(t.w, spans, t.opt)
 	}
 	t.spans = append(t.spans, spans...)
+	if len(t.spans) > cmp.Or(t.MaxHeld, TreeHeld) {
+		err := tree.RenderAll(t.w, t.spans, t.opt)
+		t.spans = nil
+		return err
+	}
 	return nil
 }
 
