@@ -16,7 +16,7 @@ STATICCHECK_VERSION := v0.8.2
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/kspan-project/kspan/internal/cli.Version=$(VERSION)
 
-.PHONY: all build test test-unit lint fmt fuzz clean run demo tools chromium help bench bench-engine bench-live helm chart manifests
+.PHONY: all build test test-unit lint fmt fuzz clean run demo tools chromium help bench bench-engine bench-live bench-replay helm chart manifests
 
 all: lint test build
 
@@ -31,7 +31,7 @@ help:
 	@echo "make manifests  regenerate deploy/kustomize/ from the chart (helm template, default values)"
 	@echo "make lint       gofmt, go vet, staticcheck"
 	@echo "make fuzz       run each fuzz target briefly (FUZZTIME=20s): decoders, rules, checkpoint, shown text, Host check, traceparent"
-	@echo "make bench      engine, memory and live benchmarks, as ratios against baselines (bench-engine, bench-live)"
+	@echo "make bench      engine, memory, replay and live benchmarks, as ratios against baselines (bench-engine, bench-replay, bench-live)"
 
 build:
 	go build -ldflags '$(LDFLAGS)' -o bin/kspan ./cmd/kspan
@@ -112,7 +112,7 @@ fuzz:
 # on one core), then bytes retained per object and per held Event; printed
 # as ratios with targets and PASS/MISS. A miss never fails the target.
 BENCHRUNS ?= 5
-bench: bench-engine bench-live
+bench: bench-engine bench-replay bench-live
 
 bench-engine:
 	@mkdir -p $(CACHE)
@@ -128,6 +128,17 @@ bench-engine:
 
 clean:
 	rm -rf bin
+
+# Issue 17's replay figure: kspan replay's peak RSS on synthetic captures of
+# 10^5 and 10^6 Events (about 1.5 GB written under .cache/ and removed), to
+# each output, with the target (under 100 MB at 10^6) and PASS/MISS.
+bench-replay: build
+	@set -o pipefail; mkdir -p $(CACHE)/tmp; \
+	KSPAN_BIN=$(ROOT)/bin/kspan TMPDIR=$(CACHE)/tmp go test -run='^$$' -bench='^BenchmarkReplayPeakRSS$$' -benchtime=1x ./internal/replay | tee $(CACHE)/bench-replay.txt; \
+	echo "== $$(date -u +%F) $$(nproc) cores, $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"; \
+	awk '/^BenchmarkReplayPeakRSS\//{ split($$1, p, "/"); for (i = 2; i < NF; i++) if ($$(i+1) == "peak-RSS-MB") mb = $$i; else if ($$(i+1) == "events/s") r = $$i; \
+		v = (p[2] ~ /events=1000000$$/) ? (mb < 100 ? "PASS" : "MISS") : ""; \
+		printf "replay %-15s %-12s peak RSS %7.1f MB  %8.0f events/s  %s\n", p[2], p[3], mb, r, (v == "" ? "" : "target < 100 MB: " v) }' $(CACHE)/bench-replay.txt
 
 # Issue 7's live figures: a local control plane on its own ports, kspan and
 # a bare client-go Event informer side by side while BENCH_DEPLOYMENTS

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -263,5 +264,41 @@ func TestSetEvictsInSteps(t *testing.T) {
 	}
 	if exported(s, "e10", 1) || !exported(s, "e11", 1) {
 		t.Error("not the oldest were evicted")
+	}
+}
+
+// A journal far larger than kspan writes (copied, concatenated, grown by
+// hand) is read a chunk at a time into a set of Max entries: the most
+// recent are kept, and the file's size does not decide the memory.
+func TestFileLoadsAHugeJournalIntoItsBound(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ck")
+	const n, max = 300_000, 1000 // 9.6 MB on disk, five read chunks
+	es := make([]Entry, n)
+	for i := range es {
+		es[i] = Entry{Key: uint64(i + 1), Count: 1, At: uint32(t0.Unix()) + uint32(i)}
+	}
+	if err := os.WriteFile(path, append(Encode(es), 1, 2, 3), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := (&File{Path: path, Max: max}).Load(context.Background())
+	if !errors.Is(err, ErrTruncated) {
+		t.Errorf("error %v, want ErrTruncated for the 3 trailing bytes", err)
+	}
+	if len(got) > max || len(got) < max*9/10 {
+		t.Fatalf("loaded %d entries, want at most %d and not much fewer", len(got), max)
+	}
+	for _, e := range got {
+		if e.Key <= n-uint64(max) {
+			t.Fatalf("kept entry %d, older than the %d most recent", e.Key, max)
+		}
+	}
+}
+
+// A checkpoint path that is not a regular file (a FIFO, /dev/zero) is
+// refused at once rather than read for ever.
+func TestFileRefusesWhatIsNotAFile(t *testing.T) {
+	_, err := (&File{Path: "/dev/zero"}).Load(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("error %v, want one saying /dev/zero is not a regular file", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -17,6 +18,10 @@ import (
 // process, not the machine losing power.
 type File struct {
 	Path string
+	// Max bounds the entries Load keeps, the most recent (DefaultMax when
+	// zero): a journal is read a chunk at a time into a Set of this size,
+	// so one of any size, however it came to be, takes the memory of Max.
+	Max int
 
 	f        *os.File
 	appended int // entries in the journal file
@@ -30,20 +35,46 @@ func (s *File) String() string { return "file:" + s.Path }
 // Synchronous implements Store: appends are cheap.
 func (s *File) Synchronous() bool { return true }
 
-// Load implements Store.
+// Load implements Store. Only a regular file is read (not a FIFO or a
+// device that would never end).
 func (s *File) Load(context.Context) ([]Entry, error) {
-	b, err := os.ReadFile(s.Path)
+	f, err := os.Open(s.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	es, err := Decode(b)
-	if err != nil && !errors.Is(err, ErrTruncated) {
-		return nil, fmt.Errorf("%s: %w", s.Path, err)
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (%v)", s.Path, fi.Mode().Type())
 	}
-	return es, err
+	set := NewSet(s.Max)
+	head := make([]byte, len(magic))
+	switch n, err := io.ReadFull(f, head); {
+	case n == 0 && errors.Is(err, io.EOF):
+		return nil, nil
+	case err != nil && !errors.Is(err, io.ErrUnexpectedEOF):
+		return nil, fmt.Errorf("%s: %w", s.Path, err)
+	case string(head[:n]) != magic:
+		return nil, fmt.Errorf("%s: not a kspan checkpoint (want it to start with %q)", s.Path, magic)
+	}
+	buf := make([]byte, entrySize*(64<<10))
+	for {
+		n, err := io.ReadFull(f, buf)
+		es, rest := decodeEntries(buf[:n])
+		set.Merge(es)
+		switch {
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) && len(rest) == 0:
+			return set.entries(), nil
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return set.entries(), fmt.Errorf("%w: %d trailing bytes", ErrTruncated, len(rest))
+		case err != nil:
+			return nil, fmt.Errorf("%s: %w", s.Path, err)
+		}
+	}
 }
 
 // Save implements Store.

@@ -223,6 +223,13 @@ func (s *Set) undo(added []Entry) {
 	s.dirty = true
 }
 
+// entries is every entry, sorted by key.
+func (s *Set) entries() []Entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sortedLocked()
+}
+
 func (s *Set) sortedLocked() []Entry {
 	all := make([]Entry, 0, len(s.m))
 	for _, e := range s.m {
@@ -276,8 +283,17 @@ func Decode(b []byte) ([]Entry, error) {
 	if len(b) < len(magic) || string(b[:len(magic)]) != magic {
 		return nil, fmt.Errorf("not a kspan checkpoint (want it to start with %q)", magic)
 	}
-	b = b[len(magic):]
-	es := make([]Entry, 0, len(b)/entrySize)
+	es, rest := decodeEntries(b[len(magic):])
+	if len(rest) != 0 {
+		return es, fmt.Errorf("%w: %d trailing bytes", ErrTruncated, len(rest))
+	}
+	return es, nil
+}
+
+// decodeEntries decodes the whole entries of b and returns the bytes after
+// them.
+func decodeEntries(b []byte) (es []Entry, rest []byte) {
+	es = make([]Entry, 0, len(b)/entrySize)
 	for len(b) >= entrySize {
 		e := Entry{
 			Key:   binary.LittleEndian.Uint64(b),
@@ -288,8 +304,5 @@ func Decode(b []byte) ([]Entry, error) {
 		es = append(es, e)
 		b = b[entrySize:]
 	}
-	if len(b) != 0 {
-		return es, fmt.Errorf("%w: %d trailing bytes", ErrTruncated, len(b))
-	}
-	return es, nil
+	return es, b
 }

@@ -180,7 +180,7 @@ func (h *ha) openCheckpoint(ctx context.Context, co live.ClientOptions) (*checkp
 	case "none":
 		return nil, nil
 	case "file":
-		store = &checkpoint.File{Path: target}
+		store = &checkpoint.File{Path: target, Max: h.flags.CheckpointMax}
 	case "configmap":
 		cfg, err := live.RESTConfig(co)
 		if err != nil {
