@@ -65,7 +65,7 @@ Usage:
   kspan replay [flags] FILE...   replay recorded Events and objects ("-" is stdin)
   kspan version                  print the version
 
-Run "kspan -h" or "kspan replay -h" for the flags.
+Run "kspan replay -h" for replay's flags.
 `
 
 // Version is set at build time with -ldflags "-X ...cli.Version=...".
@@ -86,8 +86,11 @@ func Run(ctx context.Context, args []string, env Env) error {
 		fmt.Fprintln(env.Stdout, "kspan", Version)
 		return nil
 	case "help", "-h", "-help", "--help":
-		fmt.Fprint(env.Stdout, usage)
-		return nil
+		// The commands, then live mode's flags (those of the bare command).
+		fmt.Fprint(env.Stdout, usage+"\n")
+		help := env
+		help.Stderr = env.Stdout
+		return runLive(ctx, []string{"-h"}, help)
 	}
 	fmt.Fprint(env.Stderr, usage)
 	return &exitError{ExitUsage, fmt.Errorf("unknown command %q", args[0])}

@@ -210,3 +210,26 @@ func TestResourceAttributesWarnings(t *testing.T) {
 		t.Errorf("%d warnings, want 3:\n%s", n, errs)
 	}
 }
+
+// kspan -h and kspan help show the commands and live mode's flags (the bare
+// command's), on standard output.
+func TestHelpShowsLiveFlags(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"help"}} {
+		out, errs, code := run(t, nil, args...)
+		if code != 0 {
+			t.Errorf("%q: exit %d:\n%s", args, code, errs)
+		}
+		for _, want := range []string{"kspan replay [flags] FILE", "-kubeconfig", "-watch-batch", "-checkpoint", "-otlp-endpoint"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%q: standard output lacks %q:\n%s", args, want, out)
+			}
+		}
+	}
+	// replay's own flag is in its help, not live mode's.
+	if out, _, _ := run(t, nil, "-h"); strings.Contains(out, "-reorder-window") {
+		t.Errorf("kspan -h lists replay's -reorder-window")
+	}
+	if _, errs, _ := run(t, nil, "replay", "-h"); !strings.Contains(errs, "-reorder-window") {
+		t.Errorf("kspan replay -h lacks -reorder-window")
+	}
+}
