@@ -8,6 +8,12 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kspan-project/kspan/internal/convert"
 	"github.com/kspan-project/kspan/internal/record"
 )
 
@@ -187,103 +193,71 @@ func (w *wire) describe() string {
 	return s
 }
 
-// event normalizes an Event of either API.
+// event normalizes an Event of either API: its fields, checked here (times
+// that do not parse are errors naming the field), go into the typed Event of
+// its API, which package convert turns into the record, as it does for live
+// mode.
 func (w *wire) event() (*record.Event, error) {
 	m := &w.Metadata
 	if m.UID == "" {
 		return nil, fmt.Errorf("%s has no metadata.uid", w.describe())
 	}
 	var ts times
-	e := &record.Event{
-		UID:               m.UID,
-		Namespace:         m.Namespace,
-		Name:              m.Name,
-		API:               w.APIVersion,
-		ResourceVersion:   m.ResourceVersion,
-		Reason:            w.Reason,
-		Type:              w.Type,
-		Action:            w.Action,
-		ReportingInstance: w.ReportingInstance,
-		Created:           ts.get("metadata.creationTimestamp", m.CreationTimestamp),
-		TopLevel:          m.Annotations.TopLevelSpan == "true",
-		Traceparent:       m.Annotations.Traceparent,
+	om := metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, UID: types.UID(m.UID), ResourceVersion: m.ResourceVersion,
+		CreationTimestamp: metav1.NewTime(ts.get("metadata.creationTimestamp", m.CreationTimestamp))}
+	if a := m.Annotations; a.TopLevelSpan != "" || a.Traceparent != "" {
+		om.Annotations = map[string]string{}
+		if a.TopLevelSpan != "" {
+			om.Annotations[convert.AnnotationTopLevel] = a.TopLevelSpan
+		}
+		if a.Traceparent != "" {
+			om.Annotations[convert.AnnotationTraceparent] = a.Traceparent
+		}
 	}
-	var (
-		regarding           *ref
-		src                 source
-		count               int32
-		firstTS, lastTS     ktime
-		firstName, lastName string
-	)
+	objRef := func(r *ref) corev1.ObjectReference {
+		if r == nil {
+			return corev1.ObjectReference{}
+		}
+		return corev1.ObjectReference{APIVersion: r.APIVersion, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name,
+			UID: types.UID(r.UID), FieldPath: r.FieldPath}
+	}
+	var related *corev1.ObjectReference
+	if w.Related != nil {
+		r := objRef(w.Related)
+		related = &r
+	}
+	eventTime := metav1.NewMicroTime(ts.get("eventTime", w.EventTime))
+	var e *record.Event
 	switch {
 	case w.APIVersion == "v1":
-		regarding, e.Message, src, count = w.InvolvedObject, w.Message, w.Source, w.Count
-		e.ReportingComponent = w.ReportingComponent
-		firstTS, lastTS = w.FirstTimestamp, w.LastTimestamp
-		firstName, lastName = "firstTimestamp", "lastTimestamp"
+		ev := &corev1.Event{ObjectMeta: om, InvolvedObject: objRef(w.InvolvedObject), Related: related,
+			Reason: w.Reason, Message: w.Message, Type: w.Type, Action: w.Action,
+			ReportingController: w.ReportingComponent, ReportingInstance: w.ReportingInstance,
+			Source: corev1.EventSource{Component: w.Source.Component, Host: w.Source.Host}, Count: w.Count,
+			FirstTimestamp: metav1.NewTime(ts.get("firstTimestamp", w.FirstTimestamp)),
+			LastTimestamp:  metav1.NewTime(ts.get("lastTimestamp", w.LastTimestamp)),
+			EventTime:      eventTime}
+		if w.Series != nil {
+			ev.Series = &corev1.EventSeries{Count: w.Series.Count,
+				LastObservedTime: metav1.NewMicroTime(ts.get("series.lastObservedTime", w.Series.LastObservedTime))}
+		}
+		e = convert.EventFromCore(ev)
 	case strings.HasPrefix(w.APIVersion, "events.k8s.io/"):
-		regarding, e.Message, src, count = w.Regarding, w.Note, w.DeprecatedSource, w.DeprecatedCount
-		e.ReportingComponent = w.ReportingController
-		firstTS, lastTS = w.DeprecatedFirstTimestamp, w.DeprecatedLastTimestamp
-		firstName, lastName = "deprecatedFirstTimestamp", "deprecatedLastTimestamp"
+		ev := &eventsv1.Event{ObjectMeta: om, Regarding: objRef(w.Regarding), Related: related,
+			Reason: w.Reason, Note: w.Note, Type: w.Type, Action: w.Action,
+			ReportingController: w.ReportingController, ReportingInstance: w.ReportingInstance,
+			DeprecatedSource:         corev1.EventSource{Component: w.DeprecatedSource.Component, Host: w.DeprecatedSource.Host},
+			DeprecatedCount:          w.DeprecatedCount,
+			DeprecatedFirstTimestamp: metav1.NewTime(ts.get("deprecatedFirstTimestamp", w.DeprecatedFirstTimestamp)),
+			DeprecatedLastTimestamp:  metav1.NewTime(ts.get("deprecatedLastTimestamp", w.DeprecatedLastTimestamp)),
+			EventTime:                eventTime}
+		if w.Series != nil {
+			ev.Series = &eventsv1.EventSeries{Count: w.Series.Count,
+				LastObservedTime: metav1.NewMicroTime(ts.get("series.lastObservedTime", w.Series.LastObservedTime))}
+		}
+		e = convert.EventFromV1(ev, w.APIVersion)
 	default:
 		return nil, fmt.Errorf("%s has apiVersion %q, want v1 or events.k8s.io/v1", w.describe(), w.APIVersion)
-	}
-	if e.ReportingComponent == "" {
-		e.ReportingComponent = src.Component
-	}
-	if e.ReportingInstance == "" {
-		e.ReportingInstance = src.Host
-	}
-	if regarding != nil {
-		e.Regarding = record.Ref(*regarding)
-	}
-	if w.Related != nil && *w.Related != (ref{}) {
-		r := record.Ref(*w.Related)
-		e.Related = &r
-	}
-
-	var seriesCount int32
-	var seriesLast time.Time
-	if w.Series != nil {
-		seriesCount = w.Series.Count
-		seriesLast = ts.get("series.lastObservedTime", w.Series.LastObservedTime)
-	}
-	switch {
-	case seriesCount > 0:
-		e.Count = seriesCount
-	case count > 0:
-		e.Count = count
-	default:
-		e.Count = 1
-	}
-
-	// Seconds-resolution fields: first/lastTimestamp, creationTimestamp;
-	// microseconds: eventTime, series.lastObservedTime.
-	eventTime := ts.get("eventTime", w.EventTime)
-	first, last := ts.get(firstName, firstTS), ts.get(lastName, lastTS)
-	firstCoarse := true
-	switch {
-	case !first.IsZero():
-		e.First = first
-	case !eventTime.IsZero():
-		e.First, firstCoarse = eventTime, false
-	default:
-		e.First = e.Created
-	}
-	switch {
-	case !seriesLast.IsZero():
-		e.Last = seriesLast
-	case !last.IsZero():
-		e.Last, e.Coarse = last, true
-	case !eventTime.IsZero():
-		e.Last = eventTime
-	default:
-		e.Last, e.Coarse = e.First, firstCoarse && !e.First.IsZero()
-	}
-	// Mixed resolutions can put a truncated Last before a precise First.
-	if e.Last.Before(e.First) {
-		e.Last = e.First
 	}
 	if ts.err != nil {
 		return nil, fmt.Errorf("%s: %w", w.describe(), ts.err)

@@ -4,127 +4,16 @@ import (
 	"encoding/json"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kspan-project/kspan/internal/record"
 )
 
-// The conversions here produce exactly what package decode makes of the
-// same objects' JSON (a test checks it), so that a capture replays to the
-// traces the live run produced.
+// objectFromMeta produces exactly what package decode makes of the same
+// object's JSON (a test checks it), so that a capture replays to the traces
+// the live run produced. Events are converted by package convert, for both.
 
-const (
-	annTopLevel     = "topLevelSpan"
-	annTraceparent  = "traceparent"
-	annObjectTraces = "tracing.k8s.io/traceparent"
-)
-
-// eventParts are an Event's fields under either API's names.
-type eventParts struct {
-	meta                                             *metav1.ObjectMeta
-	api                                              string
-	regarding                                        corev1.ObjectReference
-	related                                          *corev1.ObjectReference
-	reason, message, typ, action                     string
-	component, instance, sourceComponent, sourceHost string
-	series                                           *time.Time
-	seriesCount, count                               int32
-	first, last, eventTime                           time.Time
-}
-
-func (p eventParts) record() *record.Event {
-	r := &record.Event{
-		UID: string(p.meta.UID), Namespace: p.meta.Namespace, Name: p.meta.Name, API: p.api,
-		ResourceVersion:    p.meta.ResourceVersion,
-		Regarding:          ref(p.regarding),
-		Reason:             p.reason,
-		Message:            p.message,
-		Type:               p.typ,
-		Action:             p.action,
-		ReportingComponent: p.component,
-		ReportingInstance:  p.instance,
-		Created:            p.meta.CreationTimestamp.Time,
-		TopLevel:           p.meta.Annotations[annTopLevel] == "true",
-		Traceparent:        p.meta.Annotations[annTraceparent],
-	}
-	if p.related != nil {
-		rel := ref(*p.related)
-		r.Related = &rel
-	}
-	if r.ReportingComponent == "" {
-		r.ReportingComponent = p.sourceComponent
-	}
-	if r.ReportingInstance == "" {
-		r.ReportingInstance = p.sourceHost
-	}
-	var seriesLast time.Time
-	if p.series != nil {
-		seriesLast = *p.series
-	}
-	setTimes(r, p.seriesCount, p.count, seriesLast, p.first, p.last, p.eventTime)
-	return r
-}
-
-func eventFromV1(e *eventsv1.Event) *record.Event {
-	p := eventParts{meta: &e.ObjectMeta, api: "events.k8s.io/v1", regarding: e.Regarding, related: e.Related,
-		reason: e.Reason, message: e.Note, typ: e.Type, action: e.Action,
-		component: e.ReportingController, instance: e.ReportingInstance,
-		sourceComponent: e.DeprecatedSource.Component, sourceHost: e.DeprecatedSource.Host,
-		count: e.DeprecatedCount, first: e.DeprecatedFirstTimestamp.Time, last: e.DeprecatedLastTimestamp.Time,
-		eventTime: e.EventTime.Time}
-	if e.Series != nil {
-		p.seriesCount, p.series = e.Series.Count, &e.Series.LastObservedTime.Time
-	}
-	return p.record()
-}
-
-func eventFromCore(e *corev1.Event) *record.Event {
-	p := eventParts{meta: &e.ObjectMeta, api: "v1", regarding: e.InvolvedObject, related: e.Related,
-		reason: e.Reason, message: e.Message, typ: e.Type, action: e.Action,
-		component: e.ReportingController, instance: e.ReportingInstance,
-		sourceComponent: e.Source.Component, sourceHost: e.Source.Host,
-		count: e.Count, first: e.FirstTimestamp.Time, last: e.LastTimestamp.Time, eventTime: e.EventTime.Time}
-	if e.Series != nil {
-		p.seriesCount, p.series = e.Series.Count, &e.Series.LastObservedTime.Time
-	}
-	return p.record()
-}
-
-// setTimes applies the normalization rules of record.Event.
-func setTimes(r *record.Event, seriesCount, count int32, seriesLast, first, last, eventTime time.Time) {
-	switch {
-	case seriesCount > 0:
-		r.Count = seriesCount
-	case count > 0:
-		r.Count = count
-	default:
-		r.Count = 1
-	}
-	r.First, r.Coarse = first, true
-	if r.First.IsZero() {
-		r.First, r.Coarse = eventTime, false
-	}
-	if r.First.IsZero() {
-		r.First, r.Coarse = r.Created, true
-	}
-	switch {
-	case !seriesLast.IsZero():
-		r.Last, r.Coarse = seriesLast, false
-	case !last.IsZero():
-		r.Last, r.Coarse = last, true
-	case !eventTime.IsZero():
-		r.Last, r.Coarse = eventTime, false
-	default:
-		r.Last = r.First
-	}
-}
-
-func ref(o corev1.ObjectReference) record.Ref {
-	return record.Ref{APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name,
-		UID: string(o.UID), FieldPath: o.FieldPath}
-}
+const annObjectTraces = "tracing.k8s.io/traceparent"
 
 // objectFromMeta converts trimmed metadata (see trimMeta) to a record.
 func objectFromMeta(m *metav1.PartialObjectMetadata) *record.Object {

@@ -11,8 +11,10 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kspan-project/kspan/internal/capture"
+	"github.com/kspan-project/kspan/internal/convert"
 	"github.com/kspan-project/kspan/internal/decode"
 	"github.com/kspan-project/kspan/internal/record"
 )
@@ -60,25 +62,69 @@ func TestEventConversionMatchesDecode(t *testing.T) {
 		EventTime:           metav1.NewMicroTime(base.Add(82976 * time.Microsecond)),
 		ReportingController: "default-scheduler", Reason: "Scheduled", Type: "Normal",
 	}
+	// A precise eventTime after a whole-second lastTimestamp: the truncated
+	// Last would be before First, and is First instead, in every path.
+	lastBeforeFirst := &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{Name: "web.4", Namespace: "default", UID: "e4", CreationTimestamp: mt(base)},
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "web", UID: "p1"},
+		FirstTimestamp: mt(base.Add(5 * time.Second)), LastTimestamp: mt(base.Add(2 * time.Second)), Count: 2,
+		Reason: "Pulled", Type: "Normal", Source: corev1.EventSource{Component: "kubelet", Host: "node-0"},
+	}
+	legacy.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Event"}
+	coreNew.TypeMeta, lastBeforeFirst.TypeMeta = legacy.TypeMeta, legacy.TypeMeta
+	newStyle.TypeMeta = metav1.TypeMeta{APIVersion: "events.k8s.io/v1", Kind: "Event"}
 	for _, c := range []struct {
 		obj  any
 		conv func() *record.Event
 	}{
-		{legacy, func() *record.Event { return eventFromCore(legacy) }},
-		{newStyle, func() *record.Event { return eventFromV1(newStyle) }},
-		{coreNew, func() *record.Event { return eventFromCore(coreNew) }},
+		{legacy, func() *record.Event { return convert.EventFromCore(legacy) }},
+		{newStyle, func() *record.Event { return convert.EventFromV1(newStyle, "events.k8s.io/v1") }},
+		{coreNew, func() *record.Event { return convert.EventFromCore(coreNew) }},
+		{lastBeforeFirst, func() *record.Event { return convert.EventFromCore(lastBeforeFirst) }},
 	} {
 		if _, err := trimEvent(c.obj); err != nil {
 			t.Fatal(err)
 		}
 		got := c.conv()
-		want := viaCapture(t, c.obj, capture.Added).Event
-		if want == nil || !reflect.DeepEqual(normTimes(got), normTimes(want)) {
-			g, _ := json.MarshalIndent(got, "", " ")
-			w, _ := json.MarshalIndent(want, "", " ")
-			t.Errorf("live conversion differs from decode:\nlive   %s\ndecode %s", g, w)
+		if got.Last.Before(got.First) {
+			t.Errorf("%s: Last %v before First %v", got.Name, got.Last, got.First)
+		}
+		for format, rec := range viaEveryFormat(t, c.obj) {
+			want := rec.Event
+			if want == nil || !reflect.DeepEqual(normTimes(got), normTimes(want)) {
+				g, _ := json.MarshalIndent(got, "", " ")
+				w, _ := json.MarshalIndent(want, "", " ")
+				t.Errorf("live conversion differs from decoding %s:\nlive   %s\ndecode %s", format, g, w)
+			}
 		}
 	}
+}
+
+// viaEveryFormat writes obj in every format replay reads and decodes it
+// back: a capture, kubectl's JSON and YAML, and a watch stream.
+func viaEveryFormat(t *testing.T, obj any) map[string]record.Record {
+	t.Helper()
+	js, err := json.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := yaml.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]record.Record{"capture": viaCapture(t, obj, capture.Added)}
+	for format, data := range map[string][]byte{
+		"kubectl JSON": js,
+		"kubectl YAML": y,
+		"watch stream": []byte(`{"type":"ADDED","object":` + string(js) + "}\n"),
+	} {
+		recs, problems := decode.Read(bytes.NewReader(data), format)
+		if len(problems) > 0 || len(recs) != 1 {
+			t.Fatalf("%s: decoded %d records, problems %v", format, len(recs), problems)
+		}
+		out[format] = recs[0]
+	}
+	return out
 }
 
 func TestObjectConversionMatchesDecode(t *testing.T) {

@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/kspan-project/kspan/internal/capture"
+	"github.com/kspan-project/kspan/internal/convert"
 	"github.com/kspan-project/kspan/internal/record"
 )
 
@@ -221,9 +222,9 @@ func (s *source) event(o any, typ string) {
 	var ev *record.Event
 	switch e := o.(type) {
 	case *eventsv1.Event:
-		ev = eventFromV1(e)
+		ev = convert.EventFromV1(e, "events.k8s.io/v1")
 	case *corev1.Event:
-		ev = eventFromCore(e)
+		ev = convert.EventFromCore(e)
 	default:
 		return
 	}
