@@ -124,7 +124,7 @@ bench-engine:
 	done; \
 	$(CACHE)/correlate.test -test.run='^$$' -test.bench='^BenchmarkRetained$$' -test.benchtime=1x -test.cpu=1 | tee -a $$out && \
 	echo "== $$(date -u +%F) $$(nproc) cores, $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" && \
-	go run ./internal/correlate/benchreport < $$out
+	go run ./hack/benchreport < $$out
 
 clean:
 	rm -rf bin
@@ -148,5 +148,5 @@ BENCH_REPLICAS ?= 10
 # kspan runs with the flags the Helm chart deploys it with (values.yaml: stream).
 BENCH_KSPAN_FLAGS ?= -stream
 bench-live: tools
-	go run ./internal/benchlive -deployments $(BENCH_DEPLOYMENTS) -replicas $(BENCH_REPLICAS) \
+	go run ./hack/benchlive -deployments $(BENCH_DEPLOYMENTS) -replicas $(BENCH_REPLICAS) \
 		-kspan-flags "$(BENCH_KSPAN_FLAGS)" $(BENCHLIVE_FLAGS)

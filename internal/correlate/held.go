@@ -6,7 +6,7 @@ package correlate
 // occurrence not before the last one queued in order joins that run, a
 // FIFO; the others go to a binary heap. The least is the least of the
 // run's front and the heap's top. A decided occurrence is not taken out: it
-// stays until it reaches the front (Engine.heapHead), or until compact when
+// stays until it reaches the front (Engine.queueHead), or until compact when
 // the decided outnumber the held.
 type heldQueue struct {
 	run   []heapEnt // in order from start

@@ -63,7 +63,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		return err
 	}
 	kspanBin, baseBin := filepath.Join(dir, "bin", "kspan"), filepath.Join(dir, "bin", "baseline")
-	for bin, pkg := range map[string]string{kspanBin: "./cmd/kspan", baseBin: "./internal/benchlive/baseline"} {
+	for bin, pkg := range map[string]string{kspanBin: "./cmd/kspan", baseBin: "./hack/benchlive/baseline"} {
 		// Both built as the Dockerfile builds kspan's image.
 		if err := sh(root, []string{"CGO_ENABLED=0"}, "go", "build", "-trimpath", "-tags", "grpcnotrace", "-ldflags", "-s -w", "-o", bin, pkg); err != nil {
 			return err
