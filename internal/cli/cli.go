@@ -96,21 +96,29 @@ func Run(ctx context.Context, args []string, env Env) error {
 	return &exitError{ExitUsage, fmt.Errorf("unknown command %q", args[0])}
 }
 
-func runReplay(ctx context.Context, args []string, env Env) error {
-	cfg := defaultConfig(env.Getenv)
+// newReplayFlags binds replay's flags to a new FlagSet whose usage goes to
+// stderr.
+func newReplayFlags(getenv func(string) string, stderr io.Writer) (*flag.FlagSet, *Config, *time.Duration) {
+	cfg := defaultConfig(getenv)
 	fs := flag.NewFlagSet("kspan replay", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
+	fs.SetOutput(stderr)
 	cfg.bind(fs)
 	window := fs.Duration("reorder-window", replay.DefaultWindow, "how far out of order the records of a kspan capture may come and still be replayed in order; captures are read as they are replayed, holding about this much of each (kubectl output is read whole)")
 	fs.Usage = func() {
-		fmt.Fprintf(env.Stderr, "Usage: kspan replay [flags] FILE...\n\n"+
+		fmt.Fprintf(stderr, "Usage: kspan replay [flags] FILE...\n\n"+
 			"Replays kubectl output (JSON or YAML: objects, Lists, watch streams), the earlier\n"+
 			"kspan's captures and kspan's own captures, in any mix, and prints the traces.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
+	return fs, &cfg, window
+}
+
+func runReplay(ctx context.Context, args []string, env Env) error {
+	fs, cfgp, window := newReplayFlags(env.Getenv, env.Stderr)
 	if help, err := parseFlags(fs, args, env.Stderr); help || err != nil {
 		return err
 	}
+	cfg := *cfgp
 	if err := cfg.Validate(); err != nil {
 		return &exitError{ExitUsage, err}
 	}
@@ -239,28 +247,42 @@ func newLogger(w io.Writer, cfg Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, o))
 }
 
-func runLive(ctx context.Context, args []string, env Env) error {
-	cfg := defaultConfig(env.Getenv)
+// liveFlags are live mode's settings, bound to its FlagSet.
+type liveFlags struct {
+	cfg         Config
+	client      live.ClientOptions
+	capturePath string
+	mf          metricsFlags
+	h           *ha
+	watchBatch  time.Duration
+}
+
+// newLiveFlags binds live mode's flags (the bare command's) to a new
+// FlagSet whose usage goes to stderr.
+func newLiveFlags(getenv func(string) string, stderr io.Writer) (*flag.FlagSet, *liveFlags) {
+	l := &liveFlags{cfg: defaultConfig(getenv), h: &ha{}}
 	fs := flag.NewFlagSet("kspan", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	cfg.bind(fs)
-	var client live.ClientOptions
-	var capturePath string
-	var mf metricsFlags
-	mf.bind(fs)
-	h := &ha{}
-	h.flags.bind(fs, env.Getenv)
-	fs.StringVar(&client.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster service account)")
-	fs.StringVar(&client.Context, "context", "", "kubeconfig context to use (default: its current context)")
-	watchBatch := fs.Duration("watch-batch", live.DefaultWatchBatch, "once the caches have synced, wait up to this long after draining the apiserver connection before reading it again, so that watch events are handled in batches (about half the CPU; at most this much more latency; never across a whole second of the clock, which observation times are compared in; 0 reads each event as it comes)")
-	fs.StringVar(&capturePath, "capture", "", "record every Event and object change, with the time it was seen, to this file in kspan's capture format (replay it with kspan replay)")
+	fs.SetOutput(stderr)
+	l.cfg.bind(fs)
+	l.mf.bind(fs)
+	l.h.flags.bind(fs, getenv)
+	fs.StringVar(&l.client.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster service account)")
+	fs.StringVar(&l.client.Context, "context", "", "kubeconfig context to use (default: its current context)")
+	fs.DurationVar(&l.watchBatch, "watch-batch", live.DefaultWatchBatch, "once the caches have synced, wait up to this long after draining the apiserver connection before reading it again, so that watch events are handled in batches (about half the CPU; at most this much more latency; never across a whole second of the clock, which observation times are compared in; 0 reads each event as it comes)")
+	fs.StringVar(&l.capturePath, "capture", "", "record every Event and object change, with the time it was seen, to this file in kspan's capture format (replay it with kspan replay)")
 	fs.Usage = func() {
-		fmt.Fprintf(env.Stderr, "Usage: kspan [flags]\n\nWatches the cluster's Events and prints or exports their traces until interrupted.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: kspan [flags]\n\nWatches the cluster's Events and prints or exports their traces until interrupted.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
+	return fs, l
+}
+
+func runLive(ctx context.Context, args []string, env Env) error {
+	fs, l := newLiveFlags(env.Getenv, env.Stderr)
 	if help, err := parseFlags(fs, args, env.Stderr); help || err != nil {
 		return err
 	}
+	cfg, mf, h, client, capturePath, watchBatch := l.cfg, l.mf, l.h, l.client, l.capturePath, &l.watchBatch
 	var batchErr error
 	if *watchBatch < 0 || *watchBatch > time.Second {
 		batchErr = fmt.Errorf("-watch-batch %v: want 0 to 1s", *watchBatch)
