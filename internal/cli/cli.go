@@ -119,7 +119,7 @@ func runReplay(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	cfg := *cfgp
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.complete(); err != nil {
 		return &exitError{ExitUsage, err}
 	}
 	if *window <= 0 {
@@ -287,7 +287,7 @@ func runLive(ctx context.Context, args []string, env Env) error {
 	if *watchBatch < 0 || *watchBatch > time.Second {
 		batchErr = fmt.Errorf("-watch-batch %v: want 0 to 1s", *watchBatch)
 	}
-	if err := errors.Join(cfg.Validate(), mf.validate(), h.flags.validate(), batchErr); err != nil {
+	if err := errors.Join(cfg.complete(), mf.validate(), h.flags.complete(), batchErr); err != nil {
 		return &exitError{ExitUsage, err}
 	}
 	if fs.NArg() > 0 {

@@ -108,8 +108,15 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	c.bindExport(fs)
 }
 
-// Validate reports every invalid setting at once.
-func (c *Config) Validate() error {
+// complete turns the settings given as text into the typed values the
+// engine takes (the Event filter into Engine.Keep, the selector into
+// Engine.Selector and the label keys the index keeps) and reports every
+// invalid setting at once. It is called once, after the flags are parsed.
+func (c *Config) complete() error { return errors.Join(c.validate(), c.applyFilter()) }
+
+// validate reports every invalid setting but those of the filter and the
+// selector, which complete checks as it parses them; it changes nothing.
+func (c *Config) validate() error {
 	var errs []error
 	switch c.Output {
 	case "tree", "otlp-json":
@@ -133,9 +140,6 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("-width must not be negative"))
 	}
 	if err := c.Engine.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := c.applyFilter(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.UI.validate(); err != nil {

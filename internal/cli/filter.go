@@ -31,7 +31,7 @@ func (c *Config) applyFilter() error {
 	}
 	if !c.Filter.Empty() {
 		f := c.Filter
-		c.Engine.Export = f.Keep
+		c.Engine.Keep = f.Keep
 	}
 	if c.Selector != "" {
 		sel, err := labels.Parse(c.Selector)

@@ -27,6 +27,9 @@ type haFlags struct {
 	CheckpointMax      int
 	LeaderElect        bool
 	Lease              leader.Config
+
+	// checkpointKind and checkpointTarget are Checkpoint parsed by complete.
+	checkpointKind, checkpointTarget string
 }
 
 func (h *haFlags) bind(fs *flag.FlagSet, getenv func(string) string) {
@@ -44,9 +47,12 @@ func (h *haFlags) bind(fs *flag.FlagSet, getenv func(string) string) {
 	fs.DurationVar(&h.Lease.RetryPeriod, "leader-elect-retry-period", h.Lease.RetryPeriod, "how often the Lease is tried")
 }
 
-func (h *haFlags) validate() error {
+// complete parses -checkpoint into its kind and target and reports every
+// invalid setting at once.
+func (h *haFlags) complete() error {
 	var errs []error
-	if _, _, err := parseCheckpoint(h.Checkpoint); err != nil {
+	var err error
+	if h.checkpointKind, h.checkpointTarget, err = parseCheckpoint(h.Checkpoint); err != nil {
 		errs = append(errs, err)
 	}
 	if h.CheckpointInterval <= 0 {
@@ -174,7 +180,7 @@ func (h *ha) lead(ctx context.Context, opt live.Options, exporter bool) error {
 }
 
 func (h *ha) openCheckpoint(ctx context.Context, co live.ClientOptions) (*checkpoint.Checkpoint, error) {
-	kind, target, _ := parseCheckpoint(h.flags.Checkpoint) // validated
+	kind, target := h.flags.checkpointKind, h.flags.checkpointTarget
 	var store checkpoint.Store
 	switch kind {
 	case "none":

@@ -26,20 +26,25 @@ func TestParseCheckpoint(t *testing.T) {
 	}
 }
 
-func TestHAFlagsValidate(t *testing.T) {
+func TestHAFlagsComplete(t *testing.T) {
 	ok := haFlags{Checkpoint: "none", CheckpointInterval: time.Second, CheckpointMax: 10, LeaderElect: true, Lease: leader.Defaults}
 	ok.Lease.Namespace = "kspan"
-	if err := ok.validate(); err != nil {
+	if err := ok.complete(); err != nil {
 		t.Fatalf("defaults: %v", err)
+	}
+	file := ok
+	file.Checkpoint = "file:/var/lib/kspan/journal"
+	if err := file.complete(); err != nil || file.checkpointKind != "file" || file.checkpointTarget != "/var/lib/kspan/journal" {
+		t.Errorf("-checkpoint %s: %v, kind %q, target %q", file.Checkpoint, err, file.checkpointKind, file.checkpointTarget)
 	}
 	bad := ok
 	bad.Lease.LeaseDuration = bad.Lease.RenewDeadline
-	if bad.validate() == nil {
+	if bad.complete() == nil {
 		t.Error("a lease no longer than the renew deadline was accepted")
 	}
 	bad = ok
 	bad.Checkpoint = "configmap:x"
-	if bad.validate() == nil {
+	if bad.complete() == nil {
 		t.Error("a bad -checkpoint was accepted")
 	}
 }
@@ -47,7 +52,7 @@ func TestHAFlagsValidate(t *testing.T) {
 func TestSelectorFlag(t *testing.T) {
 	c := defaultConfig(func(string) string { return "" })
 	c.Selector = "app in (web,api),tier!=cache"
-	if err := c.Validate(); err != nil {
+	if err := c.complete(); err != nil {
 		t.Fatal(err)
 	}
 	if c.Engine.Selector == nil || len(c.Engine.Index.LabelKeys) != 2 {
@@ -55,7 +60,7 @@ func TestSelectorFlag(t *testing.T) {
 	}
 	c = defaultConfig(func(string) string { return "" })
 	c.Selector = "app in web"
-	if err := c.Validate(); err == nil {
+	if err := c.complete(); err == nil {
 		t.Error("a malformed -selector was accepted")
 	}
 }

@@ -40,7 +40,7 @@ func TestViewerRule(t *testing.T) {
 		if strings.Contains(tc.name, "OTLP") {
 			cfg.Export.Endpoint = "http://127.0.0.1:4318"
 		}
-		if err := cfg.Validate(); err != nil {
+		if err := cfg.complete(); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
 		addr, asked := viewerAddr(cfg, tc.live)
@@ -51,14 +51,14 @@ func TestViewerRule(t *testing.T) {
 	for _, bad := range []string{"nope", "127.0.0.1", "99999", "host:"} {
 		cfg := defaultConfig(func(string) string { return "" })
 		cfg.UI.Addr = bad
-		if err := cfg.Validate(); err == nil {
+		if err := cfg.complete(); err == nil {
 			t.Errorf("-ui %q accepted", bad)
 		}
 	}
 	for _, bad := range []string{"http://kspan.example.com", "kspan.example.com:7380", "a b"} {
 		cfg := defaultConfig(func(string) string { return "" })
 		cfg.UI.AllowedHosts = bad
-		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "-ui-allowed-hosts") {
+		if err := cfg.complete(); err == nil || !strings.Contains(err.Error(), "-ui-allowed-hosts") {
 			t.Errorf("-ui-allowed-hosts %q: %v", bad, err)
 		}
 	}

@@ -56,14 +56,14 @@ type Config struct {
 	Index owners.Config
 	// Rules is the controller message table (nil: rules.Default).
 	Rules []rules.Rule
-	// Export says which Events get a span (nil: all). The others are still
+	// Keep says which Events get a span (nil: all). The others are still
 	// decided and still cause their children, which hang from the nearest
 	// exported ancestor instead (Stats.Filtered counts them).
-	Export func(*record.Event) bool
+	Keep func(*record.Event) bool
 	// Selector, when set, exports only Events whose involved object, or an
 	// owner up its controller chain, has matching labels (among those the
 	// index keeps: set Index.LabelKeys to the selector's keys). The others
-	// are treated as Export treats the ones it leaves out.
+	// are treated as Keep treats the ones it leaves out.
 	Selector labels.Selector
 	// Checkpoint, when set, says what an earlier run already exported (a
 	// restart's relist, a new leader). Such occurrences are decided and
@@ -158,7 +158,7 @@ type Stats struct {
 	Duplicates uint64
 	// Suppressed are occurrences beyond MaxRepeats for one Event object.
 	Suppressed uint64
-	// Filtered are occurrences Config.Export left out.
+	// Filtered are occurrences Config.Keep left out.
 	Filtered uint64
 	// Checkpointed are occurrences Config.Exported said an earlier run
 	// exported.

@@ -88,7 +88,7 @@ func (e *Engine) decide(o *occ) {
 			return
 		}
 	}
-	if e.cfg.Export != nil && !e.cfg.Export(o.ev) || e.cfg.Selector != nil && !e.selected(o) {
+	if e.cfg.Keep != nil && !e.cfg.Keep(o.ev) || e.cfg.Selector != nil && !e.selected(o) {
 		e.stats.Filtered++
 		e.hidden[spanKey{tr, o.id}] = hiddenSpan{parent: parent, t: o.t}
 		return

@@ -387,7 +387,7 @@ func TestDirectChangeOfOwnedObjectIsItsOwnTrace(t *testing.T) {
 func TestFilteredEventsStillCauseButHaveNoSpan(t *testing.T) {
 	var s scenario
 	rollout(&s, true)
-	cfg := Config{Export: func(ev *record.Event) bool { return ev.Regarding.Kind != "ReplicaSet" }}
+	cfg := Config{Keep: func(ev *record.Event) bool { return ev.Regarding.Kind != "ReplicaSet" }}
 	var out []span.Span
 	cfg.Out = func(b []span.Span) { out = append(out, b...) }
 	eng := New(cfg)
@@ -406,7 +406,7 @@ func TestFilteredEventsStillCauseButHaveNoSpan(t *testing.T) {
 		}
 	}
 	// Warnings only: this rollout has none, so nothing at all, not even a root.
-	cfg = Config{Export: func(ev *record.Event) bool { return ev.Type == "Warning" }}
+	cfg = Config{Keep: func(ev *record.Event) bool { return ev.Type == "Warning" }}
 	out = nil
 	cfg.Out = func(b []span.Span) { out = append(out, b...) }
 	eng = New(cfg)
