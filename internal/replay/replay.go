@@ -72,8 +72,12 @@ func Run(ctx context.Context, opt Options) (res Result, err error) {
 	defer rep.summary()
 	var whole []record.Record
 	srcs := []*source{{}}
+	stdin := opt.Stdin
 	for i, f := range opt.Files {
-		in, probs, release := openInput(ctx, f, opt.Stdin)
+		in, probs, release := openInput(ctx, f, stdin)
+		if f == "-" {
+			stdin = strings.NewReader("") // read once: a second "-" is empty, as it was at its end
+		}
 		defer release()
 		rep.add(probs)
 		if in != nil {

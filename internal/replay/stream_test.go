@@ -166,3 +166,23 @@ func TestMergerHoldsAWindow(t *testing.T) {
 		t.Errorf("held up to %d records at once; a minute's window of one a second is about 90", most)
 	}
 }
+
+// Standard input named twice is read once: the second "-" is empty, and a
+// capture on it is not read by two readers at once.
+func TestStdinNamedTwice(t *testing.T) {
+	src := filepath.Join("..", "..", "testdata", "live-rolling-update", "capture.jsonl")
+	want, _ := replayJSON(t, []string{src}, 0)
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var js bytes.Buffer
+	res, err := Run(context.Background(), Options{Files: []string{"-", "-"}, Stdin: bytes.NewReader(data), Engine: correlate.Config{},
+		Sink: sink.NewJSON(&js, nil, []span.Attr{span.Str(span.KeyServiceName, "kspan")}), Log: slog.New(slog.DiscardHandler)})
+	if err != nil || res.Skipped > 0 {
+		t.Fatalf("%v, problems %v", err, res.Problems)
+	}
+	if !bytes.Equal(js.Bytes(), want) {
+		t.Errorf("the capture on standard input, named twice, replays differently from the file")
+	}
+}
