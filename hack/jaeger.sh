@@ -76,6 +76,20 @@ pid_of() {
 	echo "$pid"
 }
 
+# still_running: whether the process just started lives. Unlike pid_of it does not insist
+# on the binary: for a moment after the start the process is still the subshell, then
+# setsid, before they exec jaeger (a false "exited during startup" on a loaded machine, as
+# hack/cluster.sh saw too). The pid was written by this script a moment ago.
+still_running() {
+	local f=$STATE/jaeger.pid pid
+	[[ -f $f ]] || return 1
+	pid=$(<"$f")
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	kill -0 "$pid" 2>/dev/null || return 1
+	# A zombie (exited, not yet reaped) is not running.
+	[[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]]
+}
+
 tail_log() {
 	echo "----- last 40 lines of $STATE/jaeger.log -----" >&2
 	tail -n 40 "$STATE/jaeger.log" >&2 || true
@@ -104,7 +118,7 @@ cmd_up() {
 	local deadline=$((SECONDS + UP_TIMEOUT))
 	until curl -fsS --max-time 2 "$QUERY_URL/api/services" >/dev/null 2>&1 &&
 		port_in_use "$GRPC_PORT" && port_in_use "$HTTP_PORT"; do
-		if ! pid_of >/dev/null; then
+		if ! still_running; then
 			tail_log
 			die "jaeger exited during startup"
 		fi
