@@ -16,9 +16,9 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kspan-project/kspan/internal/live"
+	"github.com/kspan-project/kspan/internal/output"
 	"github.com/kspan-project/kspan/internal/replay"
 	"github.com/kspan-project/kspan/internal/sink"
-	"github.com/kspan-project/kspan/internal/span"
 	"github.com/kspan-project/kspan/internal/tree"
 )
 
@@ -137,17 +137,16 @@ func runReplay(ctx context.Context, args []string, env Env) error {
 	}
 	defer ui.close()
 
-	s, err := outputs(ctx, cfg, env, log, true, nil)
+	out, err := outputs(ctx, cfg, env, log, true, ui)
 	if err != nil {
 		return err
 	}
-	s = ui.sink(s)
-	res, err := replay.Run(ctx, replay.Options{Files: fs.Args(), Stdin: env.Stdin, Window: *window, Engine: cfg.Engine, Sink: s, Log: log})
-	if cerr := s.Close(context.WithoutCancel(ctx)); err == nil {
+	res, err := replay.Run(ctx, replay.Options{Files: fs.Args(), Stdin: env.Stdin, Window: *window, Engine: cfg.Engine, Sink: out, Log: log})
+	if cerr := out.Close(context.WithoutCancel(ctx)); err == nil {
 		if cerr != nil {
 			cerr = fmt.Errorf("writing output: %w", cerr)
 		}
-		err = errors.Join(undelivered(s), cerr)
+		err = errors.Join(out.Undelivered(), cerr)
 	}
 	st := res.Stats
 	log.Info("replay done", "records", res.Records, "events", st.Events, "objects", st.Objects,
@@ -189,23 +188,36 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (help bool, e
 	return false, nil
 }
 
-// outputs builds the -o output (the tree draws each trace as it comes in
-// live mode, all of them at the end of a replay) and, when configured, the
-// OTLP exporter beside it.
-func outputs(ctx context.Context, cfg Config, env Env, log *slog.Logger, replaying bool, delivered func([]span.Span)) (sink.Sink, error) {
-	out, closeOut, err := openOutput(cfg.OutputFile, env.Stdout)
+// outputs builds the output pipeline, the same way for both commands: the
+// -o writer (the tree draws each trace as it comes in live mode, all of
+// them at the end of a replay), the OTLP exporter when an endpoint is
+// configured (replay waits for room in its queue instead of dropping
+// spans, as nothing else waits on its engine) and the viewer's store when
+// the viewer runs (ui may be nil).
+func outputs(ctx context.Context, cfg Config, env Env, log *slog.Logger, replaying bool, ui *viewer) (*output.Pipeline, error) {
+	w, closeW, err := openOutput(cfg.OutputFile, env.Stdout)
 	if err != nil {
 		return nil, err
 	}
-	var s sink.Sink
+	var parts output.Parts
 	if cfg.Output == "otlp-json" {
-		s = sink.NewJSON(out, closeOut, cfg.Resource())
+		parts.Writer = sink.NewJSON(w, closeW, cfg.Resource())
 	} else {
-		t := sink.NewTree(out, treeOptions(cfg, out, env))
+		t := sink.NewTree(w, treeOptions(cfg, w, env))
 		t.Stream = !replaying
-		s = t
+		parts.Writer = t
 	}
-	return withExporter(ctx, cfg, s, log, replaying, delivered)
+	if cfg.Export.Enabled() {
+		x := cfg.Export
+		x.Resource = cfg.Resource()
+		x.WaitWhenFull = replaying
+		x.Log = log
+		parts.Export = &x
+	}
+	if ui != nil {
+		parts.Viewer = ui.store
+	}
+	return output.New(ctx, parts)
 }
 
 func openOutput(path string, stdout io.Writer) (io.Writer, io.Closer, error) {
@@ -307,11 +319,11 @@ func runLive(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	defer ui.close()
-	s, err := outputs(ctx, cfg, env, log, false, h.delivered)
+	out, err := outputs(ctx, cfg, env, log, false, ui)
 	if err != nil {
 		return err
 	}
-	opt := live.Options{Client: client, Engine: cfg.Engine, Sink: ui.sink(s), Log: log, WatchBatch: *watchBatch}
+	opt := live.Options{Client: client, Engine: cfg.Engine, Sink: out, Log: log, WatchBatch: *watchBatch}
 	if capturePath != "" {
 		f, err := os.OpenFile(capturePath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 		if err != nil {
@@ -324,12 +336,12 @@ func runLive(ctx context.Context, args []string, env Env) error {
 		}
 	}
 	opt.Status = &live.Status{}
-	m, ms, err := openMetrics(mf, opt.Status, s, ui, h, log)
+	m, ms, err := openMetrics(mf, opt.Status, out.Exporter(), ui, h, log)
 	if err != nil {
-		return errors.Join(err, opt.Sink.Close(ctx))
+		return errors.Join(err, out.Close(ctx))
 	}
-	opt.Exported = m.ObserveExport
+	out.Observe(m.ObserveExport)
 	return ms.during(ctx, func(ctx context.Context) error {
-		return ui.during(ctx, func(ctx context.Context) error { return h.run(ctx, opt, exporterIn(s) != nil) })
+		return ui.during(ctx, func(ctx context.Context) error { return h.run(ctx, opt, out) })
 	})
 }

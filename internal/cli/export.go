@@ -1,18 +1,12 @@
 package cli
 
 import (
-	"context"
-	"errors"
 	"flag"
-	"fmt"
-	"log/slog"
 	"maps"
 	"slices"
 	"strings"
 
 	"github.com/kspan-project/kspan/internal/export"
-	"github.com/kspan-project/kspan/internal/sink"
-	"github.com/kspan-project/kspan/internal/span"
 )
 
 // defaultExport reads the OTEL_EXPORTER_OTLP_* variables, and fills in the
@@ -89,40 +83,4 @@ func (f headerFlag) Set(v string) error {
 	}
 	f.x.Headers[k] = val
 	return nil
-}
-
-// withExporter adds the OTLP exporter beside s when an endpoint is
-// configured (flag or environment). Replay waits for room in the queue
-// instead of dropping spans, as nothing else waits on its engine.
-func withExporter(ctx context.Context, cfg Config, s sink.Sink, log *slog.Logger, replay bool, delivered func([]span.Span)) (sink.Sink, error) {
-	if !cfg.Export.Enabled() {
-		return s, nil
-	}
-	x := cfg.Export
-	x.Resource = cfg.Resource()
-	x.WaitWhenFull = replay
-	x.Delivered = delivered
-	x.Log = log
-	e, err := export.New(ctx, x)
-	if err != nil {
-		return nil, errors.Join(fmt.Errorf("starting the otlp exporter: %w", err), s.Close(ctx))
-	}
-	return sink.Fanout{s, e}, nil
-}
-
-// undelivered is the error of an OTLP exporter in s that did not deliver
-// every span it was given (rejected by the backend, dropped with the queue
-// full, unsent at the shutdown deadline), with the counts: a replay that
-// lost spans must not report success. Call it after closing s.
-func undelivered(s sink.Sink) error {
-	e := exporterIn(s)
-	if e == nil {
-		return nil
-	}
-	st := e.Stats()
-	if st.Dropped == 0 {
-		return nil
-	}
-	return fmt.Errorf("otlp export: %d of %d spans not delivered (%d rejected by the backend, %d dropped with the queue full, %d unsent at the shutdown deadline)",
-		st.Dropped, st.Sent+st.Dropped, st.DroppedRejected, st.DroppedFull, st.DroppedShutdown)
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/kspan-project/kspan/internal/checkpoint"
 	"github.com/kspan-project/kspan/internal/leader"
 	"github.com/kspan-project/kspan/internal/live"
-	"github.com/kspan-project/kspan/internal/span"
+	"github.com/kspan-project/kspan/internal/output"
 )
 
 // haFlags are live mode's restart and high-availability flags.
@@ -94,14 +94,6 @@ type ha struct {
 	cp    atomic.Pointer[checkpoint.Checkpoint]
 }
 
-// delivered is the OTLP exporter's Delivered hook: the checkpoint records
-// what the backend accepted.
-func (h *ha) delivered(spans []span.Span) {
-	if cp := h.cp.Load(); cp != nil {
-		cp.Delivered(spans, time.Now())
-	}
-}
-
 // standby reports whether this replica waits for the lease.
 func (h *ha) standby() bool { return h.flags.LeaderElect && !h.state.Leading() }
 
@@ -113,12 +105,11 @@ func (h *ha) checkpointStats() (checkpoint.Stats, bool) {
 	return checkpoint.Stats{}, false
 }
 
-// run runs the live work until ctx is done. exporter says whether the OTLP
-// exporter delivers (and so feeds the checkpoint) rather than the -o
-// output.
-func (h *ha) run(ctx context.Context, opt live.Options, exporter bool) error {
+// run runs the live work until ctx is done; out is opt.Sink, whose
+// deliveries the checkpoint records while this replica leads.
+func (h *ha) run(ctx context.Context, opt live.Options, out *output.Pipeline) error {
 	if !h.flags.LeaderElect {
-		return h.lead(ctx, opt, exporter)
+		return h.lead(ctx, opt, out)
 	}
 	cfg, err := live.RESTConfig(opt.Client)
 	if err != nil {
@@ -145,7 +136,7 @@ func (h *ha) run(ctx context.Context, opt live.Options, exporter bool) error {
 				stop(context.Canceled)
 			}
 		}()
-		return h.lead(runCtx, opt, exporter)
+		return h.lead(runCtx, opt, out)
 	})
 	if standingBy {
 		// Never led: the outputs were never used.
@@ -155,7 +146,7 @@ func (h *ha) run(ctx context.Context, opt live.Options, exporter bool) error {
 }
 
 // lead opens the checkpoint and runs the live work.
-func (h *ha) lead(ctx context.Context, opt live.Options, exporter bool) error {
+func (h *ha) lead(ctx context.Context, opt live.Options, out *output.Pipeline) error {
 	cp, err := h.openCheckpoint(ctx, opt.Client)
 	if err != nil {
 		return errors.Join(err, opt.Sink.Close(context.WithoutCancel(ctx)))
@@ -165,13 +156,12 @@ func (h *ha) lead(ctx context.Context, opt live.Options, exporter bool) error {
 	}
 	h.cp.Store(cp)
 	opt.Checkpoint = cp
-	if !exporter {
-		opt.Delivered = cp.Delivered
-	}
+	out.Record(cp)
 	saveCtx, stopSaving := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { cp.Run(saveCtx) })
-	err = live.Run(ctx, opt)
+	err = live.Run(ctx, opt) // closes the outputs: nothing is delivered after it
+	out.Record(nil)
 	stopSaving()
 	wg.Wait()
 	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

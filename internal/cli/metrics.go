@@ -15,7 +15,6 @@ import (
 	"github.com/kspan-project/kspan/internal/httpserve"
 	"github.com/kspan-project/kspan/internal/live"
 	"github.com/kspan-project/kspan/internal/metrics"
-	"github.com/kspan-project/kspan/internal/sink"
 )
 
 // metricsFlags are live mode's self-observability flags.
@@ -61,18 +60,18 @@ type metricsServer struct {
 	log *slog.Logger
 }
 
-// openMetrics builds the metrics of a live run reading status, the
-// exporter in s (if any) and the viewer (if any), and binds their address.
+// openMetrics builds the metrics of a live run reading status, the OTLP
+// exporter (if any) and the viewer (if any), and binds their address.
 // It returns nil when -metrics-addr is off, and when the default address is
 // taken (with a warning): several kspan processes on one machine must not
 // fail for it. A busy address given explicitly is an error.
-func openMetrics(f metricsFlags, status *live.Status, s sink.Sink, ui *viewer, h *ha, log *slog.Logger) (*metrics.Metrics, *metricsServer, error) {
+func openMetrics(f metricsFlags, status *live.Status, x *export.Exporter, ui *viewer, h *ha, log *slog.Logger) (*metrics.Metrics, *metricsServer, error) {
 	src := metrics.Sources{Live: status}
 	if h != nil {
 		src.Standby = h.standby
 		src.Checkpoint = h.checkpointStats
 	}
-	if x := exporterIn(s); x != nil {
+	if x != nil {
 		src.Exporter = x.Stats
 	}
 	if ui != nil {
@@ -121,21 +120,6 @@ func loopback(addr string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.IsLoopback()
-}
-
-// exporterIn finds the OTLP exporter among the sinks of s.
-func exporterIn(s sink.Sink) *export.Exporter {
-	switch s := s.(type) {
-	case *export.Exporter:
-		return s
-	case sink.Fanout:
-		for _, x := range s {
-			if e := exporterIn(x); e != nil {
-				return e
-			}
-		}
-	}
-	return nil
 }
 
 // during serves the metrics while work runs and stops them when work

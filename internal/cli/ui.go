@@ -10,7 +10,6 @@ import (
 	"strconv"
 
 	"github.com/kspan-project/kspan/internal/httpserve"
-	"github.com/kspan-project/kspan/internal/sink"
 	"github.com/kspan-project/kspan/internal/web"
 )
 
@@ -127,14 +126,6 @@ func openViewer(cfg Config, live bool, log *slog.Logger) (*viewer, error) {
 		log.Warn("the viewer listens beyond this machine: whoever reaches it sees the cluster's events (it answers localhost, IP addresses and the names in -ui-allowed-hosts)", "addr", srv.Addr().String())
 	}
 	return &viewer{store: store, srv: srv, log: log}, nil
-}
-
-// sink adds the viewer's store to s (v may be nil).
-func (v *viewer) sink(s sink.Sink) sink.Sink {
-	if v == nil {
-		return s
-	}
-	return sink.Fanout{s, v.store}
 }
 
 // during serves the viewer while work runs and stops it when work returns.

@@ -23,7 +23,9 @@ const DefaultWatchBatch = 100 * time.Millisecond
 type Options struct {
 	Client ClientOptions
 	Engine correlate.Config
-	Sink   sink.Sink
+	// Sink receives every batch of spans from the engine goroutine (the
+	// command's output.Pipeline, which knows what was delivered).
+	Sink sink.Sink
 	// Capture, when set, receives kspan's capture of every record, in the
 	// order the engine saw them; CaptureFields go into its header.
 	Capture       io.Writer
@@ -49,17 +51,9 @@ type Options struct {
 	// Status, when set, is told when the caches have synced and receives a
 	// copy of the engine's counters on every tick.
 	Status *Status
-	// Exported, when set, is called from the engine goroutine with each
-	// batch of spans handed to the sink and the time it was; it must not
-	// retain the slice or block.
-	Exported func(spans []span.Span, at time.Time)
 	// Checkpoint, when set, says what earlier runs exported (see
 	// correlate.Config.Checkpoint).
 	Checkpoint correlate.Checkpoint
-	// Delivered, when set, is called from the engine goroutine with each
-	// batch the sink took without error (the checkpoint records it when
-	// the sink writes synchronously); it must not retain the slice.
-	Delivered func(spans []span.Span, at time.Time)
 }
 
 // ErrAbort, as the cause of Run's context's cancellation, makes Run stop
@@ -111,17 +105,9 @@ func Run(ctx context.Context, opt Options) error {
 	ecfg := opt.Engine
 	ecfg.Checkpoint = opt.Checkpoint
 	ecfg.Out = func(spans []span.Span) {
-		now := opt.Now()
-		if opt.Exported != nil {
-			opt.Exported(spans, now)
-		}
-		err := opt.Sink.Export(ctx, spans)
-		if err != nil && sinkErr == nil {
+		if err := opt.Sink.Export(ctx, spans); err != nil && sinkErr == nil {
 			sinkErr = err
 			opt.Log.Error("exporting spans failed", "error", err)
-		}
-		if err == nil && opt.Delivered != nil {
-			opt.Delivered(spans, now)
 		}
 	}
 	eng := correlate.New(ecfg)
