@@ -12,5 +12,5 @@
 // the viewer answers only the names it was given (httpserve.Hosts), against
 // DNS rebinding, and only reads (GET and HEAD).
 //
-// Flow: correlate.Engine → sink.Fanout → Store ← Server ← browser.
+// Flow: correlate.Engine → output.Pipeline → Store ← Server ← browser.
 package web
