@@ -60,7 +60,7 @@ func (p parts) record() *record.Event {
 	r := &record.Event{
 		UID: string(p.meta.UID), Namespace: p.meta.Namespace, Name: p.meta.Name, API: p.api,
 		ResourceVersion:    p.meta.ResourceVersion,
-		Regarding:          Ref(p.regarding),
+		Regarding:          ref(p.regarding),
 		Reason:             p.reason,
 		Message:            p.message,
 		Type:               p.typ,
@@ -72,7 +72,7 @@ func (p parts) record() *record.Event {
 		Traceparent:        p.meta.Annotations[AnnotationTraceparent],
 	}
 	if p.related != nil {
-		if rel := Ref(*p.related); rel != (record.Ref{}) {
+		if rel := ref(*p.related); rel != (record.Ref{}) {
 			r.Related = &rel
 		}
 	}
@@ -124,8 +124,8 @@ func setTimes(r *record.Event, seriesLast, first, last, eventTime time.Time) {
 	}
 }
 
-// Ref converts an object reference.
-func Ref(o corev1.ObjectReference) record.Ref {
+// ref converts an object reference.
+func ref(o corev1.ObjectReference) record.Ref {
 	return record.Ref{APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name,
 		UID: string(o.UID), FieldPath: o.FieldPath}
 }
