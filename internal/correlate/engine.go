@@ -2,6 +2,7 @@ package correlate
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -17,6 +18,8 @@ const (
 	deciding
 	decided
 	suppressed
+	// moved: held again, at a later time, as a new occ (see countOrder).
+	moved
 )
 
 // occ is one occurrence of an Event: the Event in the state observed with a
@@ -284,7 +287,21 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 	if mt, ok := o.reason.rules.Match(ev.Message); ok {
 		m := mt // only a matching Event's mention goes to the heap
 		o.mention = &m
-		sub := owners.NameKey{Kind: m.SubKind, Namespace: ev.Regarding.Namespace, Name: m.Name}
+	}
+	e.countOrder(o, act)
+	if o.mention != nil && ev.Regarding.UID != "" {
+		sub := owners.NameKey{Kind: o.mention.SubKind, Namespace: ev.Regarding.Namespace, Name: o.mention.Name}
+		e.index.Infer(sub, owners.Inferred{UID: ev.Regarding.UID, Kind: ev.Regarding.Kind, Name: ev.Regarding.Name, At: o.t})
+	}
+	e.hold(o)
+}
+
+// hold keeps o, pending, until it is decided: in its object's occurrences,
+// the mention list of the object it names, and the queue (or the late
+// queue).
+func (e *Engine) hold(o *occ) {
+	if m := o.mention; m != nil {
+		sub := owners.NameKey{Kind: m.SubKind, Namespace: o.ev.Regarding.Namespace, Name: m.Name}
 		l := e.mentions[sub]
 		if l == nil {
 			l = &mentionList{name: sub}
@@ -292,10 +309,8 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 			e.mentions[sub] = l
 		}
 		l.occs = insertSorted(l.occs, o)
-		if ev.Regarding.UID != "" {
-			e.index.Infer(sub, owners.Inferred{UID: ev.Regarding.UID, Kind: ev.Regarding.Kind, Name: ev.Regarding.Name, At: o.t})
-		}
 	}
+	act := o.act
 	act.occs = insertSorted(act.occs, o)
 	if act.last.Before(o.t) {
 		act.last = o.t
@@ -315,6 +330,58 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 		e.queue.compact()
 	}
 	e.arrival = append(e.arrival, o)
+}
+
+// countOrder keeps one Event's occurrences in the order of their counts:
+// occurrence k happened after k-1, but their times can say otherwise. A
+// whole-second time observed within its second takes the observation, one
+// observed later keeps the start of its second, so a repeat observed late
+// (a busy watch) would be dated before the counts it follows, decided first,
+// and the earlier counts suppressed as already seen. o is dated no earlier
+// than the lower counts held with it, and the higher counts held are dated
+// no earlier than o (whatever the order they arrive in: the times are
+// maxima over what is held).
+func (e *Engine) countOrder(o *occ, act *activity) {
+	var buf [4]*occ
+	higher := buf[:0]
+	for _, p := range act.occs {
+		switch {
+		case p.ev.UID != o.ev.UID:
+		case p.ev.Count < o.ev.Count && p.t.After(o.t):
+			o.t = p.t
+		case p.ev.Count > o.ev.Count && p.state == pending:
+			higher = append(higher, p)
+		}
+	}
+	o.ts, o.tns = o.t.Unix(), int32(o.t.Nanosecond())
+	for _, p := range higher {
+		if p.t.Before(o.t) {
+			e.retime(p, o.t)
+		}
+	}
+}
+
+// retime holds pending occurrence p again at the later time t, as a new
+// occ: p leaves every list that holds it and is marked moved (the queues
+// drop it as they drop decided ones).
+func (e *Engine) retime(p *occ, t time.Time) {
+	p.act.occs = slices.DeleteFunc(p.act.occs, func(x *occ) bool { return x == p })
+	if m := p.mention; m != nil {
+		if l := e.mentions[owners.NameKey{Kind: m.SubKind, Namespace: p.ev.Regarding.Namespace, Name: m.Name}]; l != nil {
+			l.occs = slices.DeleteFunc(l.occs, func(x *occ) bool { return x == p })
+		}
+	}
+	if p.late {
+		e.lateHeld--
+	} else {
+		e.queued--
+	}
+	q := e.newOcc()
+	*q = *p
+	p.state = moved
+	q.late = false
+	q.t, q.ts, q.tns = t, t.Unix(), int32(t.Nanosecond())
+	e.hold(q)
 }
 
 // slabRun is how many occurrences or event states one allocation holds:

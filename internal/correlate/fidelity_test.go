@@ -2,6 +2,7 @@ package correlate
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -245,5 +246,90 @@ func TestTrackedBoundForgetsTheOldest(t *testing.T) {
 	if len(e.acts) > 4 || len(e.seen) > 4 || len(e.creators) > 4 || e.Stats().Forgotten == 0 {
 		t.Errorf("%d activities, %d Event states, %d creators, %d forgotten; want at most 4 each and some forgotten",
 			len(e.acts), len(e.seen), len(e.creators), e.Stats().Forgotten)
+	}
+}
+
+// combinedObservedLate is the legacy aggregate Event of a Deployment whose
+// third count is observed more than a second after its whole-second stamp
+// (a busy watch): dated by its stamp, it would come before the counts it
+// follows. With objects, the ReplicaSets' spec changes and the pods carry
+// etcd's revisions.
+func combinedObservedLate(withObjects bool) *scenario {
+	var s scenario
+	obs := func(sec float64) { s.recs[len(s.recs)-1].Observed = at(sec) }
+	obj := func(kind, name, uid string, gen int64, created float64, owner *record.OwnerRef, rv string, seen float64) *record.Object {
+		o := s.obj(kind, "default", name, uid, gen, created, owner)
+		o.ResourceVersion = rv
+		obs(seen)
+		return o
+	}
+	pod := func(name, uid, rs, rsUID, rv string, seen float64) *record.Object {
+		return obj("Pod", name, uid, 1, seen, ctl("ReplicaSet", rs, rsUID), rv, seen)
+	}
+	count := func(n int32, rv string) func(*record.Event) {
+		return func(e *record.Event) {
+			e.UID, e.Count, e.First, e.ResourceVersion = "agg", n, at(10).Truncate(time.Second), rv
+			e.Last = at(10)
+		}
+	}
+	rv := func(v string) func(*record.Event) { return func(e *record.Event) { e.ResourceVersion = v } }
+	if withObjects {
+		obj("Deployment", "web", "d1", 1, 0, nil, "10", 0)
+		obj("ReplicaSet", "web-a", "ra", 1, 0, ctl("Deployment", "web", "d1"), "11", 0)
+		obj("ReplicaSet", "web-b", "rb", 1, 0, ctl("Deployment", "web", "d1"), "12", 0)
+		pod("web-b-1", "pb1", "web-b", "rb", "13", 0)
+		pod("web-b-2", "pb2", "web-b", "rb", "14", 0)
+		obj("ReplicaSet", "web-a", "ra", 2, 0, ctl("Deployment", "web", "d1"), "100", 10.2)
+		pod("web-a-1", "pa1", "web-a", "ra", "102", 10.25)
+	}
+	s.ev("Deployment", "web", "d1", "ScalingReplicaSet", "(combined from similar events): Scaled up replica set web-a from 5 to 6", 10.3, count(1, "103"))
+	s.ev("ReplicaSet", "web-a", "ra", "SuccessfulCreate", "Created pod: web-a-1", 10.4, rv("104"))
+	if withObjects {
+		obj("ReplicaSet", "web-b", "rb", 2, 0, ctl("Deployment", "web", "d1"), "105", 10.45)
+		for i, p := range []string{"pb1", "pb2"} {
+			o := pod("web-b-"+string(rune('1'+i)), p, "web-b", "rb", strconv.Itoa(106+i), 10.45)
+			o.Created, o.Deleting = at(0), at(10.45)
+		}
+	}
+	s.ev("Deployment", "web", "d1", "ScalingReplicaSet", "(combined from similar events): Scaled down replica set web-b from 4 to 2", 10.5, count(2, "108"))
+	s.ev("ReplicaSet", "web-b", "rb", "SuccessfulDelete", "Deleted pod: web-b-1", 10.6, rv("109"))
+	s.ev("ReplicaSet", "web-b", "rb", "SuccessfulDelete", "Deleted pod: web-b-2", 10.6, rv("110"))
+	if withObjects {
+		obj("ReplicaSet", "web-a", "ra", 3, 0, ctl("Deployment", "web", "d1"), "111", 10.7)
+		pod("web-a-2", "pa2", "web-a", "ra", "112", 10.75)
+		pod("web-a-3", "pa3", "web-a", "ra", "113", 10.75)
+	}
+	s.ev("Deployment", "web", "d1", "ScalingReplicaSet", "(combined from similar events): Scaled up replica set web-a from 6 to 8", 11.2, count(3, "114"))
+	s.ev("ReplicaSet", "web-a", "ra", "SuccessfulCreate", "Created pod: web-a-2", 11.3, rv("115"))
+	s.ev("ReplicaSet", "web-a", "ra", "SuccessfulCreate", "Created pod: web-a-3", 11.3, rv("116"))
+	return &s
+}
+
+func TestCombinedCountObservedLateKeepsTheEarlierCounts(t *testing.T) {
+	const (
+		up1  = "(combined from similar events): Scaled up replica set web-a from 5 to 6"
+		down = "(combined from similar events): Scaled down replica set web-b from 4 to 2"
+		up3  = "(combined from similar events): Scaled up replica set web-a from 6 to 8"
+	)
+	for _, withObjects := range []bool{true, false} {
+		t.Run(fmt.Sprintf("objects=%v", withObjects), func(t *testing.T) {
+			s := combinedObservedLate(withObjects)
+			spans := run(t, Config{}, s.recs)
+			mustPass(t, spans, s.events)
+			c1, c2, c3 := find(t, spans, up1), find(t, spans, down), find(t, spans, up3)
+			if c3.Start.Before(c2.Start) || c2.Start.Before(c1.Start) {
+				t.Errorf("counts out of order: #1 at %v, #2 at %v, #3 at %v", c1.Start, c2.Start, c3.Start)
+			}
+			permutations(t, Config{}, s.recs, 20)
+			if !withObjects {
+				return // the clock alone cannot tell steps of one second apart
+			}
+			under(t, spans, "Created pod: web-a-1", up1)
+			under(t, spans, "Deleted pod: web-b-1", down)
+			under(t, spans, "Deleted pod: web-b-2", down)
+			under(t, spans, "Created pod: web-a-2", up3)
+			under(t, spans, "Created pod: web-a-3", up3)
+			mustCause(t, spans, s.recs)
+		})
 	}
 }
