@@ -1,8 +1,8 @@
 package correlate
 
 import (
+	"cmp"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -43,10 +43,9 @@ func (e *Engine) prune() {
 			delete(e.hidden, k)
 		}
 	}
-	seenCut := e.now.Add(-max(eventTTL, e.cfg.Window))
+	seenCut := addNanos(e.nowNS, -max(eventTTL, e.cfg.Window))
 	for k, st := range e.seen {
-		if st.lastSeen.Before(seenCut) {
-			st.forgotten = true
+		if st.lastSeen < seenCut {
 			delete(e.seen, k)
 		}
 	}
@@ -72,8 +71,7 @@ func (e *Engine) forgetOverflow() {
 		}
 	}
 	if n := len(e.seen) - e.cfg.MaxTracked; n > 0 {
-		for _, k := range oldest(e.seen, n, func(s *eventState) time.Time { return s.lastSeen }, nil) {
-			e.seen[k].forgotten = true
+		for _, k := range oldest(e.seen, n, func(s eventState) time.Time { return time.Unix(0, s.lastSeen) }, nil) {
 			delete(e.seen, k)
 			e.stats.Forgotten++
 		}
@@ -83,9 +81,9 @@ func (e *Engine) forgetOverflow() {
 // oldest returns up to n keys of m whose values' times are earliest (ties
 // by key, so that what a bound forgets does not depend on map order),
 // passing over the values keep says must stay (nil: none).
-func oldest[V any](m map[string]V, n int, at func(V) time.Time, keep func(V) bool) []string {
+func oldest[K cmp.Ordered, V any](m map[K]V, n int, at func(V) time.Time, keep func(V) bool) []K {
 	type kv struct {
-		k string
+		k K
 		t time.Time
 	}
 	all := make([]kv, 0, len(m))
@@ -98,9 +96,9 @@ func oldest[V any](m map[string]V, n int, at func(V) time.Time, keep func(V) boo
 		if c := a.t.Compare(b.t); c != 0 {
 			return c
 		}
-		return strings.Compare(a.k, b.k)
+		return cmp.Compare(a.k, b.k)
 	})
-	keys := make([]string, 0, min(n, len(all)))
+	keys := make([]K, 0, min(n, len(all)))
 	for _, x := range all[:min(n, len(all))] {
 		keys = append(keys, x.k)
 	}

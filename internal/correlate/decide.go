@@ -29,13 +29,9 @@ func (e *Engine) decide(o *occ) {
 			e.decide(p)
 		}
 	}
-	st := o.st
-	if st.forgotten { // forgotten while held (a bound was hit): start again
-		if st = e.seen[o.ev.UID]; st == nil {
-			st = e.newState()
-			e.seen[o.ev.UID] = st
-		}
-		o.st = st
+	st, ok := e.seen[o.uh]
+	if !ok { // forgotten while held (a bound was hit): start again
+		st.lastSeen = e.nowNS
 	}
 	if o.ev.Count <= st.maxCount {
 		o.state = suppressed
@@ -45,11 +41,13 @@ func (e *Engine) decide(o *occ) {
 	prev := st.maxCount
 	st.maxCount = o.ev.Count
 	if int(st.spans) >= e.cfg.MaxRepeats {
+		e.seen[o.uh] = st
 		o.state = suppressed
 		e.stats.Suppressed++
 		return
 	}
 	st.spans++
+	e.seen[o.uh] = st
 
 	var chainBuf [12]link
 	ch := e.chain(o.obj, act, chainBuf[:0])

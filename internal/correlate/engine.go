@@ -41,7 +41,7 @@ type occ struct {
 	mention       *rules.Mention
 	reason        *reasonInfo // of its kind and reason
 	act           *activity   // of obj (kept while o is held: see prune)
-	st            *eventState // of ev.UID, unless forgotten since
+	uh            uint64      // uidHash(ev.UID): its key in Engine.seen
 	id            span.ID
 	state         uint8
 	late          bool // held in the late queue, not the queue
@@ -90,7 +90,7 @@ type Engine struct {
 
 	acts     map[string]*activity            // by object key
 	mentions map[owners.NameKey]*mentionList // mention events by the object they name
-	seen     map[string]*eventState          // by event UID
+	seen     map[uint64]eventState           // by uidHash of the event UID
 	roots    map[string]*rootState           // by root object key
 	creators map[string]creatorLink          // by object UID (see creatorLink)
 	open     map[span.TraceID]*openTrace
@@ -107,11 +107,10 @@ type Engine struct {
 	streamOut []span.Span // sendStreamed's batch grouped by trace, reused
 	streamIdx []int32     // sendStreamed's sort, reused
 	times     timeCache   // formatTime's
-	// occSlab and stateSlab are allocated in runs (addEvent takes them one
-	// by one: one allocation for many Events).
-	occSlab   []occ
-	stateSlab []eventState
-	attrSlab  []span.Attr // eventSpan's (attrs)
+	// occSlab is allocated in runs (addEvent takes them one by one: one
+	// allocation for many Events).
+	occSlab  []occ
+	attrSlab []span.Attr // eventSpan's (attrs)
 	// nextStream, nextPrune and nextFlush are when maintain next sends,
 	// prunes and flushes, in Unix nanoseconds as nowNS.
 	nextStream int64
@@ -120,12 +119,26 @@ type Engine struct {
 	stats      Stats
 }
 
+// eventState is what is remembered of one Event object, for eventTTL
+// after it was last seen: small, and kept by a hash of the UID, as a busy
+// cluster has a hundred thousand Events in that time.
 type eventState struct {
 	maxCount int32 // highest count decided
 	spans    int32 // spans exported for this Event object
-	lastSeen time.Time
-	// forgotten says it was dropped from Engine.seen (a bound, or age).
-	forgotten bool
+	lastSeen int64 // Unix nanoseconds (the engine's clock)
+}
+
+// uidHash is an Event UID's key in Engine.seen: 64-bit FNV-1a (two UIDs of
+// one hash, about one chance in 10^9 among a hundred thousand Events, would
+// count as one Event). Deterministic, so that what a bound forgets among
+// equals does not vary from run to run.
+func uidHash(uid string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(uid); i++ {
+		h ^= uint64(uid[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
 // New makes an engine.
@@ -141,7 +154,7 @@ func New(cfg Config) *Engine {
 		index:      owners.New(cfg.Index),
 		acts:       map[string]*activity{},
 		mentions:   map[owners.NameKey]*mentionList{},
-		seen:       map[string]*eventState{},
+		seen:       map[uint64]eventState{},
 		roots:      map[string]*rootState{},
 		creators:   map[string]creatorLink{},
 		open:       map[span.TraceID]*openTrace{},
@@ -240,8 +253,9 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 	if ev.Count < 1 {
 		ev.Count = 1
 	}
-	st := e.seen[ev.UID]
-	if st != nil && ev.Count <= st.maxCount {
+	uh := uidHash(ev.UID)
+	st, known := e.seen[uh]
+	if known && ev.Count <= st.maxCount {
 		e.stats.Duplicates++
 		return
 	}
@@ -275,13 +289,9 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 			return
 		}
 	}
-	if st == nil {
-		st = e.newState()
-		e.seen[ev.UID] = st
-	} else {
-		st.lastSeen = e.now
-	}
-	o.act, o.st = act, st
+	st.lastSeen = e.nowNS
+	e.seen[uh] = st
+	o.act, o.uh = act, uh
 	o.id = span.IDFor(ev.UID, strconv.Itoa(int(ev.Count)))
 	o.reason = e.actKind(act, ev.Regarding.Kind).reason(e.rules, ev.Reason)
 	if mt, ok := o.reason.rules.Match(ev.Message); ok {
@@ -400,13 +410,6 @@ func fromSlab[T any](slab *[]T) *T {
 }
 
 func (e *Engine) newOcc() *occ { return fromSlab(&e.occSlab) }
-
-// newState is a new eventState, last seen now.
-func (e *Engine) newState() *eventState {
-	st := fromSlab(&e.stateSlab)
-	st.lastSeen = e.now
-	return st
-}
 
 // maxFuture is how far after its observation an Event's time may lie.
 const maxFuture = time.Hour

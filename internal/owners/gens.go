@@ -73,7 +73,7 @@ func (ix *Index) addGen(e *Entry, o *record.Object, observed time.Time) {
 	if e.LowestGen == 0 || o.Generation < e.LowestGen {
 		e.LowestGen = o.Generation
 	}
-	g := Gen{Generation: o.Generation, Time: o.SpecTime, Manager: o.SpecManager, Operation: o.SpecOperation,
+	g := Gen{Generation: o.Generation, Time: o.SpecTime, Manager: intern(o.SpecManager), Operation: intern(o.SpecOperation),
 		FirstSeen: observed, FirstRV: lowestRV(0, o.ResourceVersion)}
 	// managedFields times are whole seconds: t stands for [t, t+1s). A
 	// version observed within that second changed no later than its

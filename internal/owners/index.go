@@ -2,9 +2,11 @@ package owners
 
 import (
 	"container/list"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unique"
 
 	"github.com/kspan-project/kspan/internal/record"
 )
@@ -173,14 +175,21 @@ func (ix *Index) Upsert(o *record.Object, observed time.Time) {
 		ix.byName[k] = o.UID
 		e.named = true
 	}
-	e.Kind, e.APIVersion, e.Namespace, e.Name = o.Kind, o.APIVersion, o.Namespace, o.Name
+	if e.Kind != o.Kind || e.APIVersion != o.APIVersion || e.Namespace != o.Namespace {
+		e.Kind, e.APIVersion, e.Namespace = intern(o.Kind), intern(o.APIVersion), intern(o.Namespace)
+	}
+	e.Name = o.Name
 	e.Created = o.Created
 	// Ownership is that of the object's first state (a Deployment deleted
 	// with orphan propagation leaves its ReplicaSet ownerless, which does
 	// not make the ReplicaSet's past its own): the version with the lowest
 	// resourceVersion seen, whatever order versions arrive in.
-	if rv := lowestRV(0, o.ResourceVersion); rv == 0 || e.FirstRV == 0 || rv <= e.FirstRV {
+	if rv := lowestRV(0, o.ResourceVersion); (rv == 0 || e.FirstRV == 0 || rv <= e.FirstRV) && !slices.Equal(e.Owners, o.Owners) {
 		e.Owners = append(e.Owners[:0], o.Owners...)
+		for i := range e.Owners {
+			r := &e.Owners[i]
+			r.APIVersion, r.Kind, r.Name, r.UID = intern(r.APIVersion), intern(r.Kind), intern(r.Name), intern(r.UID)
+		}
 	}
 	if len(o.Owners) == 0 {
 		e.seenOwnerless = true
@@ -196,6 +205,11 @@ func (ix *Index) Upsert(o *record.Object, observed time.Time) {
 	}
 	ix.addGen(e, o, observed)
 }
+
+// intern returns the one copy of s the process keeps (unique.Make): the
+// index holds the same kinds, API versions, namespaces and owners for many
+// objects, each decoded into strings of their own.
+func intern(s string) string { return unique.Make(s).Value() }
 
 // lowestRV is the lower of rv and the resourceVersion s, 0 counting as
 // unknown (as does a resourceVersion that is not a number).
@@ -303,7 +317,13 @@ type inferEntry struct {
 // by owner, at owner.At. It is remembered for the tombstone time after the
 // last such message, and the least recent is dropped beyond MaxObjects.
 func (ix *Index) Infer(sub NameKey, owner Inferred) {
-	if ie, ok := ix.inferred[sub]; ok {
+	ie, ok := ix.inferred[sub]
+	if ok && ie.UID == owner.UID && ie.Kind == owner.Kind && ie.Name == owner.Name {
+		owner.UID, owner.Kind, owner.Name = ie.UID, ie.Kind, ie.Name // already interned
+	} else {
+		owner.UID, owner.Kind, owner.Name = intern(owner.UID), intern(owner.Kind), intern(owner.Name)
+	}
+	if ok {
 		if !owner.At.Before(ie.At) {
 			ix.inferLRU.MoveToBack(ie.el)
 		}
@@ -312,7 +332,8 @@ func (ix *Index) Infer(sub NameKey, owner Inferred) {
 	}
 	// A name is cut from a message: cloned, it does not keep the message.
 	sub.Name = strings.Clone(sub.Name)
-	ie := &inferEntry{Inferred: owner, key: sub}
+	sub.Kind, sub.Namespace = intern(sub.Kind), intern(sub.Namespace)
+	ie = &inferEntry{Inferred: owner, key: sub}
 	ie.el = ix.inferLRU.PushBack(ie)
 	ix.inferred[sub] = ie
 	for len(ix.inferred) > ix.cfg.MaxObjects {
