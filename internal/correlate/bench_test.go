@@ -110,12 +110,13 @@ func feed(s *benchStream, keep *[]span.Span) int { return feedWith(s, keep, corr
 // feedWith is feed with an engine configuration.
 func feedWith(s *benchStream, keep *[]span.Span, cfg correlate.Config) int {
 	n := 0
-	e := correlate.New(correlate.Config{Stream: cfg.Stream, Out: func(b []span.Span) {
+	e := correlate.New(correlate.Config{Stream: cfg.Stream, Out: correlate.ConsumerFunc(func(b []span.Span) error {
 		n += len(b)
 		if keep != nil {
 			*keep = append(*keep, b...)
 		}
-	}})
+		return nil
+	})})
 	for _, r := range s.recs {
 		e.Add(r, r.Observed)
 	}
@@ -270,7 +271,7 @@ const warmRounds = 2
 
 func benchWarm(b *testing.B, cfg correlate.Config) {
 	n := 0
-	e := correlate.New(correlate.Config{Stream: cfg.Stream, Out: func(s []span.Span) { n += len(s) }})
+	e := correlate.New(correlate.Config{Stream: cfg.Stream, Out: correlate.ConsumerFunc(func(s []span.Span) error { n += len(s); return nil })})
 	round := 0
 	feedRound := func(s *benchStream) {
 		n = 0
@@ -418,7 +419,7 @@ func BenchmarkRetained(b *testing.B) {
 	const deploys, replicas, held = 2500, 18, 10000
 	for b.Loop() {
 		base := heapInUse()
-		e := correlate.New(correlate.Config{Out: func([]span.Span) {}})
+		e := correlate.New(correlate.Config{Out: correlate.ConsumerFunc(func([]span.Span) error { return nil })})
 		decoded := func(d int) []record.Record {
 			data, _ := synth.Capture(synth.Rollout(d, replicas, synth.Start.Add(time.Duration(d)*50*time.Millisecond)), 1000+d*200)
 			recs, probs := decode.Read(bytes.NewReader(data), "bench.jsonl")

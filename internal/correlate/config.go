@@ -73,12 +73,27 @@ type Config struct {
 	// elsewhere); nor is a root span exported before. Stats.Checkpointed
 	// counts them.
 	Checkpoint Checkpoint
-	// Out receives each exported batch: the spans of one trace (or late
-	// spans of an exported trace; with Stream, the spans of one trace
-	// decided since the last batch). It is called synchronously from Add,
-	// Advance and Flush and must not retain the slice.
-	Out func([]span.Span)
+	// Out receives each exported batch (nil: the spans are dropped).
+	Out Consumer
 }
+
+// Consumer takes the engine's exported spans.
+type Consumer interface {
+	// Consume takes one batch: the spans of one trace (or late spans of
+	// an exported trace; with Stream, the spans of one trace decided since
+	// the last batch). It is called synchronously from Add, Advance and
+	// Flush, from the engine's goroutine, and must not retain the slice.
+	// An error says the batch was not taken: the engine counts its spans
+	// (Stats.Refused), keeps the first error (Engine.Err) and goes on; a
+	// batch is never offered again (exported spans never change).
+	Consume(spans []span.Span) error
+}
+
+// ConsumerFunc is a function as a Consumer.
+type ConsumerFunc func(spans []span.Span) error
+
+// Consume calls f.
+func (f ConsumerFunc) Consume(spans []span.Span) error { return f(spans) }
 
 // Checkpoint is what earlier runs exported. Its methods are called from
 // the engine's goroutine and must not block.
@@ -165,6 +180,8 @@ type Stats struct {
 	Checkpointed uint64
 	// Spans were exported (event spans plus synthetic roots).
 	Spans uint64
+	// Refused are spans in batches Config.Out returned an error for.
+	Refused uint64
 	// LateSpans joined a trace that had already been exported.
 	LateSpans uint64
 	// ForcedDecisions were decided before their hold because of MaxHeld.

@@ -117,6 +117,7 @@ type Engine struct {
 	nextPrune  int64
 	nextFlush  int64
 	stats      Stats
+	err        error // the first error of Config.Out
 }
 
 // eventState is what is remembered of one Event object, for eventTTL

@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -182,7 +183,7 @@ func TestRepeatsGetDistinctSpansAndABound(t *testing.T) {
 	}
 	cfg := Config{MaxRepeats: 5}
 	var out []span.Span
-	cfg.Out = func(b []span.Span) { out = append(out, b...) }
+	cfg.Out = ConsumerFunc(func(b []span.Span) error { out = append(out, b...); return nil })
 	eng := New(cfg)
 	replayAll(eng, s.recs)
 	mustPass(t, out, s.events)
@@ -213,7 +214,7 @@ func TestSameEventThroughBothAPIsCountsOnce(t *testing.T) {
 	s.recs = append(s.recs, record.Record{Observed: at(1.5), Event: &e2})
 	cfg := Config{}
 	var out []span.Span
-	cfg.Out = func(b []span.Span) { out = append(out, b...) }
+	cfg.Out = ConsumerFunc(func(b []span.Span) error { out = append(out, b...); return nil })
 	eng := New(cfg)
 	replayAll(eng, s.recs)
 	mustPass(t, out, s.events)
@@ -389,7 +390,7 @@ func TestFilteredEventsStillCauseButHaveNoSpan(t *testing.T) {
 	rollout(&s, true)
 	cfg := Config{Keep: func(ev *record.Event) bool { return ev.Regarding.Kind != "ReplicaSet" }}
 	var out []span.Span
-	cfg.Out = func(b []span.Span) { out = append(out, b...) }
+	cfg.Out = ConsumerFunc(func(b []span.Span) error { out = append(out, b...); return nil })
 	eng := New(cfg)
 	replayAll(eng, s.recs)
 	if st := eng.Stats(); st.Filtered != 2 {
@@ -408,7 +409,7 @@ func TestFilteredEventsStillCauseButHaveNoSpan(t *testing.T) {
 	// Warnings only: this rollout has none, so nothing at all, not even a root.
 	cfg = Config{Keep: func(ev *record.Event) bool { return ev.Type == "Warning" }}
 	out = nil
-	cfg.Out = func(b []span.Span) { out = append(out, b...) }
+	cfg.Out = ConsumerFunc(func(b []span.Span) error { out = append(out, b...); return nil })
 	eng = New(cfg)
 	replayAll(eng, s.recs)
 	if len(out) != 0 {
@@ -444,7 +445,7 @@ func TestSelectorMatchesObjectOrOwner(t *testing.T) {
 			cfg.Index.LabelKeys = append(cfg.Index.LabelKeys, r.Key())
 		}
 		var out []span.Span
-		cfg.Out = func(b []span.Span) { out = append(out, b...) }
+		cfg.Out = ConsumerFunc(func(b []span.Span) error { out = append(out, b...); return nil })
 		eng := New(cfg)
 		replayAll(eng, s.recs)
 		n := 0
@@ -469,7 +470,7 @@ func TestMaxTraceAgeExportsAGrowingTrace(t *testing.T) {
 	rollout(&s, true)
 	var batches [][]span.Span
 	cfg := Config{Hold: time.Second, Linger: 10 * time.Second, MaxTraceAge: 2 * time.Second}
-	cfg.Out = func(b []span.Span) { batches = append(batches, append([]span.Span(nil), b...)) }
+	cfg.Out = ConsumerFunc(func(b []span.Span) error { batches = append(batches, append([]span.Span(nil), b...)); return nil })
 	eng := New(cfg)
 	for _, r := range s.recs {
 		eng.Add(r, r.Observed)
@@ -507,7 +508,7 @@ func TestFarFutureTimesUseTheObservation(t *testing.T) {
 		e.Last = e.First
 	})
 	var out []span.Span
-	eng := New(Config{Out: func(b []span.Span) { out = append(out, b...) }})
+	eng := New(Config{Out: ConsumerFunc(func(b []span.Span) error { out = append(out, b...); return nil })})
 	replayAll(eng, s.recs)
 	fut := find(t, out, "from the future")
 	if fut.Start.After(at(2)) || fut.End.After(at(2)) {
@@ -594,9 +595,10 @@ func TestStreamSendsSpansOnceDecided(t *testing.T) {
 	s.ev("ReplicaSet", "web-a", "ra", "SuccessfulCreate", "Created pod: web-a-1", 1)
 	s.ev("Pod", "web-a-1", "pa1", "Started", "Started container nginx", 9)
 	var batches [][]span.Span
-	eng := New(Config{Stream: true, Out: func(b []span.Span) {
+	eng := New(Config{Stream: true, Out: ConsumerFunc(func(b []span.Span) error {
 		batches = append(batches, slices.Clone(b))
-	}})
+		return nil
+	})})
 	now := t0
 	step := func(to time.Time) {
 		for ; !now.After(to); now = now.Add(100 * time.Millisecond) {
@@ -647,13 +649,14 @@ func TestStreamOfLateEventsDoesNotHoldUpTimelyOnes(t *testing.T) {
 		s.recs[len(s.recs)-1].Observed = at(60 + float64(i)*0.25)
 	}
 	var now, sent time.Time
-	eng := New(Config{Stream: true, Out: func(b []span.Span) {
+	eng := New(Config{Stream: true, Out: ConsumerFunc(func(b []span.Span) error {
 		for _, sp := range b {
 			if sp.Attr(span.KeyEventMessage) == timely.Message {
 				sent = now
 			}
 		}
-	}})
+		return nil
+	})})
 	for _, r := range s.recs {
 		now = r.Observed
 		eng.Add(r, now)
@@ -853,5 +856,28 @@ func TestSameChain(t *testing.T) {
 	}
 	if b := e.sharedAttrs(ev, act, mk(4, "")); &a[0] == &b[0] {
 		t.Error("a shorter chain got the kept attributes")
+	}
+}
+
+func TestRefusedBatchesAreCountedAndTheEngineGoesOn(t *testing.T) {
+	var s scenario
+	rollout(&s, true)
+	s.obj("Deployment", "default", "api", "d2", 1, 30, nil)
+	s.ev("Deployment", "api", "d2", "ScalingReplicaSet", "Scaled up replica set api-x from 0 to 1", 31)
+	full := errors.New("no space left on device")
+	var calls, taken int
+	eng := New(Config{Out: ConsumerFunc(func(b []span.Span) error {
+		calls++
+		if calls == 1 {
+			return full
+		}
+		taken += len(b)
+		return nil
+	})})
+	replayAll(eng, s.recs)
+	st := eng.Stats()
+	if !errors.Is(eng.Err(), full) || calls != 2 || st.Refused == 0 || taken == 0 || st.Refused+uint64(taken) != st.Spans {
+		t.Errorf("Err %v, %d batches offered, %d spans refused and %d taken of %d; want the first error kept, both traces offered, every span counted",
+			eng.Err(), calls, st.Refused, taken, st.Spans)
 	}
 }

@@ -77,6 +77,22 @@ func (e *Engine) emit(tr span.TraceID, s span.Span) {
 	}
 }
 
+// consume hands a batch to Config.Out, counting what it refuses.
+func (e *Engine) consume(spans []span.Span) {
+	if e.cfg.Out == nil {
+		return
+	}
+	if err := e.cfg.Out.Consume(spans); err != nil {
+		e.stats.Refused += uint64(len(spans))
+		if e.err == nil {
+			e.err = err
+		}
+	}
+}
+
+// Err is the first error Config.Out returned, or nil.
+func (e *Engine) Err() error { return e.err }
+
 // sendStreamed sends the streamed spans, one batch per trace, in the order
 // they were decided.
 func (e *Engine) sendStreamed() {
@@ -103,7 +119,7 @@ func (e *Engine) sendStreamed() {
 		for j < len(out) && out[j].TraceID == out[i].TraceID {
 			j++
 		}
-		e.cfg.Out(out[i:j])
+		e.consume(out[i:j])
 		i = j
 	}
 	clear(b)
@@ -177,9 +193,7 @@ func (e *Engine) flushTrace(t *openTrace) {
 	e.openSpans -= t.n
 	e.flushed[t.id] = e.now
 	e.stats.Spans += uint64(t.n)
-	if e.cfg.Out != nil {
-		e.cfg.Out(spans) // Out does not retain the slice
-	}
+	e.consume(spans) // Out does not retain the slice
 	for _, c := range t.chunks {
 		e.freeChunk(c)
 	}

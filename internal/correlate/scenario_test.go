@@ -73,7 +73,7 @@ func warning(e *record.Event) { e.Type = "Warning" }
 func run(t *testing.T, cfg Config, recs []record.Record) []span.Span {
 	t.Helper()
 	var out []span.Span
-	cfg.Out = func(b []span.Span) { out = append(out, b...) }
+	cfg.Out = ConsumerFunc(func(b []span.Span) error { out = append(out, b...); return nil })
 	e := New(cfg)
 	now := t0
 	for _, r := range recs {

@@ -101,15 +101,9 @@ func Run(ctx context.Context, opt Options) error {
 	srcErr := make(chan error, 1)
 	wg.Go(func() { srcErr <- src.run(srcCtx) })
 
-	var sinkErr error
 	ecfg := opt.Engine
 	ecfg.Checkpoint = opt.Checkpoint
-	ecfg.Out = func(spans []span.Span) {
-		if err := opt.Sink.Export(ctx, spans); err != nil && sinkErr == nil {
-			sinkErr = err
-			opt.Log.Error("exporting spans failed", "error", err)
-		}
-	}
+	ecfg.Out = correlate.ConsumerFunc(func(spans []span.Span) error { return opt.Sink.Export(ctx, spans) })
 	eng := correlate.New(ecfg)
 	// The engine's clock: monotonic, and read in this goroutine when a
 	// record is taken, so ticks and records are ordered in the capture
@@ -135,7 +129,12 @@ func Run(ctx context.Context, opt Options) error {
 		}
 		eng.Add(it.rec, it.rec.Observed)
 	}
+	outFailed := false
 	publish := func() {
+		if err := eng.Err(); err != nil && !outFailed {
+			outFailed = true // the first failure is logged; the spans of every failed batch are counted
+			opt.Log.Error("exporting spans failed", "error", err)
+		}
 		if opt.Status == nil {
 			return
 		}
@@ -173,7 +172,7 @@ loop:
 		opt.Log.Warn("stopped without exporting what was held", "held_events", st.Held+len(items), "open_spans", st.OpenSpans)
 		closeCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		cancel() // the sinks drop what they queued: it is not this process's to send any more
-		return errors.Join(runErr, sinkErr, opt.Sink.Close(closeCtx))
+		return errors.Join(runErr, eng.Err(), opt.Sink.Close(closeCtx))
 	}
 	for drained := false; !drained; {
 		select {
@@ -187,12 +186,12 @@ loop:
 	publish()
 	st := eng.Stats()
 	opt.Log.Info("stopped", "events", st.Events, "objects", st.Objects, "spans", st.Spans, "filtered", st.Filtered,
-		"checkpointed", st.Checkpointed, "duplicates", st.Duplicates, "suppressed_repeats", st.Suppressed, "late_spans", st.LateSpans,
+		"refused_spans", st.Refused, "checkpointed", st.Checkpointed, "duplicates", st.Duplicates, "suppressed_repeats", st.Suppressed, "late_spans", st.LateSpans,
 		"forced_decisions", st.ForcedDecisions, "forced_flushes", st.ForcedFlushes, "forgotten", st.Forgotten,
 		"evicted_objects", st.Index.Evicted, "owner_cycles", st.Cycles,
 		"deep_chains", st.DeepChains, "truncated_messages", st.Truncated, "future_times", st.FutureTimes,
 		"clamped_times", clamp.Clamped())
 	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opt.ShutdownTimeout)
 	defer cancel()
-	return errors.Join(runErr, sinkErr, opt.Sink.Close(closeCtx))
+	return errors.Join(runErr, eng.Err(), opt.Sink.Close(closeCtx))
 }

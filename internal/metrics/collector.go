@@ -82,7 +82,7 @@ var (
 		"Event occurrences the filters left out of the export.", nil, nil)
 	descDropped = prometheus.NewDesc("kspan_dropped_total",
 		"What was given up, by component and reason: engine (suppressed_repeat, forgotten, evicted_object), "+
-			"otlp (queue_full, rejected, shutdown), viewer (evicted_span).", []string{"component", "reason"}, nil)
+			"output (refused: spans of batches the outputs failed to take), otlp (queue_full, rejected, shutdown), viewer (evicted_span).", []string{"component", "reason"}, nil)
 	descForced = prometheus.NewDesc("kspan_forced_total",
 		"Early engine actions because a bound was reached: decision (max-held) and flush (max-open-spans). Nothing is lost, parents may be worse.",
 		[]string{"reason"}, nil)
@@ -181,6 +181,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descDropped, float64(st.Suppressed), "engine", "suppressed_repeat")
 	counter(descDropped, float64(st.Forgotten), "engine", "forgotten")
 	counter(descDropped, float64(st.Index.Evicted), "engine", "evicted_object")
+	counter(descDropped, float64(st.Refused), "output", "refused")
 	counter(descForced, float64(st.ForcedDecisions), "decision")
 	counter(descForced, float64(st.ForcedFlushes), "flush")
 	gauge(descHeld, float64(st.Held))

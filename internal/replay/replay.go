@@ -102,15 +102,10 @@ func Run(ctx context.Context, opt Options) (res Result, err error) {
 	Sort(whole)
 	srcs[0].recs = whole
 
-	var sinkErr error
 	out := &sink.Clamp{Next: opt.Sink, Log: opt.Log}
 	defer func() { res.ClampedTimes = out.Clamped() }()
 	cfg := opt.Engine
-	cfg.Out = func(spans []span.Span) {
-		if sinkErr == nil {
-			sinkErr = out.Export(ctx, spans)
-		}
-	}
+	cfg.Out = correlate.ConsumerFunc(func(spans []span.Span) error { return out.Export(ctx, spans) })
 	eng := correlate.New(cfg)
 	m := newMerger(srcs, window)
 	defer func() { res.OutOfWindow = m.late }()
@@ -133,8 +128,8 @@ func Run(ctx context.Context, opt Options) (res Result, err error) {
 			now = time.Time{} // an inferred time dates a generation; it is not a clock reading
 		}
 		eng.Add(r, now)
-		if sinkErr != nil {
-			return res, fmt.Errorf("exporting spans: %w", sinkErr)
+		if err := eng.Err(); err != nil {
+			return res, fmt.Errorf("exporting spans: %w", err)
 		}
 	}
 	eng.Flush()
@@ -143,8 +138,8 @@ func Run(ctx context.Context, opt Options) (res Result, err error) {
 		opt.Log.Warn("records of a capture came further out of order than -reorder-window and were replayed late, out of order; a longer window orders them",
 			"out_of_window", m.late, "window", window)
 	}
-	if sinkErr != nil {
-		return res, fmt.Errorf("exporting spans: %w", sinkErr)
+	if err := eng.Err(); err != nil {
+		return res, fmt.Errorf("exporting spans: %w", err)
 	}
 	return res, nil
 }

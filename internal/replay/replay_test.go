@@ -209,7 +209,7 @@ func readSorted(t *testing.T, files []string) []record.Record {
 
 func feed(recs []record.Record, cfg correlate.Config) []span.Span {
 	var out []span.Span
-	cfg.Out = func(s []span.Span) { out = append(out, s...) }
+	cfg.Out = correlate.ConsumerFunc(func(s []span.Span) error { out = append(out, s...); return nil })
 	e := correlate.New(cfg)
 	for _, r := range recs {
 		e.Add(r, r.Observed)

@@ -54,7 +54,7 @@ func restartAt(t *testing.T, name string, recs []record.Record, k int, cfg corre
 		t.Run(name, func(t *testing.T) {
 			var before, after []span.Span
 			a := cfg
-			a.Out = func(s []span.Span) { before = append(before, slices.Clone(s)...) }
+			a.Out = correlate.ConsumerFunc(func(s []span.Span) error { before = append(before, slices.Clone(s)...); return nil })
 			ea := correlate.New(a)
 			for _, r := range recs[:k] {
 				ea.Add(r, r.Observed)
@@ -65,7 +65,7 @@ func restartAt(t *testing.T, name string, recs []record.Record, k int, cfg corre
 
 			b := cfg
 			b.Checkpoint = set
-			b.Out = func(s []span.Span) { after = append(after, slices.Clone(s)...) }
+			b.Out = correlate.ConsumerFunc(func(s []span.Span) error { after = append(after, slices.Clone(s)...); return nil })
 			eb := correlate.New(b)
 			restart := recs[k].Observed
 			for _, r := range relist(recs[:k]) {
