@@ -104,62 +104,24 @@ func Run(ctx context.Context, opt Options) error {
 	ecfg := opt.Engine
 	ecfg.Checkpoint = opt.Checkpoint
 	ecfg.Out = correlate.ConsumerFunc(func(spans []span.Span) error { return opt.Sink.Export(ctx, spans) })
-	eng := correlate.New(ecfg)
-	// The engine's clock: monotonic, and read in this goroutine when a
-	// record is taken, so ticks and records are ordered in the capture
-	// exactly as the engine saw them and a replay decides the same.
-	var last time.Time
-	events := map[EventKind]uint64{}
-	clock := func() time.Time {
-		if n := opt.Now(); n.After(last) {
-			last = n
-		}
-		return last
-	}
-	add := func(it item) {
-		it.rec.Observed = clock()
-		if cw != nil {
-			if err := cw.Write(it.rec.Observed, it.typ, it.raw); err != nil {
-				opt.Log.Error("writing the capture failed; capture stopped", "error", err)
-				cw = nil
-			}
-		}
-		if ev := it.rec.Event; ev != nil {
-			events[EventKind{API: apiOf(it.raw), Type: ev.Type}]++
-		}
-		eng.Add(it.rec, it.rec.Observed)
-	}
-	outFailed := false
-	publish := func() {
-		if err := eng.Err(); err != nil && !outFailed {
-			outFailed = true // the first failure is logged; the spans of every failed batch are counted
-			opt.Log.Error("exporting spans failed", "error", err)
-		}
-		if opt.Status == nil {
-			return
-		}
-		opt.Status.Publish(Snapshot{At: opt.Now(), Engine: eng.Stats(), Events: events, ClampedTimes: clamp.Clamped()})
-	}
-	publish()
+	l := &loop{opt: opt, eng: correlate.New(ecfg), clamp: clamp, capture: cw, events: map[EventKind]uint64{}}
+	l.publish()
 
 	tick := time.NewTicker(opt.Tick)
 	defer tick.Stop()
 	var runErr error
-loop:
+wait:
 	for {
 		select {
 		case it := <-items:
-			add(it)
+			l.add(it)
 		case <-tick.C:
-			eng.Advance(clock())
-			publish()
+			l.tick()
 		case err := <-srcErr:
-			if err != nil {
-				runErr = err
-			}
-			break loop
+			runErr = err
+			break wait
 		case <-ctx.Done():
-			break loop
+			break wait
 		}
 	}
 
@@ -168,30 +130,94 @@ loop:
 	stopSource()
 	wg.Wait()
 	if errors.Is(context.Cause(ctx), ErrAbort) {
-		st := eng.Stats()
+		st := l.eng.Stats()
 		opt.Log.Warn("stopped without exporting what was held", "held_events", st.Held+len(items), "open_spans", st.OpenSpans)
 		closeCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		cancel() // the sinks drop what they queued: it is not this process's to send any more
-		return errors.Join(runErr, eng.Err(), opt.Sink.Close(closeCtx))
+		return errors.Join(runErr, l.eng.Err(), opt.Sink.Close(closeCtx))
 	}
+	l.shutdown(items)
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opt.ShutdownTimeout)
+	defer cancel()
+	return errors.Join(runErr, l.eng.Err(), opt.Sink.Close(closeCtx))
+}
+
+// loop is what the engine's goroutine keeps between records: the engine,
+// its clock, the capture and the counters. Its steps are add (a record),
+// tick (the clock moves) and shutdown; Run drives them.
+type loop struct {
+	opt     Options
+	eng     *correlate.Engine
+	clamp   *sink.Clamp
+	capture *capture.Writer // nil: no capture, or it failed
+	// last is the engine's clock: monotonic, and read in this goroutine
+	// when a record is taken, so ticks and records are ordered in the
+	// capture exactly as the engine saw them and a replay decides the same.
+	last      time.Time
+	events    map[EventKind]uint64
+	outFailed bool // the first refused batch was logged
+}
+
+func (l *loop) clock() time.Time {
+	if n := l.opt.Now(); n.After(l.last) {
+		l.last = n
+	}
+	return l.last
+}
+
+// add observes a record now, captures it and hands it to the engine.
+func (l *loop) add(it item) {
+	it.rec.Observed = l.clock()
+	if l.capture != nil {
+		if err := l.capture.Write(it.rec.Observed, it.typ, it.raw); err != nil {
+			l.opt.Log.Error("writing the capture failed; capture stopped", "error", err)
+			l.capture = nil
+		}
+	}
+	if ev := it.rec.Event; ev != nil {
+		l.events[EventKind{API: apiOf(it.raw), Type: ev.Type}]++
+	}
+	l.eng.Add(it.rec, it.rec.Observed)
+}
+
+// tick moves the engine's clock without a record and publishes the
+// counters.
+func (l *loop) tick() {
+	l.eng.Advance(l.clock())
+	l.publish()
+}
+
+// publish logs the outputs' first failure and sends the counters to
+// Options.Status.
+func (l *loop) publish() {
+	if err := l.eng.Err(); err != nil && !l.outFailed {
+		l.outFailed = true // the spans of every refused batch are counted
+		l.opt.Log.Error("exporting spans failed", "error", err)
+	}
+	if l.opt.Status == nil {
+		return
+	}
+	l.opt.Status.Publish(Snapshot{At: l.opt.Now(), Engine: l.eng.Stats(), Events: l.events, ClampedTimes: l.clamp.Clamped()})
+}
+
+// shutdown adds what the stopped source had queued, then decides every
+// held occurrence and exports every open trace.
+func (l *loop) shutdown(items <-chan item) {
 	for drained := false; !drained; {
 		select {
 		case it := <-items:
-			add(it)
+			l.add(it)
 		default:
 			drained = true
 		}
 	}
-	eng.Flush()
-	publish()
-	st := eng.Stats()
-	opt.Log.Info("stopped", "events", st.Events, "objects", st.Objects, "spans", st.Spans, "filtered", st.Filtered,
+	l.eng.Flush()
+	l.publish()
+	st := l.eng.Stats()
+	l.opt.Log.Info("stopped", "events", st.Events, "objects", st.Objects, "spans", st.Spans, "filtered", st.Filtered,
 		"refused_spans", st.Refused, "checkpointed", st.Checkpointed, "duplicates", st.Duplicates, "suppressed_repeats", st.Suppressed, "late_spans", st.LateSpans,
 		"forced_decisions", st.ForcedDecisions, "forced_flushes", st.ForcedFlushes, "forgotten", st.Forgotten,
 		"evicted_objects", st.Index.Evicted, "owner_cycles", st.Cycles,
 		"deep_chains", st.DeepChains, "truncated_messages", st.Truncated, "future_times", st.FutureTimes,
-		"clamped_times", clamp.Clamped())
-	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opt.ShutdownTimeout)
-	defer cancel()
-	return errors.Join(runErr, eng.Err(), opt.Sink.Close(closeCtx))
+		"clamped_times", l.clamp.Clamped())
 }
