@@ -79,7 +79,7 @@ func Open(ctx context.Context, store Store, opt Options) (*Checkpoint, error) {
 }
 
 // Exported reports whether an earlier run (or this one) exported the
-// occurrence: the engine's Config.Exported.
+// occurrence: correlate.Checkpoint's Exported.
 func (c *Checkpoint) Exported(uid string, count int32) (span.TraceID, bool) {
 	return c.set.Exported(uid, count)
 }

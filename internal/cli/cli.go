@@ -13,9 +13,7 @@ import (
 	"time"
 
 	"golang.org/x/term"
-	"k8s.io/klog/v2"
 
-	"github.com/kspan-project/kspan/internal/live"
 	"github.com/kspan-project/kspan/internal/output"
 	"github.com/kspan-project/kspan/internal/replay"
 	"github.com/kspan-project/kspan/internal/sink"
@@ -207,12 +205,12 @@ func outputs(ctx context.Context, cfg Config, env Env, log *slog.Logger, replayi
 		t.Stream = !replaying
 		parts.Writer = t
 	}
-	if cfg.Export.Enabled() {
-		x := cfg.Export
+	if cfg.OTLP.Enabled() {
+		x := cfg.OTLP
 		x.Resource = cfg.Resource()
 		x.WaitWhenFull = replaying
 		x.Log = log
-		parts.Export = &x
+		parts.OTLP = &x
 	}
 	if ui != nil {
 		parts.Viewer = ui.store
@@ -257,91 +255,4 @@ func newLogger(w io.Writer, cfg Config) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, o))
 	}
 	return slog.New(slog.NewTextHandler(w, o))
-}
-
-// liveFlags are live mode's settings, bound to its FlagSet.
-type liveFlags struct {
-	cfg         Config
-	client      live.ClientOptions
-	capturePath string
-	mf          metricsFlags
-	h           *ha
-	watchBatch  time.Duration
-}
-
-// newLiveFlags binds live mode's flags (the bare command's) to a new
-// FlagSet whose usage goes to stderr.
-func newLiveFlags(getenv func(string) string, stderr io.Writer) (*flag.FlagSet, *liveFlags) {
-	l := &liveFlags{cfg: defaultConfig(getenv), h: &ha{}}
-	fs := flag.NewFlagSet("kspan", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	l.cfg.bind(fs)
-	l.mf.bind(fs)
-	l.h.flags.bind(fs, getenv)
-	fs.StringVar(&l.client.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster service account)")
-	fs.StringVar(&l.client.Context, "context", "", "kubeconfig context to use (default: its current context)")
-	fs.DurationVar(&l.watchBatch, "watch-batch", live.DefaultWatchBatch, "once the caches have synced, wait up to this long after draining the apiserver connection before reading it again, so that watch events are handled in batches (about half the CPU; at most this much more latency; never across a whole second of the clock, which observation times are compared in; 0 reads each event as it comes)")
-	fs.StringVar(&l.capturePath, "capture", "", "record every Event and object change, with the time it was seen, to this file in kspan's capture format (replay it with kspan replay)")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: kspan [flags]\n\nWatches the cluster's Events and prints or exports their traces until interrupted.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	return fs, l
-}
-
-func runLive(ctx context.Context, args []string, env Env) error {
-	fs, l := newLiveFlags(env.Getenv, env.Stderr)
-	if help, err := parseFlags(fs, args, env.Stderr); help || err != nil {
-		return err
-	}
-	cfg, mf, h, client, capturePath, watchBatch := l.cfg, l.mf, l.h, l.client, l.capturePath, &l.watchBatch
-	var batchErr error
-	if *watchBatch < 0 || *watchBatch > time.Second {
-		batchErr = fmt.Errorf("-watch-batch %v: want 0 to 1s", *watchBatch)
-	}
-	if err := errors.Join(cfg.complete(), mf.validate(), h.flags.complete(), batchErr); err != nil {
-		return &exitError{ExitUsage, err}
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return &exitError{ExitUsage, fmt.Errorf("unexpected argument %q", fs.Arg(0))}
-	}
-	log := newLogger(env.Stderr, cfg)
-	cfg.warnEnv(log)
-	h.log = log
-	// client-go logs through klog: into the same structured log, once.
-	klog.SetSlogLogger(log.With("logger", "client-go"))
-	if cfg.Engine.Stream && cfg.Output == "tree" {
-		log.Warn("-stream sends each trace in pieces: the tree output draws each piece as it comes (the viewer and OTLP backends join them)")
-	}
-	ui, err := openViewer(cfg, true, log)
-	if err != nil {
-		return err
-	}
-	defer ui.close()
-	out, err := outputs(ctx, cfg, env, log, false, ui)
-	if err != nil {
-		return err
-	}
-	opt := live.Options{Client: client, Engine: cfg.Engine, Sink: out, Log: log, WatchBatch: *watchBatch}
-	if capturePath != "" {
-		f, err := os.OpenFile(capturePath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-		if err != nil {
-			return fmt.Errorf("opening the capture file: %w", err)
-		}
-		defer f.Close()
-		opt.Capture = f
-		if cfg.ClusterName != "" {
-			opt.CaptureFields = map[string]string{"cluster": cfg.ClusterName}
-		}
-	}
-	opt.Status = &live.Status{}
-	m, ms, err := openMetrics(mf, opt.Status, out.Exporter(), ui, h, log)
-	if err != nil {
-		return errors.Join(err, out.Close(ctx))
-	}
-	out.Observe(m.ObserveExport)
-	return ms.during(ctx, func(ctx context.Context) error {
-		return ui.during(ctx, func(ctx context.Context) error { return h.run(ctx, opt, out) })
-	})
 }

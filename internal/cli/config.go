@@ -42,8 +42,8 @@ type Config struct {
 	Selector string
 	// UI is the web viewer (see UIConfig for when it runs).
 	UI UIConfig
-	// Export is the OTLP exporter; no endpoint means no export.
-	Export export.Config
+	// OTLP is the OTLP exporter; no endpoint means none.
+	OTLP export.Config
 
 	// envWarnings are the environment's values that were ignored, logged
 	// once the logger exists.
@@ -75,7 +75,7 @@ func defaultConfig(getenv func(string) string) Config {
 	var bad []envWarning
 	c.ResourceAttrs, bad = parseResourceAttrs(getenv("OTEL_RESOURCE_ATTRIBUTES"))
 	c.envWarnings = append(c.envWarnings, bad...)
-	c.Export = defaultExport(getenv)
+	c.OTLP = defaultOTLP(getenv)
 	return c
 }
 
@@ -105,7 +105,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.IntVar(&e.Index.MaxObjects, "max-objects", 200000, "most objects (and tombstones) in the owner index")
 	fs.DurationVar(&e.Index.Tombstone, "tombstone", time.Hour, "how long a deleted object is remembered for late events")
 	c.UI.bind(fs)
-	c.bindExport(fs)
+	c.bindOTLP(fs)
 }
 
 // complete turns the settings given as text into the typed values the
@@ -147,13 +147,13 @@ func (c *Config) validate() error {
 	}
 	// Zero means a default in export.Config, but the flags' defaults are
 	// filled in already: a 0 here was asked for, and would send nothing.
-	if c.Export.QueueSize == 0 {
+	if c.OTLP.QueueSize == 0 {
 		errs = append(errs, errors.New("-otlp-queue-size 0: want at least 1"))
 	}
-	if c.Export.BatchSize == 0 {
+	if c.OTLP.BatchSize == 0 {
 		errs = append(errs, errors.New("-otlp-batch-size 0: want at least 1"))
 	}
-	if err := c.Export.Validate(); err != nil {
+	if err := c.OTLP.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -9,9 +9,9 @@ import (
 	"github.com/kspan-project/kspan/internal/export"
 )
 
-// defaultExport reads the OTEL_EXPORTER_OTLP_* variables, and fills in the
+// defaultOTLP reads the OTEL_EXPORTER_OTLP_* variables, and fills in the
 // defaults so that -h shows them.
-func defaultExport(getenv func(string) string) export.Config {
+func defaultOTLP(getenv func(string) string) export.Config {
 	x := export.FromEnv(getenv)
 	d := export.Defaults
 	if x.Protocol == "" {
@@ -27,10 +27,10 @@ func defaultExport(getenv func(string) string) export.Config {
 	return x
 }
 
-// bindExport registers the OTLP exporter's flags; their defaults come
+// bindOTLP registers the OTLP exporter's flags; their defaults come
 // from the environment.
-func (c *Config) bindExport(fs *flag.FlagSet) {
-	x := &c.Export
+func (c *Config) bindOTLP(fs *flag.FlagSet) {
+	x := &c.OTLP
 	fs.Var(endpointFlag{x}, "otlp-endpoint", "export spans over OTLP to this `endpoint`: a URL (http://localhost:4318, https://api.honeycomb.io; /v1/traces is appended for HTTP) or host:port (default $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, then $OTEL_EXPORTER_OTLP_ENDPOINT; none: no export)")
 	fs.StringVar(&x.Protocol, "otlp-protocol", x.Protocol, "OTLP protocol: grpc, http/protobuf or http/json ($OTEL_EXPORTER_OTLP_PROTOCOL)")
 	fs.BoolVar(&x.Insecure, "otlp-insecure", x.Insecure, "send without TLS; an http:// endpoint always does ($OTEL_EXPORTER_OTLP_INSECURE)")

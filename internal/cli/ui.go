@@ -77,7 +77,7 @@ func uiAddr(s string) (string, error) {
 // exporterConfigured reports whether an output other than the terminal
 // tree was asked for, which turns the live viewer's default off.
 func (c *Config) exporterConfigured() bool {
-	return c.Output == "otlp-json" || c.OutputFile != "" || c.Export.Enabled()
+	return c.Output == "otlp-json" || c.OutputFile != "" || c.OTLP.Enabled()
 }
 
 // viewerAddr applies UIConfig's rule: where the viewer listens ("" for

@@ -38,7 +38,7 @@ func TestViewerRule(t *testing.T) {
 		cfg := defaultConfig(func(string) string { return "" })
 		cfg.UI.Addr, cfg.Output, cfg.OutputFile = tc.ui, tc.output, tc.file
 		if strings.Contains(tc.name, "OTLP") {
-			cfg.Export.Endpoint = "http://127.0.0.1:4318"
+			cfg.OTLP.Endpoint = "http://127.0.0.1:4318"
 		}
 		if err := cfg.complete(); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)

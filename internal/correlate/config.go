@@ -175,7 +175,7 @@ type Stats struct {
 	Suppressed uint64
 	// Filtered are occurrences Config.Keep left out.
 	Filtered uint64
-	// Checkpointed are occurrences Config.Exported said an earlier run
+	// Checkpointed are occurrences Config.Checkpoint said an earlier run
 	// exported.
 	Checkpointed uint64
 	// Spans were exported (event spans plus synthetic roots).

@@ -23,9 +23,9 @@ type Recorder interface {
 type Parts struct {
 	// Writer is the -o output (the tree or OTLP/JSON); required.
 	Writer sink.Sink
-	// Export, when set, configures the OTLP exporter; its Delivered hook
-	// is the Pipeline's.
-	Export *export.Config
+	// OTLP, when set, configures the OTLP exporter; its Delivered hook is
+	// the Pipeline's.
+	OTLP *export.Config
 	// Viewer, when set, keeps the spans for the web viewer.
 	Viewer sink.Sink
 }
@@ -45,12 +45,12 @@ type recorderRef struct{ r Recorder }
 
 var _ sink.Sink = (*Pipeline)(nil)
 
-// New builds a Pipeline, starting the OTLP exporter when parts.Export is
+// New builds a Pipeline, starting the OTLP exporter when parts.OTLP is
 // set. On an error the writer is closed.
 func New(ctx context.Context, parts Parts) (*Pipeline, error) {
 	p := &Pipeline{writer: parts.Writer, viewer: parts.Viewer}
-	if parts.Export != nil {
-		x := *parts.Export
+	if parts.OTLP != nil {
+		x := *parts.OTLP
 		x.Delivered = p.exporterDelivered
 		e, err := export.New(ctx, x)
 		if err != nil {

@@ -101,7 +101,7 @@ func TestDeliveredByTheExporter(t *testing.T) {
 			w.WriteHeader(c.status)
 		}))
 		w := &writer{}
-		p, err := New(context.Background(), Parts{Writer: w, Export: &export.Config{Endpoint: srv.URL, Protocol: export.ProtocolHTTPProtobuf, WaitWhenFull: true}})
+		p, err := New(context.Background(), Parts{Writer: w, OTLP: &export.Config{Endpoint: srv.URL, Protocol: export.ProtocolHTTPProtobuf, WaitWhenFull: true}})
 		if err != nil {
 			t.Fatal(err)
 		}
