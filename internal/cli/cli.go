@@ -10,12 +10,10 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"time"
 
 	"golang.org/x/term"
 
 	"github.com/kspan-project/kspan/internal/output"
-	"github.com/kspan-project/kspan/internal/replay"
 	"github.com/kspan-project/kspan/internal/sink"
 	"github.com/kspan-project/kspan/internal/tree"
 )
@@ -92,77 +90,6 @@ func Run(ctx context.Context, args []string, env Env) error {
 	}
 	fmt.Fprint(env.Stderr, usage)
 	return &exitError{ExitUsage, fmt.Errorf("unknown command %q", args[0])}
-}
-
-// newReplayFlags binds replay's flags to a new FlagSet whose usage goes to
-// stderr.
-func newReplayFlags(getenv func(string) string, stderr io.Writer) (*flag.FlagSet, *Config, *time.Duration) {
-	cfg := defaultConfig(getenv)
-	fs := flag.NewFlagSet("kspan replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg.bind(fs)
-	window := fs.Duration("reorder-window", replay.DefaultWindow, "how far out of order the records of a kspan capture may come and still be replayed in order; captures are read as they are replayed, holding about this much of each (kubectl output is read whole)")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: kspan replay [flags] FILE...\n\n"+
-			"Replays kubectl output (JSON or YAML: objects, Lists, watch streams), the earlier\n"+
-			"kspan's captures and kspan's own captures, in any mix, and prints the traces.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	return fs, &cfg, window
-}
-
-func runReplay(ctx context.Context, args []string, env Env) error {
-	fs, cfgp, window := newReplayFlags(env.Getenv, env.Stderr)
-	if help, err := parseFlags(fs, args, env.Stderr); help || err != nil {
-		return err
-	}
-	cfg := *cfgp
-	if err := cfg.complete(); err != nil {
-		return &exitError{ExitUsage, err}
-	}
-	if *window <= 0 {
-		return &exitError{ExitUsage, fmt.Errorf("-reorder-window %v: must be positive", *window)}
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return &exitError{ExitUsage, errors.New("no input files (use - for standard input)")}
-	}
-	log := newLogger(env.Stderr, cfg)
-	cfg.warnEnv(log)
-	ui, err := openViewer(cfg, false, log)
-	if err != nil {
-		return err
-	}
-	defer ui.close()
-
-	out, err := outputs(ctx, cfg, env, log, true, ui)
-	if err != nil {
-		return err
-	}
-	res, err := replay.Run(ctx, replay.Options{Files: fs.Args(), Stdin: env.Stdin, Window: *window, Engine: cfg.Engine, Sink: out, Log: log})
-	if cerr := out.Close(context.WithoutCancel(ctx)); err == nil {
-		if cerr != nil {
-			cerr = fmt.Errorf("writing output: %w", cerr)
-		}
-		err = errors.Join(out.Undelivered(), cerr)
-	}
-	st := res.Stats
-	log.Info("replay done", "records", res.Records, "events", st.Events, "objects", st.Objects,
-		"spans", st.Spans, "filtered", st.Filtered, "duplicates", st.Duplicates, "suppressed_repeats", st.Suppressed,
-		"late_spans", st.LateSpans, "forced_decisions", st.ForcedDecisions, "forced_flushes", st.ForcedFlushes,
-		"forgotten", st.Forgotten, "evicted_objects", st.Index.Evicted, "owner_cycles", st.Cycles,
-		"deep_chains", st.DeepChains, "truncated_messages", st.Truncated, "clamped_times", res.ClampedTimes,
-		"skipped_inputs", res.Skipped, "out_of_window", res.OutOfWindow)
-	if err == nil {
-		err = ui.serve(ctx)
-	}
-	if err != nil {
-		return err
-	}
-	if n := res.Skipped; n > 0 {
-		return &exitError{ExitSkipped, fmt.Errorf("%d part(s) of the input were skipped (see the warnings above)", n)}
-	}
-	return nil
 }
 
 // parseFlags parses args into fs. Left alone, the flag package prints a

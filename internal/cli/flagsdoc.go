@@ -15,7 +15,7 @@ import (
 func FlagsReference(w io.Writer) error {
 	noEnv := func(string) string { return "" }
 	liveFS, _ := newLiveFlags(noEnv, io.Discard)
-	replayFS, _, _ := newReplayFlags(noEnv, io.Discard)
+	replayFS, _ := newReplayFlags(noEnv, io.Discard)
 	in := func(fs *flag.FlagSet, name string) bool { return fs.Lookup(name) != nil }
 	var shared, liveOnly, replayOnly []*flag.Flag
 	liveFS.VisitAll(func(f *flag.Flag) {
