@@ -73,7 +73,7 @@ func (ix *Index) addGen(e *Entry, o *record.Object, observed time.Time) {
 	if e.LowestGen == 0 || o.Generation < e.LowestGen {
 		e.LowestGen = o.Generation
 	}
-	g := Gen{Generation: o.Generation, Time: o.SpecTime, Manager: intern(o.SpecManager), Operation: intern(o.SpecOperation),
+	g := Gen{Generation: o.Generation, Time: o.SpecTime, Manager: o.SpecManager, Operation: o.SpecOperation,
 		FirstSeen: observed, FirstRV: lowestRV(0, o.ResourceVersion)}
 	// managedFields times are whole seconds: t stands for [t, t+1s). A
 	// version observed within that second changed no later than its
@@ -94,7 +94,7 @@ func (ix *Index) addGen(e *Entry, o *record.Object, observed time.Time) {
 	if i < len(e.Gens) && e.Gens[i].Generation == g.Generation {
 		old := &e.Gens[i]
 		if old.Time.IsZero() || (!g.Time.IsZero() && g.Time.Before(old.Time)) {
-			old.Time, old.Manager, old.Operation, old.Direct = g.Time, g.Manager, g.Operation, g.Direct
+			old.Time, old.Manager, old.Operation, old.Direct = g.Time, intern(g.Manager), intern(g.Operation), g.Direct
 		}
 		old.FirstSeen = earliest(old.FirstSeen, g.FirstSeen)
 		old.Observed = earliest(old.Observed, g.Observed)
@@ -103,6 +103,7 @@ func (ix *Index) addGen(e *Entry, o *record.Object, observed time.Time) {
 		}
 		return
 	}
+	g.Manager, g.Operation = intern(g.Manager), intern(g.Operation)
 	e.Gens = append(e.Gens, Gen{})
 	copy(e.Gens[i+1:], e.Gens[i:])
 	e.Gens[i] = g
