@@ -282,13 +282,10 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 		o.sec = o.t.Unix()
 		e.stats.FutureTimes++
 	}
-	o.ts, o.tns = o.t.Unix(), int32(o.t.Nanosecond())
 	act := e.activity(o.obj)
-	for _, p := range act.occs {
-		if p.ev.UID == ev.UID && p.ev.Count == ev.Count {
-			e.stats.Duplicates++
-			return
-		}
+	if !e.countOrder(o, act) {
+		e.stats.Duplicates++
+		return
 	}
 	st.lastSeen = e.nowNS
 	e.seen[uh] = st
@@ -299,10 +296,8 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 		m := mt // only a matching Event's mention goes to the heap
 		o.mention = &m
 	}
-	e.countOrder(o, act)
 	if o.mention != nil && ev.Regarding.UID != "" {
-		sub := owners.NameKey{Kind: o.mention.SubKind, Namespace: ev.Regarding.Namespace, Name: o.mention.Name}
-		e.index.Infer(sub, owners.Inferred{UID: ev.Regarding.UID, Kind: ev.Regarding.Kind, Name: ev.Regarding.Name, At: o.t})
+		e.index.Infer(o.mentioned(), owners.Inferred{UID: ev.Regarding.UID, Kind: ev.Regarding.Kind, Name: ev.Regarding.Name, At: o.t})
 	}
 	e.hold(o)
 }
@@ -311,8 +306,8 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 // the mention list of the object it names, and the queue (or the late
 // queue).
 func (e *Engine) hold(o *occ) {
-	if m := o.mention; m != nil {
-		sub := owners.NameKey{Kind: m.SubKind, Namespace: o.ev.Regarding.Namespace, Name: m.Name}
+	if o.mention != nil {
+		sub := o.mentioned()
 		l := e.mentions[sub]
 		if l == nil {
 			l = &mentionList{name: sub}
@@ -343,6 +338,11 @@ func (e *Engine) hold(o *occ) {
 	e.arrival = append(e.arrival, o)
 }
 
+// mentioned is the object o's mention names (o.mention is set).
+func (o *occ) mentioned() owners.NameKey {
+	return owners.NameKey{Kind: o.mention.SubKind, Namespace: o.ev.Regarding.Namespace, Name: o.mention.Name}
+}
+
 // countOrder keeps one Event's occurrences in the order of their counts:
 // occurrence k happened after k-1, but their times can say otherwise. A
 // whole-second time observed within its second takes the observation, one
@@ -351,25 +351,31 @@ func (e *Engine) hold(o *occ) {
 // and the earlier counts suppressed as already seen. o is dated no earlier
 // than the lower counts held with it, and the higher counts held are dated
 // no earlier than o (whatever the order they arrive in: the times are
-// maxima over what is held).
-func (e *Engine) countOrder(o *occ, act *activity) {
+// maxima over what is held). It reports false, changing nothing, when the
+// same occurrence is already held (a duplicate).
+func (e *Engine) countOrder(o *occ, act *activity) bool {
 	var buf [4]*occ
 	higher := buf[:0]
+	t := o.t
 	for _, p := range act.occs {
 		switch {
 		case p.ev.UID != o.ev.UID:
-		case p.ev.Count < o.ev.Count && p.t.After(o.t):
-			o.t = p.t
+		case p.ev.Count == o.ev.Count:
+			return false
+		case p.ev.Count < o.ev.Count && p.t.After(t):
+			t = p.t
 		case p.ev.Count > o.ev.Count && p.state == pending:
 			higher = append(higher, p)
 		}
 	}
+	o.t = t
 	o.ts, o.tns = o.t.Unix(), int32(o.t.Nanosecond())
 	for _, p := range higher {
 		if p.t.Before(o.t) {
 			e.retime(p, o.t)
 		}
 	}
+	return true
 }
 
 // retime holds pending occurrence p again at the later time t, as a new
@@ -377,8 +383,8 @@ func (e *Engine) countOrder(o *occ, act *activity) {
 // drop it as they drop decided ones).
 func (e *Engine) retime(p *occ, t time.Time) {
 	p.act.occs = slices.DeleteFunc(p.act.occs, func(x *occ) bool { return x == p })
-	if m := p.mention; m != nil {
-		if l := e.mentions[owners.NameKey{Kind: m.SubKind, Namespace: p.ev.Regarding.Namespace, Name: m.Name}]; l != nil {
+	if p.mention != nil {
+		if l := e.mentions[p.mentioned()]; l != nil {
 			l.occs = slices.DeleteFunc(l.occs, func(x *occ) bool { return x == p })
 		}
 	}
@@ -395,7 +401,7 @@ func (e *Engine) retime(p *occ, t time.Time) {
 	e.hold(q)
 }
 
-// slabRun is how many occurrences or event states one allocation holds:
+// slabRun is how many occurrences one allocation holds:
 // those of Events that arrive together, so that they are let go together.
 const slabRun = 16
 
