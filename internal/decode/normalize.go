@@ -15,6 +15,7 @@ import (
 
 	"github.com/kspan-project/kspan/internal/convert"
 	"github.com/kspan-project/kspan/internal/record"
+	"github.com/kspan-project/kspan/internal/rollout"
 )
 
 // value turns one decoded value into records: an object or Event, a List of
@@ -292,6 +293,11 @@ func (w *wire) object() (o *record.Object, deleted time.Time, err error) {
 		Traceparent:     m.Annotations.ObjectTraceparent,
 		Labels:          m.Labels,
 	}
+	if rollout.Tracked(w.APIVersion, w.Kind) && w.Status != nil {
+		if o.Status, err = w.workloadStatus(&ts); err != nil {
+			return nil, deleted, err
+		}
+	}
 	if len(m.OwnerReferences) > 0 {
 		o.Owners = make([]record.OwnerRef, len(m.OwnerReferences))
 		for i, r := range m.OwnerReferences {
@@ -331,6 +337,54 @@ func (w *wire) object() (o *record.Object, deleted time.Time, err error) {
 
 // deletionBegan is when a deletion was asked for: deletionTimestamp is the
 // deadline, that time plus the grace period.
+// workloadStatus is the rollout status of a workload kind (w.Status is
+// not nil), as convert.WorkloadStatus makes it of the typed object.
+func (w *wire) workloadStatus(ts *times) (*record.WorkloadStatus, error) {
+	st, sp := w.Status, w.Spec
+	if sp == nil {
+		sp = &wspec{}
+	}
+	s := &record.WorkloadStatus{ObservedGeneration: st.ObservedGeneration}
+	switch w.Kind {
+	case "DaemonSet":
+		s.Desired, s.Replicas, s.Updated = st.DesiredNumberScheduled, st.CurrentNumberScheduled, st.UpdatedNumberScheduled
+		s.Ready, s.Available = st.NumberReady, st.NumberAvailable
+	case "Job":
+		if sp.Completions != nil {
+			s.Desired = *sp.Completions
+		}
+		s.Active, s.Succeeded, s.Failed = st.Active, st.Succeeded, st.Failed
+	default:
+		s.Desired = 1
+		if sp.Replicas != nil {
+			s.Desired = *sp.Replicas
+		}
+		s.Replicas, s.Updated, s.Ready, s.Available = st.Replicas, st.UpdatedReplicas, st.ReadyReplicas, st.AvailableReplicas
+		s.CurrentRevision, s.UpdateRevision = st.CurrentRevision, st.UpdateRevision
+		s.Paused = sp.Paused
+		if ru := sp.UpdateStrategy.RollingUpdate; w.Kind == "StatefulSet" && ru != nil && ru.Partition != nil {
+			s.Partition = *ru.Partition
+		}
+	}
+	if len(st.Conditions) > 0 && string(st.Conditions) != "null" {
+		var cs []wcondition
+		if err := json.Unmarshal(st.Conditions, &cs); err != nil {
+			return nil, fmt.Errorf("%s: status.conditions: %w", w.describe(), err)
+		}
+		for _, c := range cs {
+			t := ts.get("status.conditions.lastTransitionTime", c.LastTransitionTime)
+			if u := ts.get("status.conditions.lastUpdateTime", c.LastUpdateTime); u.After(t) {
+				t = u
+			}
+			if u := ts.get("status.conditions.lastProbeTime", c.LastProbeTime); u.After(t) {
+				t = u
+			}
+			s.Conditions = append(s.Conditions, record.Condition{Type: c.Type, Status: c.Status, Reason: c.Reason, Message: c.Message, Time: t})
+		}
+	}
+	return s, nil
+}
+
 func deletionBegan(deadline time.Time, graceSeconds int64) time.Time {
 	if deadline.IsZero() || graceSeconds <= 0 {
 		return deadline

@@ -17,6 +17,9 @@ type wire struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
 	Metadata   meta   `json:"metadata"`
+	// Spec and Status are read for the workload kinds (rollout.Tracked).
+	Spec   *wspec   `json:"spec"`
+	Status *wstatus `json:"status"`
 
 	// Type is the watch event type in a wrapper, the Event type otherwise.
 	Type string `json:"type"`
@@ -47,6 +50,49 @@ type wire struct {
 	EventTime         ktime   `json:"eventTime"`
 	Series            *series `json:"series"`
 	ReportingInstance string  `json:"reportingInstance"`
+}
+
+// wspec is the part of a workload's spec a rollout's outcome depends on.
+type wspec struct {
+	Replicas       *int32 `json:"replicas"`
+	Completions    *int32 `json:"completions"`
+	Paused         bool   `json:"paused"`
+	UpdateStrategy struct {
+		RollingUpdate *struct {
+			Partition *int32 `json:"partition"`
+		} `json:"rollingUpdate"`
+	} `json:"updateStrategy"`
+}
+
+// wstatus is a workload's status under every workload kind's names.
+// Conditions are kept raw: other kinds' (a Pod's) are never parsed.
+type wstatus struct {
+	ObservedGeneration     int64           `json:"observedGeneration"`
+	Replicas               int32           `json:"replicas"`
+	UpdatedReplicas        int32           `json:"updatedReplicas"`
+	ReadyReplicas          int32           `json:"readyReplicas"`
+	AvailableReplicas      int32           `json:"availableReplicas"`
+	CurrentRevision        string          `json:"currentRevision"`
+	UpdateRevision         string          `json:"updateRevision"`
+	DesiredNumberScheduled int32           `json:"desiredNumberScheduled"`
+	CurrentNumberScheduled int32           `json:"currentNumberScheduled"`
+	UpdatedNumberScheduled int32           `json:"updatedNumberScheduled"`
+	NumberReady            int32           `json:"numberReady"`
+	NumberAvailable        int32           `json:"numberAvailable"`
+	Active                 int32           `json:"active"`
+	Succeeded              int32           `json:"succeeded"`
+	Failed                 int32           `json:"failed"`
+	Conditions             json.RawMessage `json:"conditions"`
+}
+
+type wcondition struct {
+	Type               string `json:"type"`
+	Status             string `json:"status"`
+	Reason             string `json:"reason"`
+	Message            string `json:"message"`
+	LastUpdateTime     ktime  `json:"lastUpdateTime"`
+	LastProbeTime      ktime  `json:"lastProbeTime"`
+	LastTransitionTime ktime  `json:"lastTransitionTime"`
 }
 
 type meta struct {

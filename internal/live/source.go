@@ -238,7 +238,7 @@ func (s *source) object(o any, typ string) {
 	if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
 		o = d.Obj
 	}
-	m, ok := o.(*metav1.PartialObjectMetadata)
+	m, ok := metaOf(o)
 	if !ok {
 		return
 	}
@@ -251,7 +251,9 @@ func (s *source) object(o any, typ string) {
 	if typ == capture.Deleted {
 		op = record.Delete
 	}
-	s.send(item{rec: record.Record{Op: op, Object: objectFromMeta(m)}, typ: typ, raw: m})
+	obj := objectFromMeta(m)
+	obj.Status = convert.WorkloadStatus(o)
+	s.send(item{rec: record.Record{Op: op, Object: obj}, typ: typ, raw: o})
 }
 
 // ensure starts a metadata watch for gvk's kind unless there is one, and
@@ -291,16 +293,24 @@ func (s *source) ensure(gvk schema.GroupVersionKind) *watcher {
 	}
 	s.watched[gk] = true
 	real := mapping.GroupVersionKind
-	c := s.meta.Resource(mapping.Resource).Namespace(metav1.NamespaceAll)
+	trim := trimMeta(real, s.labelKeys...)
+	lw, example := s.workloadWatch(real)
+	if lw != nil {
+		trim = trimWorkload(real, s.labelKeys...)
+	} else {
+		c := s.meta.Resource(mapping.Resource).Namespace(metav1.NamespaceAll)
+		lw = listWatch(s.meta, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.List(ctx, o) }, c.Watch)
+		example = &metav1.PartialObjectMetadata{}
+	}
 	w := &watcher{
 		name:    mapping.Resource.String(),
-		lw:      listWatch(s.meta, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.List(ctx, o) }, c.Watch),
-		example: &metav1.PartialObjectMetadata{},
+		lw:      lw,
+		example: example,
 		onError: s.watchError(mapping.Resource.Resource),
-		store: newStore(trimMeta(real, s.labelKeys...), nil, handlers{
+		store: newStore(trim, nil, handlers{
 			add: func(o any) { s.object(o, capture.Added) },
 			update: func(old, o any) {
-				if sameMeta(old, o) {
+				if sameObject(old, o) {
 					s.status.skippedUnchanged()
 					return
 				}

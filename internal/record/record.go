@@ -136,6 +136,55 @@ type Object struct {
 	// OwnerManager is the manager of f:metadata.f:ownerReferences: the
 	// controller that created the object on behalf of its owner.
 	OwnerManager string
+
+	// Status is a workload's rollout status (apps/v1 Deployments,
+	// StatefulSets and DaemonSets, batch/v1 Jobs); nil for other kinds and
+	// when the input did not carry it (metadata only).
+	Status *WorkloadStatus
+}
+
+// WorkloadStatus is what a workload controller publishes about its rollout,
+// trimmed to what kspan reads: the fields `kubectl rollout status` checks.
+// Counts a kind does not have stay zero.
+type WorkloadStatus struct {
+	// ObservedGeneration is the generation the controller has acted on.
+	ObservedGeneration int64
+	// Desired is spec.replicas (1 when unset) of a Deployment or
+	// StatefulSet, a DaemonSet's status.desiredNumberScheduled, a Job's
+	// spec.completions (0 when unset).
+	Desired int32
+	// Partition is a StatefulSet's rolling update partition: pods with a
+	// lower ordinal keep the old revision.
+	Partition int32
+	// Paused is a Deployment's spec.paused.
+	Paused bool
+	// Replicas, Updated, Ready and Available are status.replicas,
+	// updatedReplicas, readyReplicas and availableReplicas (a DaemonSet's
+	// currentNumberScheduled, updatedNumberScheduled, numberReady and
+	// numberAvailable).
+	Replicas, Updated, Ready, Available int32
+	// CurrentRevision and UpdateRevision are a StatefulSet's.
+	CurrentRevision, UpdateRevision string
+	// Active, Succeeded and Failed count a Job's pods.
+	Active, Succeeded, Failed int32
+	Conditions                []Condition
+}
+
+// Condition is one of a workload's status conditions.
+type Condition struct {
+	Type, Status, Reason, Message string
+	// Time is the later of lastUpdateTime and lastTransitionTime.
+	Time time.Time
+}
+
+// Condition returns the condition of type typ, or nil.
+func (s *WorkloadStatus) Condition(typ string) *Condition {
+	for i := range s.Conditions {
+		if s.Conditions[i].Type == typ {
+			return &s.Conditions[i]
+		}
+	}
+	return nil
 }
 
 // Time is the occurrence time an Event record stands for: its latest one.
