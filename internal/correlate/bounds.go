@@ -29,7 +29,7 @@ func (e *Engine) prune() {
 		}
 	}
 	for k, st := range e.roots {
-		if st.last.Before(cut) {
+		if st.last.Before(cut) && !e.rolloutOpen(st) {
 			delete(e.roots, k)
 		}
 	}

@@ -31,6 +31,10 @@ type Config struct {
 	// Zero waits for the trace to be quiet for Linger, however long that
 	// takes (a long rollout is seen only once it has settled).
 	MaxTraceAge time.Duration
+	// MaxRolloutWait is how long the trace of a rollout whose status says
+	// it goes on waits for its outcome past Linger (counted from its first
+	// span); it is then exported with the outcome in_progress.
+	MaxRolloutWait time.Duration
 	// Stream exports each span soon after it is decided (in batches at
 	// most StreamEvery apart) instead of with its whole trace: the spans
 	// reach the backend a hold after their Events, not after the rollout
@@ -108,14 +112,15 @@ type Checkpoint interface {
 
 // Defaults are the values used for zero fields.
 var Defaults = Config{
-	Window:       5 * time.Minute,
-	Hold:         5 * time.Second,
-	Linger:       10 * time.Second,
-	MaxHeld:      10000,
-	MaxOpenSpans: 100000,
-	MaxTracked:   200000,
-	MaxRepeats:   10,
-	MaxDepth:     10,
+	Window:         5 * time.Minute,
+	Hold:           5 * time.Second,
+	Linger:         10 * time.Second,
+	MaxRolloutWait: time.Hour,
+	MaxHeld:        10000,
+	MaxOpenSpans:   100000,
+	MaxTracked:     200000,
+	MaxRepeats:     10,
+	MaxDepth:       10,
 }
 
 func (c Config) withDefaults() Config {
@@ -128,6 +133,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Linger <= 0 {
 		c.Linger = d.Linger
+	}
+	if c.MaxRolloutWait <= 0 {
+		c.MaxRolloutWait = d.MaxRolloutWait
 	}
 	if c.MaxHeld <= 0 {
 		c.MaxHeld = d.MaxHeld
@@ -153,8 +161,8 @@ func (c Config) withDefaults() Config {
 // Validate reports settings that cannot work.
 func (c Config) Validate() error {
 	var errs []error
-	if c.Window < 0 || c.Hold < 0 || c.Linger < 0 || c.MaxTraceAge < 0 {
-		errs = append(errs, errors.New("window, hold, linger and max trace age must not be negative"))
+	if c.Window < 0 || c.Hold < 0 || c.Linger < 0 || c.MaxTraceAge < 0 || c.MaxRolloutWait < 0 {
+		errs = append(errs, errors.New("window, hold, linger, max trace age and max rollout wait must not be negative"))
 	}
 	if c.Window > 0 && c.Window < time.Second {
 		errs = append(errs, fmt.Errorf("window %v is shorter than the 1s resolution of event timestamps", c.Window))

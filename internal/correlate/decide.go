@@ -95,6 +95,9 @@ func (e *Engine) decide(o *occ) {
 		root.emitted = true
 		if e.cfg.Checkpoint == nil || !e.cfg.Checkpoint.ExportedRoot(root.span.SpanID) {
 			e.emit(tr, root.span)
+			if ot := e.open[tr]; ot != nil {
+				ot.root = root
+			}
 		}
 	}
 	e.emit(tr, e.eventSpan(o, act, parent, start, end, ch))

@@ -199,6 +199,16 @@ func (e *Engine) Add(rec record.Record, now time.Time) {
 			e.index.Delete(rec.Object, at)
 		} else {
 			e.index.Upsert(rec.Object, rec.Observed)
+			if rec.Object.Status != nil {
+				// A snapshot's object (no observation, or one inferred
+				// from its generation) is dated by the deciding
+				// condition's time instead.
+				at := rec.Observed
+				if rec.Inferred {
+					at = time.Time{}
+				}
+				e.observeRollout(rec.Object, at)
+			}
 		}
 	case rec.Event != nil && rec.Op != record.Delete:
 		e.stats.Events++

@@ -16,7 +16,7 @@ import (
 	"github.com/kspan-project/kspan/internal/span"
 )
 
-func rollout(s *scenario, withObjects bool) {
+func sampleRollout(s *scenario, withObjects bool) {
 	if withObjects {
 		s.obj("Deployment", "default", "web", "d1", 1, 0, nil)
 		s.obj("ReplicaSet", "default", "web-abc", "r1", 1, 0, ctl("Deployment", "web", "d1"))
@@ -39,7 +39,7 @@ func rollout(s *scenario, withObjects bool) {
 func TestRolloutStructure(t *testing.T) {
 	for _, withObjects := range []bool{true, false} {
 		var s scenario
-		rollout(&s, withObjects)
+		sampleRollout(&s, withObjects)
 		spans := run(t, Config{}, s.recs)
 		mustPass(t, spans, s.events)
 		if n := traces(spans); n != 1 {
@@ -71,7 +71,7 @@ func TestRolloutStructure(t *testing.T) {
 func TestArrivalOrderDoesNotMatter(t *testing.T) {
 	for _, withObjects := range []bool{true, false} {
 		var s scenario
-		rollout(&s, withObjects)
+		sampleRollout(&s, withObjects)
 		permutations(t, Config{}, s.recs, 30)
 	}
 }
@@ -387,7 +387,7 @@ func TestDirectChangeOfOwnedObjectIsItsOwnTrace(t *testing.T) {
 
 func TestFilteredEventsStillCauseButHaveNoSpan(t *testing.T) {
 	var s scenario
-	rollout(&s, true)
+	sampleRollout(&s, true)
 	cfg := Config{Keep: func(ev *record.Event) bool { return ev.Regarding.Kind != "ReplicaSet" }}
 	var out []span.Span
 	cfg.Out = ConsumerFunc(func(b []span.Span) error { out = append(out, b...); return nil })
@@ -426,7 +426,7 @@ func TestSelectorMatchesObjectOrOwner(t *testing.T) {
 		want int // event spans
 	}{{"team=payments", 13}, {"team=search", 0}, {"team!=search", 13}, {"pod-only=yes", 5}} {
 		var s scenario
-		rollout(&s, true)
+		sampleRollout(&s, true)
 		for _, r := range s.recs {
 			switch {
 			case r.Object != nil && r.Object.Kind == "Deployment":
@@ -467,7 +467,7 @@ func TestSelectorMatchesObjectOrOwner(t *testing.T) {
 // exported as late spans of the same trace, each span once.
 func TestMaxTraceAgeExportsAGrowingTrace(t *testing.T) {
 	var s scenario
-	rollout(&s, true)
+	sampleRollout(&s, true)
 	var batches [][]span.Span
 	cfg := Config{Hold: time.Second, Linger: 10 * time.Second, MaxTraceAge: 2 * time.Second}
 	cfg.Out = ConsumerFunc(func(b []span.Span) error { batches = append(batches, append([]span.Span(nil), b...)); return nil })
@@ -861,7 +861,7 @@ func TestSameChain(t *testing.T) {
 
 func TestRefusedBatchesAreCountedAndTheEngineGoesOn(t *testing.T) {
 	var s scenario
-	rollout(&s, true)
+	sampleRollout(&s, true)
 	s.obj("Deployment", "default", "api", "d2", 1, 30, nil)
 	s.ev("Deployment", "api", "d2", "ScalingReplicaSet", "Scaled up replica set api-x from 0 to 1", 31)
 	full := errors.New("no space left on device")

@@ -22,6 +22,9 @@ type openTrace struct {
 	// opened is when its first span joined (for Config.MaxTraceAge).
 	opened time.Time
 	late   bool
+	// root is the trace's synthetic root when it joined: a rollout's
+	// trace waits for its outcome (see rolloutOpen).
+	root *rootState
 }
 
 // flushIdxMax is the largest trace flushTrace indexes in its reused map.
@@ -140,8 +143,11 @@ func (e *Engine) flushDue(all bool) {
 	e.nextFlush = addNanos(e.nowNS, every/4)
 	var due []*openTrace
 	for _, t := range e.open {
-		if all || !e.now.Before(t.last.Add(e.cfg.Linger)) ||
-			e.cfg.MaxTraceAge > 0 && !e.now.Before(t.opened.Add(e.cfg.MaxTraceAge)) {
+		quiet := !e.now.Before(t.last.Add(e.cfg.Linger))
+		if quiet && e.rolloutOpen(t.root) && e.now.Before(t.opened.Add(e.cfg.MaxRolloutWait)) {
+			quiet = false // waits for the rollout's outcome
+		}
+		if all || quiet || e.cfg.MaxTraceAge > 0 && !e.now.Before(t.opened.Add(e.cfg.MaxTraceAge)) {
 			due = append(due, t)
 		}
 	}
@@ -186,6 +192,23 @@ func (e *Engine) flushTrace(t *openTrace) {
 			}
 			if s.Start.Before(p.Start) {
 				p.Start = s.Start
+			}
+		}
+	}
+	if st := t.root; st != nil && st.rollout {
+		if i, ok := idx[st.id]; ok {
+			e.markOutcome(st, &spans[i])
+			if st.settled && !st.end.IsZero() {
+				// The outcome, not the last child (within the second
+				// after a whole-second outcome time).
+				end := st.end
+				if st.coarse && end.Before(spans[i].End) {
+					end = spans[i].End
+					if lim := st.end.Add(time.Second); lim.Before(end) {
+						end = lim
+					}
+				}
+				spans[i].End = end
 			}
 		}
 	}

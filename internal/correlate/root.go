@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/kspan-project/kspan/internal/owners"
+	"github.com/kspan-project/kspan/internal/rollout"
 	"github.com/kspan-project/kspan/internal/span"
 )
 
@@ -28,6 +29,14 @@ type rootState struct {
 	// followed, which what the deletion did not cause still joins.
 	deletion bool
 	prev     *rootState
+	// rollout says it is the change of a workload (rollout.Tracked),
+	// settled that its outcome is known (result, at end), marked that
+	// its span says so (see markOutcome).
+	// coarse says end is a whole second (a snapshot's condition time):
+	// the outcome came within the second after it.
+	rollout, settled, marked, coarse bool
+	result                           rollout.Result
+	end                              time.Time
 }
 
 // episode returns the root's episode that o belongs to, starting a new one
@@ -58,7 +67,20 @@ func (e *Engine) episode(r objRef, o *occ) *rootState {
 	deleting := known && !ent.Deleting.IsZero() && !o.t.Add(slack).Before(ent.Deleting) &&
 		o.t.Sub(ent.Deleting) < e.cfg.Window && !(o.rv != 0 && ent.DeletingRV != 0 && o.rv < ent.DeletingRV)
 	fits := func(st *rootState) bool {
-		return st != nil && st.gen == g.Generation && o.t.Sub(st.last) < e.cfg.Window &&
+		// An open rollout takes its activity however quiet it was; once
+		// settled, what comes after its outcome is a new episode.
+		if st == nil {
+			return false
+		}
+		var quiet bool
+		switch {
+		case st.settled && !st.end.IsZero():
+			quiet = o.t.After(st.end.Add(time.Second))
+		case e.rolloutOpen(st):
+		default:
+			quiet = o.t.Sub(st.last) >= e.cfg.Window
+		}
+		return st.gen == g.Generation && !quiet &&
 			!(starter != "" && st.hasStarter) && (!deleting || st.key == ent.Deleting.Unix())
 	}
 	st := e.roots[r.key]
@@ -87,7 +109,8 @@ func (e *Engine) episode(r objRef, o *occ) *rootState {
 		}
 	case starter != "":
 		verb = starter
-	case known && !change.IsZero() && o.t.Sub(change) < e.cfg.Window && !change.After(o.t.Add(time.Second)):
+	case known && !change.IsZero() && o.t.Sub(change) < e.cfg.Window && !change.After(o.t.Add(time.Second)) &&
+		!e.settledChange(r, g.Generation):
 		key = 0
 		verb = "Update"
 		if g.Generation <= 1 {
@@ -145,5 +168,26 @@ func (e *Engine) episode(r objRef, o *occ) *rootState {
 	}
 	s.Attrs = e.appendObjectAttrs(s.Attrs, r)
 	st.span = s
+	if key == 0 && known && rollout.Tracked(ent.APIVersion, r.name.Kind) {
+		st.rollout = true
+		if e.rolloutOpen(prev) && prev.gen < st.gen {
+			e.supersede(prev, st)
+		}
+		if ro := ent.Rollout; ro != nil && ro.Gen == st.gen && ro.Result.Outcome != "" {
+			e.settle(st, ro.Result, ro.At, ro.Coarse)
+		}
+	}
 	return st
+}
+
+// settledChange reports whether the change of r to generation gen already
+// had its rollout's outcome: what comes after is a new episode.
+func (e *Engine) settledChange(r objRef, gen int64) bool {
+	st := e.roots[r.key]
+	for ; st != nil; st = st.prev {
+		if st.key == 0 && st.gen == gen {
+			return st.settled
+		}
+	}
+	return false
 }

@@ -9,6 +9,7 @@ import (
 	"unique"
 
 	"github.com/kspan-project/kspan/internal/record"
+	"github.com/kspan-project/kspan/internal/rollout"
 )
 
 // Config bounds the index. Zero values mean the defaults below.
@@ -65,6 +66,11 @@ type Entry struct {
 	// about the successor. Empty when none is known.
 	Successor string
 
+	// Rollout is what the object's status said of its rollouts (the
+	// workload kinds); nil when no status was seen. The correlation engine
+	// keeps it.
+	Rollout *Rollout
+
 	// seenOwnerless says a version had no owner references (see Orphaned).
 	seenOwnerless bool
 
@@ -72,6 +78,23 @@ type Entry struct {
 	// named says byName maps the entry's name to it (its last version
 	// is the name's last seen; Upsert then need not write byName).
 	named bool
+}
+
+// Rollout is a workload's latest status and the first outcome it reported
+// for a generation.
+type Rollout struct {
+	Status record.WorkloadStatus
+	// Gen is the generation Result is about (0: none decided yet); At is
+	// when that outcome was first seen.
+	Gen    int64
+	Result rollout.Result
+	At     time.Time
+	// Watched says a status version was observed as it changed (a watch,
+	// a capture), not only read from a snapshot, which says nothing of
+	// the rollouts before the last one.
+	Watched bool
+	// Coarse says At is a condition's whole-second time (a snapshot's).
+	Coarse bool
 }
 
 // Orphaned reports whether the object lost the owners of its first state

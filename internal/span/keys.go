@@ -32,4 +32,23 @@ const (
 	KeyChangeOperation = "kspan.change.operation"
 	// KeyLinkSource says which annotation a span link was read from.
 	KeyLinkSource = "kspan.link.source"
+
+	// The outcome of the rollout a change's root span stands for (a
+	// Deployment, StatefulSet, DaemonSet or Job): complete, failed,
+	// superseded, in_progress or unknown; the condition reason and message
+	// that decided it; the replica counts its status gave last.
+	KeyRolloutOutcome   = "kspan.rollout.outcome"
+	KeyRolloutReason    = "kspan.rollout.reason"
+	KeyRolloutMessage   = "kspan.rollout.message"
+	KeyRolloutDesired   = "kspan.rollout.replicas.desired"
+	KeyRolloutUpdated   = "kspan.rollout.replicas.updated"
+	KeyRolloutReady     = "kspan.rollout.replicas.ready"
+	KeyRolloutAvailable = "kspan.rollout.replicas.available"
+	// A Job's pods instead of replicas.
+	KeyRolloutActive    = "kspan.rollout.pods.active"
+	KeyRolloutSucceeded = "kspan.rollout.pods.succeeded"
+	KeyRolloutFailed    = "kspan.rollout.pods.failed"
+	// KeyLinkRelation names what a link between two rollouts' root spans
+	// means: "superseded_by" (to the newer change) or "supersedes".
+	KeyLinkRelation = "kspan.link.relation"
 )

@@ -1,0 +1,166 @@
+package correlate
+
+import (
+	"time"
+
+	"github.com/kspan-project/kspan/internal/owners"
+	"github.com/kspan-project/kspan/internal/record"
+	"github.com/kspan-project/kspan/internal/rollout"
+	"github.com/kspan-project/kspan/internal/span"
+)
+
+// A change of a workload (rollout.Tracked) is a rollout: its root span
+// lasts from the spec change to the outcome its status reports. While the
+// status says it goes on, its trace stays open, however quiet (up to
+// Config.MaxRolloutWait); activity after the outcome is a new episode.
+
+// observeRollout keeps what a workload's status says and settles the
+// root's current change with the first outcome reported for its
+// generation. at is when the version was observed (zero: unknown, as in a
+// snapshot; the deciding condition's time is used then).
+func (e *Engine) observeRollout(o *record.Object, at time.Time) {
+	ent, ok := e.index.Get(o.UID)
+	if !ok || o.Status == nil || !rollout.Tracked(o.APIVersion, o.Kind) {
+		return
+	}
+	if ent.Rollout == nil {
+		ent.Rollout = &owners.Rollout{}
+	}
+	r := ent.Rollout
+	r.Status = *o.Status
+	r.Watched = r.Watched || !at.IsZero()
+	if r.Gen == o.Generation && r.Result.Outcome != "" {
+		return // the first outcome of a generation stands
+	}
+	res := rollout.Evaluate(o.Kind, o.Generation, o.Status)
+	if res.Outcome == "" {
+		return
+	}
+	coarse := at.IsZero()
+	if coarse {
+		for _, c := range o.Status.Conditions {
+			if c.Reason == res.Reason && c.Time.After(at) {
+				at = c.Time
+			}
+		}
+	}
+	r.Gen, r.Result, r.At, r.Coarse = o.Generation, res, at, coarse
+	if st := e.roots[o.UID]; st != nil && st.rollout && !st.settled && st.gen == o.Generation {
+		e.settle(st, res, at, coarse)
+	}
+}
+
+// rolloutOpen reports whether st is a rollout whose status was seen and
+// has not reported its outcome: its trace waits for it.
+func (e *Engine) rolloutOpen(st *rootState) bool {
+	if st == nil || !st.rollout || st.settled {
+		return false
+	}
+	ent, ok := e.index.Get(st.ref.uid)
+	return ok && ent.Rollout != nil && ent.Rollout.Watched && e.now.Before(st.start.Add(e.cfg.MaxRolloutWait))
+}
+
+// settle gives a rollout its outcome: the root span ends at it and says
+// it, in the open trace when the span is already there. A span already
+// exported is not changed.
+func (e *Engine) settle(st *rootState, res rollout.Result, at time.Time, coarse bool) {
+	st.settled, st.coarse = true, coarse
+	st.result = res
+	if !at.IsZero() && at.Before(st.start) {
+		at = st.start
+	}
+	st.end = at // zero: not dated (a snapshot without a condition time)
+	s := e.rootSpan(st)
+	if s == nil {
+		return
+	}
+	e.markOutcome(st, s)
+	if ot := e.open[st.trace]; ot != nil && ot.last.Before(e.now) {
+		ot.last = e.now // what the outcome's last steps cause still joins
+	}
+}
+
+// rootSpan is st's synthetic span where it can still change: in its open
+// trace once emitted, else st.span; nil once exported.
+func (e *Engine) rootSpan(st *rootState) *span.Span {
+	if !st.emitted {
+		return &st.span
+	}
+	ot := e.open[st.trace]
+	if ot == nil {
+		return nil
+	}
+	for _, c := range ot.chunks {
+		for i := range c {
+			if c[i].SpanID == st.id {
+				return &c[i]
+			}
+		}
+	}
+	return nil
+}
+
+// markOutcome writes st's outcome on its root span s: the end, the
+// attributes, ERROR for a failure. An unsettled rollout is in_progress, or
+// unknown when its status was never seen.
+func (e *Engine) markOutcome(st *rootState, s *span.Span) {
+	if !st.rollout || st.marked || e.cfg.Stream {
+		return // streamed, the root was sent with its trace's first span
+	}
+	st.marked = true
+	res := st.result
+	var status *record.WorkloadStatus
+	watched := false
+	if ent, ok := e.index.Get(st.ref.uid); ok && ent.Rollout != nil {
+		status, watched = &ent.Rollout.Status, ent.Rollout.Watched
+	}
+	switch {
+	case st.settled:
+		if !st.end.IsZero() {
+			s.End = st.end
+		}
+	case watched:
+		res.Outcome = rollout.InProgress
+	default:
+		res.Outcome = rollout.Unknown
+	}
+	s.Attrs = append(s.Attrs, span.Str(span.KeyRolloutOutcome, string(res.Outcome)))
+	if res.Reason != "" {
+		s.Attrs = append(s.Attrs, span.Str(span.KeyRolloutReason, res.Reason))
+	}
+	if res.Message != "" {
+		s.Attrs = append(s.Attrs, span.Str(span.KeyRolloutMessage, res.Message))
+	}
+	if status != nil && st.ref.name.Kind == "Job" {
+		s.Attrs = append(s.Attrs,
+			span.Int64(span.KeyRolloutDesired, int64(status.Desired)),
+			span.Int64(span.KeyRolloutActive, int64(status.Active)),
+			span.Int64(span.KeyRolloutSucceeded, int64(status.Succeeded)),
+			span.Int64(span.KeyRolloutFailed, int64(status.Failed)))
+	} else if status != nil {
+		s.Attrs = append(s.Attrs,
+			span.Int64(span.KeyRolloutDesired, int64(status.Desired)),
+			span.Int64(span.KeyRolloutUpdated, int64(status.Updated)),
+			span.Int64(span.KeyRolloutReady, int64(status.Ready)),
+			span.Int64(span.KeyRolloutAvailable, int64(status.Available)))
+	}
+	if res.Outcome == rollout.Failed {
+		s.Error = true
+		s.StatusMessage = res.Reason
+		if res.Message != "" {
+			s.StatusMessage += ": " + res.Message
+		}
+	}
+}
+
+// supersede settles prev, a rollout still open when next (a newer
+// generation of the same object) started, and links the two root spans.
+func (e *Engine) supersede(prev, next *rootState) {
+	if s := e.rootSpan(prev); s != nil {
+		s.Links = append(s.Links, span.Link{TraceID: next.trace, SpanID: next.id,
+			Attrs: []span.Attr{span.Str(span.KeyLinkRelation, "superseded_by")}})
+	}
+	e.settle(prev, rollout.Result{Outcome: rollout.Superseded}, next.start, false)
+	next.span.Links = append(next.span.Links, span.Link{TraceID: prev.trace, SpanID: prev.id,
+		Attrs: []span.Attr{span.Str(span.KeyLinkRelation, "supersedes")}})
+}

@@ -1,0 +1,151 @@
+package correlate
+
+import (
+	"testing"
+	"time"
+
+	"github.com/kspan-project/kspan/internal/record"
+	"github.com/kspan-project/kspan/internal/span"
+)
+
+// status adds a version of Deployment web (d1) at generation gen observed
+// at sec, with the given counts and Progressing condition.
+func (s *scenario) status(gen int64, sec float64, desired, updated, available int32, progressing, reason string) {
+	o := &record.Object{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "default", Name: "web", UID: "d1",
+		Generation: gen, Created: at(0), SpecTime: at(0), SpecManager: "kubectl", SpecOperation: "Update",
+		Status: &record.WorkloadStatus{ObservedGeneration: gen, Desired: desired, Replicas: max(updated, desired),
+			Updated: updated, Ready: available, Available: available,
+			Conditions: []record.Condition{{Type: "Progressing", Status: progressing, Reason: reason, Message: reason + " message"}}}}
+	if gen > 1 {
+		o.SpecTime = at(sec).Truncate(time.Second)
+	}
+	if updated == desired && available == desired {
+		o.Status.Replicas = desired
+	}
+	s.recs = append(s.recs, record.Record{Observed: at(sec), Object: o})
+}
+
+func rootOf(t *testing.T, spans []span.Span, name string) span.Span {
+	t.Helper()
+	var found []span.Span
+	for _, s := range spans {
+		if s.Name == name && s.Parent == (span.ID{}) {
+			found = append(found, s)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d root spans %s in\n%s", len(found), name, dump(spans))
+	}
+	return found[0]
+}
+
+func TestRolloutCompleteEndsTheRootAtItsOutcome(t *testing.T) {
+	var s scenario
+	s.status(1, 0, 2, 0, 0, "True", "NewReplicaSetCreated")
+	sampleRollout(&s, false)
+	s.status(1, 4.6, 2, 2, 2, "True", "NewReplicaSetAvailable")
+	cfg := Config{Linger: time.Second}
+	spans := run(t, cfg, s.recs)
+	root := rootOf(t, spans, "Deployment.Create")
+	if root.Attr(span.KeyRolloutOutcome) != "complete" || root.Attr(span.KeyRolloutReason) != "NewReplicaSetAvailable" {
+		t.Errorf("outcome %q reason %q, want complete NewReplicaSetAvailable", root.Attr(span.KeyRolloutOutcome), root.Attr(span.KeyRolloutReason))
+	}
+	if !root.End.Equal(at(4.6)) || root.Error {
+		t.Errorf("root ends %v (error %v), want at the outcome %v", root.End, root.Error, at(4.6))
+	}
+	if a, _ := root.Find(span.KeyRolloutAvailable); a.Int != 2 {
+		t.Errorf("available replicas %+v, want 2", a)
+	}
+	mustPass(t, spans, s.events)
+	permutations(t, cfg, s.recs, 10)
+}
+
+func TestRolloutWaitsForItsOutcomePastTheQuietGap(t *testing.T) {
+	var s scenario
+	s.status(1, 0, 2, 0, 0, "True", "NewReplicaSetCreated")
+	sampleRollout(&s, false)
+	// Quiet for longer than the window and the linger, then the deadline.
+	s.ev("Deployment", "web", "d1", "ScalingReplicaSet", "Scaled up replica set web-abc from 2 to 3", 690)
+	s.status(1, 700, 2, 1, 1, "False", "ProgressDeadlineExceeded")
+	spans := run(t, Config{Linger: time.Second}, s.recs)
+	if n := traces(spans); n != 1 {
+		t.Fatalf("%d traces, want the rollout's one:\n%s", n, dump(spans))
+	}
+	root := rootOf(t, spans, "Deployment.Create")
+	if root.Attr(span.KeyRolloutOutcome) != "failed" || !root.Error || root.StatusMessage != "ProgressDeadlineExceeded: ProgressDeadlineExceeded message" {
+		t.Errorf("outcome %q error %v %q, want failed with the reason", root.Attr(span.KeyRolloutOutcome), root.Error, root.StatusMessage)
+	}
+	if !root.End.Equal(at(700)) {
+		t.Errorf("root ends %v, want the outcome %v", root.End, at(700))
+	}
+}
+
+func TestRolloutSupersededByTheNextChange(t *testing.T) {
+	var s scenario
+	s.status(1, 0, 2, 0, 0, "True", "NewReplicaSetCreated")
+	sampleRollout(&s, false)
+	s.status(2, 10.2, 2, 0, 2, "True", "ReplicaSetUpdated")
+	s.ev("Deployment", "web", "d1", "ScalingReplicaSet", "Scaled up replica set web-def from 0 to 1", 10.5)
+	s.status(2, 20, 2, 2, 2, "True", "NewReplicaSetAvailable")
+	spans := run(t, Config{Linger: time.Second}, s.recs)
+	first, second := rootOf(t, spans, "Deployment.Create"), rootOf(t, spans, "Deployment.Update")
+	if first.Attr(span.KeyRolloutOutcome) != "superseded" || second.Attr(span.KeyRolloutOutcome) != "complete" {
+		t.Fatalf("outcomes %q then %q, want superseded then complete", first.Attr(span.KeyRolloutOutcome), second.Attr(span.KeyRolloutOutcome))
+	}
+	if len(first.Links) != 1 || first.Links[0].TraceID != second.TraceID || len(second.Links) != 1 || second.Links[0].TraceID != first.TraceID {
+		t.Errorf("links %+v / %+v, want each to the other", first.Links, second.Links)
+	}
+	if !first.End.Equal(second.Start) {
+		t.Errorf("superseded rollout ends %v, want when the next began %v", first.End, second.Start)
+	}
+}
+
+func TestRolloutStillGoingAtFlushIsInProgress(t *testing.T) {
+	var s scenario
+	s.status(1, 0, 2, 0, 0, "True", "NewReplicaSetCreated")
+	sampleRollout(&s, false)
+	spans := run(t, Config{Linger: time.Second}, s.recs)
+	if r := rootOf(t, spans, "Deployment.Create"); r.Attr(span.KeyRolloutOutcome) != "in_progress" {
+		got := r.Attr(span.KeyRolloutOutcome)
+		t.Errorf("outcome %q, want in_progress", got)
+	}
+	// Without any status (metadata only): unknown, never guessed.
+	var m scenario
+	m.obj("Deployment", "default", "web", "d1", 1, 0, nil).APIVersion = "apps/v1"
+	sampleRollout(&m, false)
+	spans = run(t, Config{Linger: time.Second}, m.recs)
+	if r := rootOf(t, spans, "Deployment.Create"); r.Attr(span.KeyRolloutOutcome) != "unknown" {
+		got := r.Attr(span.KeyRolloutOutcome)
+		t.Errorf("outcome %q without status, want unknown", got)
+	}
+}
+
+func TestRolloutWaitIsBounded(t *testing.T) {
+	var s scenario
+	s.status(1, 0, 2, 0, 0, "True", "NewReplicaSetCreated")
+	sampleRollout(&s, false)
+	s.ev("Node", "node-9", "n9", "NodeReady", "unrelated, moves the clock", 200)
+	var out []span.Span
+	e := New(Config{Linger: time.Second, MaxRolloutWait: time.Minute,
+		Out: ConsumerFunc(func(b []span.Span) error { out = append(out, b...); return nil })})
+	for _, r := range s.recs {
+		e.Add(r, r.Observed)
+	}
+	e.Advance(at(300))
+	root := rootOf(t, out, "Deployment.Create") // exported before any flush
+	if root.Attr(span.KeyRolloutOutcome) != "in_progress" {
+		t.Errorf("outcome %q, want in_progress", root.Attr(span.KeyRolloutOutcome))
+	}
+}
+
+func TestActivityAfterTheOutcomeIsANewEpisode(t *testing.T) {
+	var s scenario
+	s.status(1, 0, 2, 0, 0, "True", "NewReplicaSetCreated")
+	sampleRollout(&s, false)
+	s.status(1, 4.6, 2, 2, 2, "True", "NewReplicaSetAvailable")
+	s.ev("Deployment", "web", "d1", "Custom", "something later", 30)
+	spans := run(t, Config{Linger: time.Second}, s.recs)
+	if p := parentOf(t, spans, find(t, spans, "something later")); p.Name != "Deployment.Activity" {
+		t.Errorf("after the outcome, the event is under %s, want a new Deployment.Activity episode", p.Name)
+	}
+}
