@@ -198,17 +198,10 @@ func (e *Engine) flushTrace(t *openTrace) {
 	if st := t.root; st != nil && st.rollout {
 		if i, ok := idx[st.id]; ok {
 			e.markOutcome(st, &spans[i])
-			if st.settled && !st.end.IsZero() {
-				// The outcome, not the last child (within the second
-				// after a whole-second outcome time).
-				end := st.end
-				if st.coarse && end.Before(spans[i].End) {
-					end = spans[i].End
-					if lim := st.end.Add(time.Second); lim.Before(end) {
-						end = lim
-					}
-				}
-				spans[i].End = end
+			// It lasts to the outcome, and covers what the change
+			// caused after it (a superseded rollout's last pods).
+			if st.settled && spans[i].End.Before(st.end) {
+				spans[i].End = st.end
 			}
 		}
 	}

@@ -36,17 +36,16 @@ func (e *Engine) observeRollout(o *record.Object, at time.Time) {
 	if res.Outcome == "" {
 		return
 	}
-	coarse := at.IsZero()
-	if coarse {
+	if at.IsZero() {
 		for _, c := range o.Status.Conditions {
 			if c.Reason == res.Reason && c.Time.After(at) {
 				at = c.Time
 			}
 		}
 	}
-	r.Gen, r.Result, r.At, r.Coarse = o.Generation, res, at, coarse
+	r.Gen, r.Result, r.At = o.Generation, res, at
 	if st := e.roots[o.UID]; st != nil && st.rollout && !st.settled && st.gen == o.Generation {
-		e.settle(st, res, at, coarse)
+		e.settle(st, res, at)
 	}
 }
 
@@ -60,11 +59,12 @@ func (e *Engine) rolloutOpen(st *rootState) bool {
 	return ok && ent.Rollout != nil && ent.Rollout.Watched && e.now.Before(st.start.Add(e.cfg.MaxRolloutWait))
 }
 
-// settle gives a rollout its outcome: the root span ends at it and says
-// it, in the open trace when the span is already there. A span already
-// exported is not changed.
-func (e *Engine) settle(st *rootState, res rollout.Result, at time.Time, coarse bool) {
-	st.settled, st.coarse = true, coarse
+// settle gives a rollout its outcome: the root span lasts at least until
+// it (and covers what the change caused after it) and says it, in the open
+// trace when the span is already there. A span already exported is not
+// changed.
+func (e *Engine) settle(st *rootState, res rollout.Result, at time.Time) {
+	st.settled = true
 	st.result = res
 	if !at.IsZero() && at.Before(st.start) {
 		at = st.start
@@ -116,7 +116,7 @@ func (e *Engine) markOutcome(st *rootState, s *span.Span) {
 	}
 	switch {
 	case st.settled:
-		if !st.end.IsZero() {
+		if s.End.Before(st.end) {
 			s.End = st.end
 		}
 	case watched:
@@ -125,6 +125,9 @@ func (e *Engine) markOutcome(st *rootState, s *span.Span) {
 		res.Outcome = rollout.Unknown
 	}
 	s.Attrs = append(s.Attrs, span.Str(span.KeyRolloutOutcome, string(res.Outcome)))
+	if st.settled && !st.end.IsZero() {
+		s.Attrs = append(s.Attrs, span.Int64(span.KeyRolloutDuration, st.end.Sub(st.start).Milliseconds()))
+	}
 	if res.Reason != "" {
 		s.Attrs = append(s.Attrs, span.Str(span.KeyRolloutReason, res.Reason))
 	}
@@ -160,7 +163,7 @@ func (e *Engine) supersede(prev, next *rootState) {
 		s.Links = append(s.Links, span.Link{TraceID: next.trace, SpanID: next.id,
 			Attrs: []span.Attr{span.Str(span.KeyLinkRelation, "superseded_by")}})
 	}
-	e.settle(prev, rollout.Result{Outcome: rollout.Superseded}, next.start, false)
+	e.settle(prev, rollout.Result{Outcome: rollout.Superseded}, next.start)
 	next.span.Links = append(next.span.Links, span.Link{TraceID: prev.trace, SpanID: prev.id,
 		Attrs: []span.Attr{span.Str(span.KeyLinkRelation, "supersedes")}})
 }

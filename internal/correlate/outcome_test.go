@@ -53,6 +53,9 @@ func TestRolloutCompleteEndsTheRootAtItsOutcome(t *testing.T) {
 	if !root.End.Equal(at(4.6)) || root.Error {
 		t.Errorf("root ends %v (error %v), want at the outcome %v", root.End, root.Error, at(4.6))
 	}
+	if d, _ := root.Find(span.KeyRolloutDuration); d.Int != 4600 {
+		t.Errorf("duration %+v, want 4600 ms", d)
+	}
 	if a, _ := root.Find(span.KeyRolloutAvailable); a.Int != 2 {
 		t.Errorf("available replicas %+v, want 2", a)
 	}

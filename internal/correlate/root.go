@@ -32,11 +32,9 @@ type rootState struct {
 	// rollout says it is the change of a workload (rollout.Tracked),
 	// settled that its outcome is known (result, at end), marked that
 	// its span says so (see markOutcome).
-	// coarse says end is a whole second (a snapshot's condition time):
-	// the outcome came within the second after it.
-	rollout, settled, marked, coarse bool
-	result                           rollout.Result
-	end                              time.Time
+	rollout, settled, marked bool
+	result                   rollout.Result
+	end                      time.Time
 }
 
 // episode returns the root's episode that o belongs to, starting a new one
@@ -174,7 +172,7 @@ func (e *Engine) episode(r objRef, o *occ) *rootState {
 			e.supersede(prev, st)
 		}
 		if ro := ent.Rollout; ro != nil && ro.Gen == st.gen && ro.Result.Outcome != "" {
-			e.settle(st, ro.Result, ro.At, ro.Coarse)
+			e.settle(st, ro.Result, ro.At)
 		}
 	}
 	return st

@@ -93,8 +93,6 @@ type Rollout struct {
 	// a capture), not only read from a snapshot, which says nothing of
 	// the rollouts before the last one.
 	Watched bool
-	// Coarse says At is a condition's whole-second time (a snapshot's).
-	Coarse bool
 }
 
 // Orphaned reports whether the object lost the owners of its first state

@@ -37,9 +37,13 @@ const (
 	// Deployment, StatefulSet, DaemonSet or Job): complete, failed,
 	// superseded, in_progress or unknown; the condition reason and message
 	// that decided it; the replica counts its status gave last.
-	KeyRolloutOutcome   = "kspan.rollout.outcome"
-	KeyRolloutReason    = "kspan.rollout.reason"
-	KeyRolloutMessage   = "kspan.rollout.message"
+	KeyRolloutOutcome = "kspan.rollout.outcome"
+	KeyRolloutReason  = "kspan.rollout.reason"
+	KeyRolloutMessage = "kspan.rollout.message"
+	// KeyRolloutDuration is from the spec change to the outcome, in
+	// milliseconds (the root span may last longer: it covers what the
+	// change caused after its outcome).
+	KeyRolloutDuration  = "kspan.rollout.duration_ms"
 	KeyRolloutDesired   = "kspan.rollout.replicas.desired"
 	KeyRolloutUpdated   = "kspan.rollout.replicas.updated"
 	KeyRolloutReady     = "kspan.rollout.replicas.ready"
