@@ -97,6 +97,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&e.Linger, "linger", e.Linger, "how long a trace stays open after its last span before it is exported")
 	fs.DurationVar(&e.MaxTraceAge, "max-trace-age", e.MaxTraceAge, "export a trace at most this long after it opened, even while spans still join it (they follow as late spans, their parents unstretched); 0: wait until it is quiet for -linger")
 	fs.DurationVar(&e.MaxRolloutWait, "max-rollout-wait", e.MaxRolloutWait, "how long the trace of a rollout whose status says it goes on waits past -linger for its outcome (complete, failed, superseded); then it is exported as in_progress")
+	fs.DurationVar(&e.StuckAfter, "stuck-after", e.StuckAfter, "a rollout still waiting for its outcome this long after its change counts as stuck (kspan_rollouts_stuck)")
 	fs.BoolVar(&e.Stream, "stream", e.Stream, "export each span soon after its parent is chosen (a hold after its Event), not with its whole trace; no parent is then stretched over its children, and -linger and -max-trace-age do not apply")
 	fs.IntVar(&e.MaxHeld, "max-held", e.MaxHeld, "most events waiting for their hold (beyond it the oldest is decided early)")
 	fs.IntVar(&e.MaxOpenSpans, "max-open-spans", e.MaxOpenSpans, "most spans in traces not yet exported (beyond it the least recent trace is exported early)")

@@ -35,6 +35,9 @@ type Config struct {
 	// it goes on waits for its outcome past Linger (counted from its first
 	// span); it is then exported with the outcome in_progress.
 	MaxRolloutWait time.Duration
+	// StuckAfter is how long a rollout waits for its outcome before
+	// Stats.Rollouts counts it stuck.
+	StuckAfter time.Duration
 	// Stream exports each span soon after it is decided (in batches at
 	// most StreamEvery apart) instead of with its whole trace: the spans
 	// reach the backend a hold after their Events, not after the rollout
@@ -116,6 +119,7 @@ var Defaults = Config{
 	Hold:           5 * time.Second,
 	Linger:         10 * time.Second,
 	MaxRolloutWait: time.Hour,
+	StuckAfter:     15 * time.Minute,
 	MaxHeld:        10000,
 	MaxOpenSpans:   100000,
 	MaxTracked:     200000,
@@ -136,6 +140,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxRolloutWait <= 0 {
 		c.MaxRolloutWait = d.MaxRolloutWait
+	}
+	if c.StuckAfter <= 0 {
+		c.StuckAfter = d.StuckAfter
 	}
 	if c.MaxHeld <= 0 {
 		c.MaxHeld = d.MaxHeld
@@ -161,8 +168,8 @@ func (c Config) withDefaults() Config {
 // Validate reports settings that cannot work.
 func (c Config) Validate() error {
 	var errs []error
-	if c.Window < 0 || c.Hold < 0 || c.Linger < 0 || c.MaxTraceAge < 0 || c.MaxRolloutWait < 0 {
-		errs = append(errs, errors.New("window, hold, linger, max trace age and max rollout wait must not be negative"))
+	if c.Window < 0 || c.Hold < 0 || c.Linger < 0 || c.MaxTraceAge < 0 || c.MaxRolloutWait < 0 || c.StuckAfter < 0 {
+		errs = append(errs, errors.New("window, hold, linger, max trace age, max rollout wait and stuck after must not be negative"))
 	}
 	if c.Window > 0 && c.Window < time.Second {
 		errs = append(errs, fmt.Errorf("window %v is shorter than the 1s resolution of event timestamps", c.Window))
@@ -209,4 +216,5 @@ type Stats struct {
 	// Held, OpenTraces and OpenSpans are current depths.
 	Held, OpenTraces, OpenSpans int
 	Index                       owners.Stats
+	Rollouts                    RolloutStats
 }

@@ -173,6 +173,7 @@ func (e *Engine) Stats() Stats {
 	s.OpenTraces = len(e.open)
 	s.OpenSpans = e.openSpans
 	s.Index = e.index.Stats()
+	e.countOpenRollouts(&s)
 	return s
 }
 

@@ -70,6 +70,11 @@ func (e *Engine) settle(st *rootState, res rollout.Result, at time.Time) {
 		at = st.start
 	}
 	st.end = at // zero: not dated (a snapshot without a condition time)
+	var d time.Duration
+	if !at.IsZero() {
+		d = at.Sub(st.start)
+	}
+	e.countRollout(st, res.Outcome, d)
 	s := e.rootSpan(st)
 	if s == nil {
 		return
@@ -120,9 +125,10 @@ func (e *Engine) markOutcome(st *rootState, s *span.Span) {
 			s.End = st.end
 		}
 	case watched:
-		res.Outcome = rollout.InProgress
+		res.Outcome = rollout.InProgress // counted once settled, open until then
 	default:
 		res.Outcome = rollout.Unknown
+		e.countRollout(st, res.Outcome, s.End.Sub(s.Start))
 	}
 	s.Attrs = append(s.Attrs, span.Str(span.KeyRolloutOutcome, string(res.Outcome)))
 	if st.settled && !st.end.IsZero() {
@@ -166,4 +172,78 @@ func (e *Engine) supersede(prev, next *rootState) {
 	e.settle(prev, rollout.Result{Outcome: rollout.Superseded}, next.start)
 	next.span.Links = append(next.span.Links, span.Link{TraceID: prev.trace, SpanID: prev.id,
 		Attrs: []span.Attr{span.Str(span.KeyLinkRelation, "supersedes")}})
+}
+
+// RolloutKinds and RolloutOutcomes index RolloutStats, RolloutBuckets are
+// its duration histograms' upper bounds in seconds.
+var (
+	RolloutKinds    = [...]string{"Deployment", "StatefulSet", "DaemonSet", "Job"}
+	RolloutOutcomes = [...]rollout.Outcome{rollout.Complete, rollout.Failed, rollout.Superseded, rollout.InProgress, rollout.Unknown}
+	RolloutBuckets  = [...]float64{5, 15, 30, 60, 120, 300, 600, 1800, 3600}
+)
+
+// RolloutStats counts rollouts by kind and outcome: a settled one when it
+// settled, an unknown one when it was exported. One exported in progress
+// is counted when it settles (it is Open until then).
+type RolloutStats struct {
+	Done [len(RolloutKinds)][len(RolloutOutcomes)]Histogram
+	// Open counts rollouts waiting for their outcome, Stuck those of them
+	// older than Config.StuckAfter.
+	Open, Stuck [len(RolloutKinds)]int
+}
+
+// Histogram is a duration histogram: Buckets[i] counts the observations
+// no longer than RolloutBuckets[i] seconds (cumulative).
+type Histogram struct {
+	Count   uint64
+	Sum     float64 // seconds
+	Buckets [len(RolloutBuckets)]uint64
+}
+
+func (h *Histogram) observe(d time.Duration) {
+	s := max(d, 0).Seconds()
+	h.Count++
+	h.Sum += s
+	for i, b := range RolloutBuckets {
+		if s <= b {
+			h.Buckets[i]++
+		}
+	}
+}
+
+func kindIndex(kind string) int {
+	for i, k := range RolloutKinds {
+		if k == kind {
+			return i
+		}
+	}
+	return -1
+}
+
+// countRollout counts st's outcome o, d after its change.
+func (e *Engine) countRollout(st *rootState, o rollout.Outcome, d time.Duration) {
+	k := kindIndex(st.ref.name.Kind)
+	if k < 0 {
+		return
+	}
+	for i, x := range RolloutOutcomes {
+		if x == o {
+			e.stats.Rollouts.Done[k][i].observe(d)
+		}
+	}
+}
+
+// countOpenRollouts fills s.Rollouts.Open and Stuck.
+func (e *Engine) countOpenRollouts(s *Stats) {
+	for _, st := range e.roots {
+		if !e.rolloutOpen(st) {
+			continue
+		}
+		if k := kindIndex(st.ref.name.Kind); k >= 0 {
+			s.Rollouts.Open[k]++
+			if e.now.Sub(st.start) >= e.cfg.StuckAfter {
+				s.Rollouts.Stuck[k]++
+			}
+		}
+	}
 }

@@ -152,3 +152,24 @@ func TestActivityAfterTheOutcomeIsANewEpisode(t *testing.T) {
 		t.Errorf("after the outcome, the event is under %s, want a new Deployment.Activity episode", p.Name)
 	}
 }
+
+func TestRolloutStats(t *testing.T) {
+	var s scenario
+	s.status(1, 0, 2, 0, 0, "True", "NewReplicaSetCreated")
+	sampleRollout(&s, false)
+	e := New(Config{Linger: time.Second, StuckAfter: time.Minute})
+	for _, r := range s.recs {
+		e.Add(r, r.Observed)
+	}
+	e.Advance(at(90))
+	if st := e.Stats().Rollouts; st.Open[0] != 1 || st.Stuck[0] != 1 || st.Done[0][0].Count != 0 {
+		t.Errorf("in progress 90s after the change: open %v stuck %v done %+v", st.Open, st.Stuck, st.Done[0][0])
+	}
+	var d scenario
+	d.status(1, 95, 2, 2, 2, "True", "NewReplicaSetAvailable")
+	e.Add(d.recs[0], at(95))
+	st := e.Stats().Rollouts
+	if h := st.Done[0][0]; st.Open[0] != 0 || h.Count != 1 || h.Sum != 95 || h.Buckets[3] != 0 || h.Buckets[4] != 1 {
+		t.Errorf("complete after 95s: open %v, histogram %+v", st.Open, h)
+	}
+}

@@ -1,14 +1,16 @@
 package metrics
 
 import (
-	"github.com/kspan-project/kspan/internal/checkpoint"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/kspan-project/kspan/internal/checkpoint"
+	"github.com/kspan-project/kspan/internal/correlate"
 	"github.com/kspan-project/kspan/internal/export"
 	"github.com/kspan-project/kspan/internal/live"
+	"github.com/kspan-project/kspan/internal/rollout"
 	"github.com/kspan-project/kspan/internal/span"
 	"github.com/kspan-project/kspan/internal/web"
 )
@@ -128,6 +130,15 @@ var (
 		"Spans queued or being sent to the OTLP backend.", nil, nil)
 	descOTLPFailing = prometheus.NewDesc("kspan_otlp_failing_seconds",
 		"How long OTLP uploads have been failing (0 while they succeed).", nil, nil)
+	descRollouts = prometheus.NewDesc("kspan_rollouts_total",
+		"Rollouts (a Deployment's, StatefulSet's, DaemonSet's or Job's spec change) by kind and outcome: complete, failed, superseded when it settled; unknown (no status seen) when exported.",
+		[]string{"kind", "outcome"}, nil)
+	descRolloutDuration = prometheus.NewDesc("kspan_rollout_duration_seconds",
+		"Time from a rollout's spec change to its outcome, by kind and outcome.", []string{"kind", "outcome"}, nil)
+	descRolloutsOpen = prometheus.NewDesc("kspan_rollouts_in_progress",
+		"Rollouts whose status says they go on, by kind.", []string{"kind"}, nil)
+	descRolloutsStuck = prometheus.NewDesc("kspan_rollouts_stuck",
+		"Rollouts still in progress longer than -stuck-after after their change, by kind.", []string{"kind"}, nil)
 	descViewerSpans = prometheus.NewDesc("kspan_viewer_spans",
 		"Spans the viewer keeps.", nil, nil)
 )
@@ -140,7 +151,8 @@ var _ prometheus.Collector = collector{}
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descEvents, descObjects, descSpans, descLate, descDuplicates,
 		descFiltered, descDropped, descForced, descHeld, descOpenTraces, descOpenSpans, descIndex,
-		descWatchRestarts, descUnchanged, descSynced, descLeader, descLastTick, descCheckpointed, descTruncated, descFuture, descClamped} {
+		descWatchRestarts, descUnchanged, descSynced, descLeader, descLastTick, descCheckpointed, descTruncated, descFuture, descClamped,
+		descRollouts, descRolloutDuration, descRolloutsOpen, descRolloutsStuck} {
 		ch <- d
 	}
 	if c.src.Checkpoint != nil {
@@ -197,6 +209,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descTruncated, float64(st.Truncated))
 	counter(descFuture, float64(st.FutureTimes))
 	counter(descClamped, float64(sn.ClampedTimes))
+	c.rollouts(ch, &st.Rollouts)
 	if c.src.Checkpoint != nil {
 		if cs, ok := c.src.Checkpoint(); ok {
 			gauge(descCheckpointEntries, float64(cs.Entries))
@@ -230,6 +243,29 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		v := c.src.Viewer()
 		gauge(descViewerSpans, float64(v.Spans))
 		counter(descDropped, float64(v.Evicted.Spans), "viewer", "evicted_span")
+	}
+}
+
+// rollouts sends the rollout counters, histograms and gauges.
+func (c collector) rollouts(ch chan<- prometheus.Metric, r *correlate.RolloutStats) {
+	for k, kind := range correlate.RolloutKinds {
+		ch <- prometheus.MustNewConstMetric(descRolloutsOpen, prometheus.GaugeValue, float64(r.Open[k]), kind)
+		ch <- prometheus.MustNewConstMetric(descRolloutsStuck, prometheus.GaugeValue, float64(r.Stuck[k]), kind)
+		for o, outcome := range correlate.RolloutOutcomes {
+			if outcome == rollout.InProgress {
+				continue
+			}
+			h := &r.Done[k][o]
+			ch <- prometheus.MustNewConstMetric(descRollouts, prometheus.CounterValue, float64(h.Count), kind, string(outcome))
+			if outcome == rollout.Unknown {
+				continue // no outcome, no duration
+			}
+			buckets := make(map[float64]uint64, len(h.Buckets))
+			for i, b := range correlate.RolloutBuckets {
+				buckets[b] = h.Buckets[i]
+			}
+			ch <- prometheus.MustNewConstHistogram(descRolloutDuration, h.Count, h.Sum, buckets, kind, string(outcome))
+		}
 	}
 }
 

@@ -245,3 +245,28 @@ func TestHandlerChecksHost(t *testing.T) {
 		t.Errorf("POST /metrics: %d", rec.Code)
 	}
 }
+
+func TestRolloutMetrics(t *testing.T) {
+	var st live.Status
+	m := New(Sources{Live: &st})
+	srv := httptest.NewServer(m.Handler(Probes{}))
+	defer srv.Close()
+	var r correlate.RolloutStats
+	r.Done[0][0] = correlate.Histogram{Count: 2, Sum: 50, Buckets: [len(correlate.RolloutBuckets)]uint64{0, 0, 1, 2, 2, 2, 2, 2, 2}} // Deployment complete
+	r.Done[3][1] = correlate.Histogram{Count: 1, Sum: 700, Buckets: [len(correlate.RolloutBuckets)]uint64{0, 0, 0, 0, 0, 0, 0, 1, 1}} // Job failed
+	r.Open[1], r.Stuck[1] = 3, 1
+	st.Publish(live.Snapshot{At: time.Now(), Engine: correlate.Stats{Rollouts: r}})
+	_, body := get(t, srv, "/metrics")
+	has(t, body,
+		`kspan_rollouts_total{kind="Deployment",outcome="complete"} 2`,
+		`kspan_rollouts_total{kind="Job",outcome="failed"} 1`,
+		`kspan_rollouts_total{kind="DaemonSet",outcome="unknown"} 0`,
+		`kspan_rollout_duration_seconds_bucket{kind="Deployment",outcome="complete",le="30"} 1`,
+		`kspan_rollout_duration_seconds_sum{kind="Job",outcome="failed"} 700`,
+		`kspan_rollouts_in_progress{kind="StatefulSet"} 3`,
+		`kspan_rollouts_stuck{kind="StatefulSet"} 1`,
+	)
+	if strings.Contains(body, `outcome="in_progress"`) {
+		t.Error("in_progress counted as an outcome; it is the in_progress gauge")
+	}
+}
