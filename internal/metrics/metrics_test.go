@@ -252,7 +252,7 @@ func TestRolloutMetrics(t *testing.T) {
 	srv := httptest.NewServer(m.Handler(Probes{}))
 	defer srv.Close()
 	var r correlate.RolloutStats
-	r.Done[0][0] = correlate.Histogram{Count: 2, Sum: 50, Buckets: [len(correlate.RolloutBuckets)]uint64{0, 0, 1, 2, 2, 2, 2, 2, 2}} // Deployment complete
+	r.Done[0][0] = correlate.Histogram{Count: 2, Sum: 50, Buckets: [len(correlate.RolloutBuckets)]uint64{0, 0, 1, 2, 2, 2, 2, 2, 2}}  // Deployment complete
 	r.Done[3][1] = correlate.Histogram{Count: 1, Sum: 700, Buckets: [len(correlate.RolloutBuckets)]uint64{0, 0, 0, 0, 0, 0, 0, 1, 1}} // Job failed
 	r.Open[1], r.Stuck[1] = 3, 1
 	st.Publish(live.Snapshot{At: time.Now(), Engine: correlate.Stats{Rollouts: r}})
