@@ -129,7 +129,11 @@ func writeHeader(buf *bytes.Buffer, t *trace, rows []row, width int, color bool)
 	if object := Object(root); object != "" {
 		parts = append(parts, object)
 	}
-	parts = append(parts, printable.Line(root.Name), human(t.end.Sub(t.start)), plural(len(rows), "span"))
+	parts = append(parts, printable.Line(root.Name))
+	if o := rolloutOutcome(root); o != "" {
+		parts = append(parts, o)
+	}
+	parts = append(parts, human(t.end.Sub(t.start)), plural(len(rows), "span"))
 	warnings, orphans := 0, 0
 	for _, r := range rows {
 		if r.warn {
@@ -169,6 +173,25 @@ func writeHeader(buf *bytes.Buffer, t *trace, rows []row, width int, color bool)
 	}
 	buf.WriteString(paint(color, bold, line))
 	buf.WriteByte('\n')
+}
+
+// rolloutOutcome says how the rollout a root span stands for ended:
+// "rollout complete after 4.60s", "rollout failed: ProgressDeadlineExceeded
+// after 10m0s", "rollout in progress"; "" for any other span, and when no
+// status was seen (unknown).
+func rolloutOutcome(root *span.Span) string {
+	o := root.Attr(span.KeyRolloutOutcome)
+	if o == "" || o == "unknown" {
+		return ""
+	}
+	p := "rollout " + strings.ReplaceAll(o, "_", " ")
+	if r := root.Attr(span.KeyRolloutReason); o == "failed" && r != "" {
+		p += ": " + r
+	}
+	if d, ok := root.Find(span.KeyRolloutDuration); ok {
+		p += " after " + human(time.Duration(d.Int)*time.Millisecond)
+	}
+	return printable.Line(p)
 }
 
 // writeBar draws the span's place in the trace: a dotted lead-in up to the
