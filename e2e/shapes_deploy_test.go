@@ -56,10 +56,13 @@ func testRollingUpdate(r *shapeRun) {
 	uid := r.createDeployment(rollingDeployment(r.ns, "web", 8, "25%", "25%"))
 	g := updateDeployment(r.T, r.ns, "web", func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "nginx:1.26" })
 	waitDeployment(r.T, r.ns, "web")
+	_, done := waitProgressing(r.T, r.ns, "web", "NewReplicaSetAvailable")
 	c := r.traces()
 	r.stepsAtLeast(c.replicaSetSteps(), 4)
-	// The whole rollout is generation 2's trace, rooted at its change.
+	// The whole rollout is generation 2's trace, rooted at its change,
+	// which lasts until the Deployment reported it complete.
 	id := span.TraceIDFor(uid, g)
+	c.rollout(id, "complete", "NewReplicaSetAvailable", done)
 	n := 0
 	for _, s := range c.ts.spans {
 		if s.TraceID == id {

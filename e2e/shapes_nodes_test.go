@@ -11,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kspan-project/kspan/internal/span"
 )
 
 // podsOn waits until the Deployment's pods are all running on node, or,
@@ -150,7 +152,9 @@ func testNamespaceDeleted(r *shapeRun) {
 	ctx := context.Background()
 	d := newDeployment(r.ns, "stuck", 2)
 	d.Spec.Template.Spec.NodeSelector = map[string]string{"kspan-shapes": "nowhere"}
-	if _, err := env.client.AppsV1().Deployments(r.ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+	d.Spec.ProgressDeadlineSeconds = ptr(int32(10))
+	d, err := env.client.AppsV1().Deployments(r.ns).Create(ctx, d, metav1.CreateOptions{})
+	if err != nil {
 		r.Fatal(err)
 	}
 	if _, err := env.client.BatchV1().Jobs(r.ns).Create(ctx, newJob(r.ns, "once"), metav1.CreateOptions{}); err != nil {
@@ -168,7 +172,10 @@ func testNamespaceDeleted(r *shapeRun) {
 		}
 		return failed >= 2 && done, fmt.Sprintf("%d FailedScheduling, job completed %v", failed, done)
 	})
+	// The stuck rollout fails at its progress deadline.
+	_, failedAt := waitProgressing(r.T, r.ns, "stuck", "ProgressDeadlineExceeded")
 	before := r.traces()
+	before.rollout(span.TraceIDFor(string(d.UID), 1), "failed", "ProgressDeadlineExceeded", failedAt)
 	before.done()
 	if err := env.client.CoreV1().Namespaces().Delete(ctx, r.ns, metav1.DeleteOptions{}); err != nil {
 		r.Fatal(err)

@@ -50,13 +50,15 @@ func (e *Engine) observeRollout(o *record.Object, at time.Time) {
 }
 
 // rolloutOpen reports whether st is a rollout whose status was seen and
-// has not reported its outcome: its trace waits for it.
+// has not reported its outcome, of an object not being deleted: its trace
+// waits for it (up to Config.MaxRolloutWait).
 func (e *Engine) rolloutOpen(st *rootState) bool {
 	if st == nil || !st.rollout || st.settled {
 		return false
 	}
 	ent, ok := e.index.Get(st.ref.uid)
-	return ok && ent.Rollout != nil && ent.Rollout.Watched && e.now.Before(st.start.Add(e.cfg.MaxRolloutWait))
+	return ok && ent.Rollout != nil && ent.Rollout.Watched && ent.Deleting.IsZero() &&
+		e.now.Before(st.start.Add(e.cfg.MaxRolloutWait))
 }
 
 // settle gives a rollout its outcome: the root span lasts at least until

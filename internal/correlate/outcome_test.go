@@ -173,3 +173,24 @@ func TestRolloutStats(t *testing.T) {
 		t.Errorf("complete after 95s: open %v, histogram %+v", st.Open, h)
 	}
 }
+
+// A workload deleted before its rollout had an outcome does not hold its
+// trace: it is exported after the linger, in progress.
+func TestDeletedRolloutDoesNotWait(t *testing.T) {
+	var s scenario
+	s.status(1, 0, 2, 0, 0, "True", "NewReplicaSetCreated")
+	sampleRollout(&s, false)
+	gone := *s.recs[0].Object
+	gone.Deleting = at(6)
+	s.recs = append(s.recs, record.Record{Observed: at(6), Object: &gone})
+	var out []span.Span
+	e := New(Config{Linger: time.Second, Out: ConsumerFunc(func(b []span.Span) error { out = append(out, b...); return nil })})
+	for _, r := range s.recs {
+		e.Add(r, r.Observed)
+	}
+	e.Advance(at(30)) // decides what is held
+	e.Advance(at(40))
+	if r := rootOf(t, out, "Deployment.Create"); r.Attr(span.KeyRolloutOutcome) != "in_progress" {
+		t.Errorf("outcome %q, want in_progress", r.Attr(span.KeyRolloutOutcome))
+	}
+}

@@ -130,7 +130,7 @@ func writeHeader(buf *bytes.Buffer, t *trace, rows []row, width int, color bool)
 		parts = append(parts, object)
 	}
 	parts = append(parts, printable.Line(root.Name))
-	if o := rolloutOutcome(root); o != "" {
+	if o := RolloutOutcome(root); o != "" {
 		parts = append(parts, o)
 	}
 	parts = append(parts, human(t.end.Sub(t.start)), plural(len(rows), "span"))
@@ -175,11 +175,11 @@ func writeHeader(buf *bytes.Buffer, t *trace, rows []row, width int, color bool)
 	buf.WriteByte('\n')
 }
 
-// rolloutOutcome says how the rollout a root span stands for ended:
+// RolloutOutcome says how the rollout a root span stands for ended:
 // "rollout complete after 4.60s", "rollout failed: ProgressDeadlineExceeded
 // after 10m0s", "rollout in progress"; "" for any other span, and when no
 // status was seen (unknown).
-func rolloutOutcome(root *span.Span) string {
+func RolloutOutcome(root *span.Span) string {
 	o := root.Attr(span.KeyRolloutOutcome)
 	if o == "" || o == "unknown" {
 		return ""

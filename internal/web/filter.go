@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/kspan-project/kspan/internal/span"
 )
 
 // Filter selects traces for the list. Its zero value matches every trace.
@@ -18,16 +20,19 @@ type Filter struct {
 	Reason string
 	// Errors keeps only traces with a Warning span.
 	Errors bool
+	// Outcome is the outcome of the rollout the trace's root stands for
+	// (complete, failed, superseded, in_progress, unknown), exactly.
+	Outcome string
 }
 
 // ParseFilter reads the query parameters namespace, kind, name, uid,
-// reason and errors (any non-empty value but "0" and "false").
+// reason, outcome and errors (any non-empty value but "0" and "false").
 func ParseFilter(q url.Values) Filter {
 	get := func(k string) string { return strings.TrimSpace(q.Get(k)) }
 	e := get("errors")
 	return Filter{
 		Namespace: get("namespace"), Kind: get("kind"), Name: get("name"), UID: get("uid"),
-		Reason: get("reason"),
+		Reason: get("reason"), Outcome: get("outcome"),
 		Errors: e != "" && e != "0" && !strings.EqualFold(e, "false"),
 	}
 }
@@ -35,7 +40,7 @@ func ParseFilter(q url.Values) Filter {
 // Query is the filter as query parameters (empty ones left out).
 func (f Filter) Query() url.Values {
 	q := url.Values{}
-	for k, v := range map[string]string{"namespace": f.Namespace, "kind": f.Kind, "name": f.Name, "uid": f.UID, "reason": f.Reason} {
+	for k, v := range map[string]string{"namespace": f.Namespace, "kind": f.Kind, "name": f.Name, "uid": f.UID, "reason": f.Reason, "outcome": f.Outcome} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -55,6 +60,9 @@ func (f Filter) Match(t *Trace) bool {
 		return false
 	}
 	if f.Namespace != "" && t.Namespace != f.Namespace {
+		return false
+	}
+	if f.Outcome != "" && (t.Root == nil || t.Root.Attr(span.KeyRolloutOutcome) != f.Outcome) {
 		return false
 	}
 	if f.Reason != "" && !slices.ContainsFunc(t.Reasons, func(r string) bool { return strings.EqualFold(r, f.Reason) }) {

@@ -314,3 +314,30 @@ func TestStaticAndVersion(t *testing.T) {
 		t.Errorf("version %q did not change after an export", v1)
 	}
 }
+
+// The list and the trace page say how a rollout ended, and the list
+// filters by it.
+func TestRolloutOutcomeShownAndFiltered(t *testing.T) {
+	srv := serve(t, replayed(t, "live-job/events.json", "live-job/objects.json", "kspan-v0/deployment-2-pods.yaml"))
+	_, _, all := get(t, srv.URL+"/")
+	for _, want := range []string{`<span class="outcome complete">complete after 3.00s</span>`, `<span class="outcome in_progress">in progress</span>`} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the list lacks %s", want)
+		}
+	}
+	_, _, done := get(t, srv.URL+"/?outcome=complete")
+	if !strings.Contains(done, "Job.Create") || strings.Contains(done, "Deployment.Update") {
+		t.Errorf("?outcome=complete lists other traces:\n%s", done)
+	}
+	if !strings.Contains(done, `<option value="complete" selected>`) {
+		t.Error("the filter's select does not show the outcome chosen")
+	}
+	id := regexp.MustCompile(`data-trace="([0-9a-f]{32})"`).FindStringSubmatch(done)
+	if id == nil {
+		t.Fatal("no trace row")
+	}
+	_, _, page := get(t, srv.URL+"/trace/"+id[1])
+	if !strings.Contains(page, `<span class="outcome complete">rollout complete after 3.00s</span>`) {
+		t.Error("the trace page does not say the rollout's outcome")
+	}
+}

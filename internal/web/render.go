@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"html"
 	"strconv"
+	"strings"
 
 	"github.com/kspan-project/kspan/internal/printable"
 )
@@ -119,6 +120,19 @@ func renderList(p *page, v listView) {
 	input("Kind", "kind", f.Kind, ` list="kinds" size="12"`)
 	input("Name", "name", f.Name, ` placeholder="part of a name"`)
 	input("Reason", "reason", f.Reason, ` list="reasons" size="14"`)
+	p.raw(`    <label>Rollout <select name="outcome">`)
+	for _, o := range []string{"", "complete", "failed", "superseded", "in_progress", "unknown"} {
+		p.raw(`<option value="` + o + `"`)
+		if o == f.Outcome {
+			p.raw(" selected")
+		}
+		label := strings.ReplaceAll(o, "_", " ")
+		if o == "" {
+			label = "any"
+		}
+		p.raw(">" + label + "</option>")
+	}
+	p.raw("</select></label>\n")
 	if f.UID != "" {
 		p.raw(`    <input type="hidden" name="uid" value="`)
 		p.esc(f.UID)
@@ -153,7 +167,7 @@ func renderList(p *page, v listView) {
 	switch {
 	case len(v.Rows) > 0:
 		p.raw(`  <table class="traces">
-    <thead><tr><th>Trace</th><th>Namespace</th><th>Start</th><th class="num">Duration</th><th class="num">Spans</th><th class="num">Warnings</th></tr></thead>
+    <thead><tr><th>Trace</th><th>Namespace</th><th>Start</th><th class="num">Duration</th><th>Rollout</th><th class="num">Spans</th><th class="num">Warnings</th></tr></thead>
     <tbody>
 `)
 		for _, r := range v.Rows {
@@ -170,7 +184,11 @@ func renderList(p *page, v listView) {
 			}
 			p.tag(`</span></a> <span class="root">`, r.RootName, "</span></td>\n        <td>", r.Namespace,
 				"</td>\n        <td class=\"time\"><time datetime=\"", r.StartExact, `">`, r.Start,
-				"</time></td>\n        <td class=\"num\">", r.Duration, "</td>\n        <td class=\"num\">")
+				"</time></td>\n        <td class=\"num\">", r.Duration, "</td>\n        <td>")
+			if r.Outcome != "" {
+				p.tag(`<span class="outcome `, r.Outcome, `">`, r.Rollout, "</span>")
+			}
+			p.raw("</td>\n        <td class=\"num\">")
 			p.int(r.Spans)
 			p.raw("</td>\n        <td class=\"num\">")
 			if r.Errors != 0 {
@@ -217,6 +235,9 @@ func renderTrace(p *page, v traceView) {
 	p.tag(`</span> <span class="root">`, v.RootName, "</span></h1>\n  <p class=\"meta\">\n    <span>", v.Duration, "</span> ·\n    <span>")
 	p.plural(v.Spans, "span")
 	p.raw("</span>\n")
+	if v.Outcome != "" {
+		p.tag(`     · <span class="outcome `, v.Outcome, `">rollout `, v.Rollout, "</span>\n")
+	}
 	if v.Warnings != 0 {
 		p.raw(`     · <span class="badge warn">`)
 		p.plural(v.Warnings, "warning")

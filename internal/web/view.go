@@ -32,6 +32,22 @@ type listRow struct {
 	ID, Object, RootName, Namespace string
 	Start, StartExact, Duration     string
 	Spans, Errors                   int
+	// Outcome is the root's rollout outcome (a CSS class), Rollout says
+	// it in words with its duration; both empty for other traces.
+	Outcome, Rollout string
+}
+
+// rollout is the outcome of the rollout root stands for, and in words.
+func rollout(root *span.Span) (outcome, text string) {
+	if root == nil {
+		return "", ""
+	}
+	outcome = root.Attr(span.KeyRolloutOutcome)
+	text = strings.TrimPrefix(tree.RolloutOutcome(root), "rollout ")
+	if outcome == "unknown" {
+		text = "unknown"
+	}
+	return outcome, text
 }
 
 func newListView(st *Store, f Filter, live bool) listView {
@@ -52,11 +68,13 @@ func newListView(st *Store, f Filter, live bool) listView {
 		if !f.Match(t) {
 			continue
 		}
-		v.Rows = append(v.Rows, listRow{
+		row := listRow{
 			ID: t.ID.String(), Object: t.Object, RootName: printable.Line(t.Root.Name), Namespace: t.Namespace,
 			Start: t.Start.UTC().Format(timeLayout), StartExact: t.Start.UTC().Format(time.RFC3339Nano),
 			Duration: tree.Duration(t.End.Sub(t.Start)), Spans: len(t.Spans), Errors: t.Errors,
-		})
+		}
+		row.Outcome, row.Rollout = rollout(t.Root)
+		v.Rows = append(v.Rows, row)
 	}
 	v.Namespaces, v.Kinds, v.Reasons = sorted(ns), sorted(kinds), sorted(reasons)
 	return v
@@ -76,7 +94,9 @@ type traceView struct {
 	Start, Duration      string
 	Spans, Warnings      int
 	Orphans              int
-	Ticks                []tick
+	// Outcome and Rollout: see listRow.
+	Outcome, Rollout string
+	Ticks            []tick
 	// TickWidth is the ruler's step as a share of the axis (CSS), for the
 	// grid lines behind the bars.
 	TickWidth  string
@@ -130,6 +150,7 @@ func newTraceView(st *Store, t *Trace) traceView {
 		Spans: len(t.Spans), Warnings: t.Errors, Stats: st.Stats(), TotalNanos: int64(total),
 	}
 	v.Ticks, v.TickWidth = ruler(total)
+	v.Outcome, v.Rollout = rollout(t.Root)
 
 	// How many stored traces each object appears in, for the links to its
 	// other traces.
