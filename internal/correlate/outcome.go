@@ -29,7 +29,7 @@ func (e *Engine) observeRollout(o *record.Object, at time.Time) {
 	r := ent.Rollout
 	r.Status = *o.Status
 	r.Watched = r.Watched || !at.IsZero()
-	if r.Gen == o.Generation && r.Result.Outcome != "" {
+	if r.OutcomeOf(o.Generation) != nil {
 		return // the first outcome of a generation stands
 	}
 	res := rollout.Evaluate(o.Kind, o.Generation, o.Status)
@@ -43,9 +43,9 @@ func (e *Engine) observeRollout(o *record.Object, at time.Time) {
 			}
 		}
 	}
-	r.Gen, r.Result, r.At = o.Generation, res, at
+	r.AddOutcome(owners.Outcome{Gen: o.Generation, Result: res, At: at, Status: *o.Status})
 	if st := e.roots[o.UID]; st != nil && st.rollout && !st.settled && st.gen == o.Generation {
-		e.settle(st, res, at)
+		e.settle(st, res, at, o.Status)
 	}
 }
 
@@ -65,9 +65,13 @@ func (e *Engine) rolloutOpen(st *rootState) bool {
 // it (and covers what the change caused after it) and says it, in the open
 // trace when the span is already there. A span already exported is not
 // changed.
-func (e *Engine) settle(st *rootState, res rollout.Result, at time.Time) {
+func (e *Engine) settle(st *rootState, res rollout.Result, at time.Time, status *record.WorkloadStatus) {
 	st.settled = true
 	st.result = res
+	if status != nil {
+		c := *status
+		st.status = &c
+	}
 	if !at.IsZero() && at.Before(st.start) {
 		at = st.start
 	}
@@ -116,10 +120,13 @@ func (e *Engine) markOutcome(st *rootState, s *span.Span) {
 	}
 	st.marked = true
 	res := st.result
-	var status *record.WorkloadStatus
+	status := st.status // the one that reported the outcome
 	watched := false
 	if ent, ok := e.index.Get(st.ref.uid); ok && ent.Rollout != nil {
-		status, watched = &ent.Rollout.Status, ent.Rollout.Watched
+		watched = ent.Rollout.Watched
+		if status == nil {
+			status = &ent.Rollout.Status
+		}
 	}
 	switch {
 	case st.settled:
@@ -171,7 +178,11 @@ func (e *Engine) supersede(prev, next *rootState) {
 		s.Links = append(s.Links, span.Link{TraceID: next.trace, SpanID: next.id,
 			Attrs: []span.Attr{span.Str(span.KeyLinkRelation, "superseded_by")}})
 	}
-	e.settle(prev, rollout.Result{Outcome: rollout.Superseded}, next.start)
+	var status *record.WorkloadStatus
+	if ent, ok := e.index.Get(prev.ref.uid); ok && ent.Rollout != nil {
+		status = &ent.Rollout.Status
+	}
+	e.settle(prev, rollout.Result{Outcome: rollout.Superseded}, next.start, status)
 	next.span.Links = append(next.span.Links, span.Link{TraceID: prev.trace, SpanID: prev.id,
 		Attrs: []span.Attr{span.Str(span.KeyLinkRelation, "supersedes")}})
 }

@@ -90,6 +90,7 @@ func TestRolloutSupersededByTheNextChange(t *testing.T) {
 	s.status(2, 10.2, 2, 0, 2, "True", "ReplicaSetUpdated")
 	s.ev("Deployment", "web", "d1", "ScalingReplicaSet", "Scaled up replica set web-def from 0 to 1", 10.5)
 	s.status(2, 20, 2, 2, 2, "True", "NewReplicaSetAvailable")
+	permutations(t, Config{Linger: time.Second}, s.recs, 10)
 	spans := run(t, Config{Linger: time.Second}, s.recs)
 	first, second := rootOf(t, spans, "Deployment.Create"), rootOf(t, spans, "Deployment.Update")
 	if first.Attr(span.KeyRolloutOutcome) != "superseded" || second.Attr(span.KeyRolloutOutcome) != "complete" {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/kspan-project/kspan/internal/owners"
+	"github.com/kspan-project/kspan/internal/record"
 	"github.com/kspan-project/kspan/internal/rollout"
 	"github.com/kspan-project/kspan/internal/span"
 )
@@ -32,9 +33,11 @@ type rootState struct {
 	// rollout says it is the change of a workload (rollout.Tracked),
 	// settled that its outcome is known (result, at end), marked that
 	// its span says so (see markOutcome).
+	// status is what the status said at the outcome.
 	rollout, settled, marked bool
 	result                   rollout.Result
 	end                      time.Time
+	status                   *record.WorkloadStatus
 }
 
 // episode returns the root's episode that o belongs to, starting a new one
@@ -171,8 +174,10 @@ func (e *Engine) episode(r objRef, o *occ) *rootState {
 		if e.rolloutOpen(prev) && prev.gen < st.gen {
 			e.supersede(prev, st)
 		}
-		if ro := ent.Rollout; ro != nil && ro.Gen == st.gen && ro.Result.Outcome != "" {
-			e.settle(st, ro.Result, ro.At)
+		if ro := ent.Rollout; ro != nil {
+			if oc := ro.OutcomeOf(st.gen); oc != nil {
+				e.settle(st, oc.Result, oc.At, &oc.Status)
+			}
 		}
 	}
 	return st

@@ -1,6 +1,7 @@
 package owners
 
 import (
+	"cmp"
 	"container/list"
 	"slices"
 	"strconv"
@@ -80,19 +81,51 @@ type Entry struct {
 	named bool
 }
 
-// Rollout is a workload's latest status and the first outcome it reported
-// for a generation.
+// Rollout is a workload's latest status and the first outcome its status
+// reported for each of its latest generations.
 type Rollout struct {
 	Status record.WorkloadStatus
-	// Gen is the generation Result is about (0: none decided yet); At is
-	// when that outcome was first seen.
-	Gen    int64
-	Result rollout.Result
-	At     time.Time
+	// Outcomes are by generation, at most MaxOutcomes, the highest kept.
+	Outcomes []Outcome
 	// Watched says a status version was observed as it changed (a watch,
 	// a capture), not only read from a snapshot, which says nothing of
 	// the rollouts before the last one.
 	Watched bool
+}
+
+// MaxOutcomes bounds the generations a Rollout remembers outcomes of.
+const MaxOutcomes = 4
+
+// Outcome is the first outcome reported for a generation: when it was
+// seen, and the status that reported it.
+type Outcome struct {
+	Gen    int64
+	Result rollout.Result
+	At     time.Time
+	Status record.WorkloadStatus
+}
+
+// OutcomeOf returns the outcome reported for generation gen, or nil.
+func (r *Rollout) OutcomeOf(gen int64) *Outcome {
+	for i := range r.Outcomes {
+		if r.Outcomes[i].Gen == gen {
+			return &r.Outcomes[i]
+		}
+	}
+	return nil
+}
+
+// AddOutcome remembers o unless its generation has one, forgetting the
+// lowest generation beyond MaxOutcomes.
+func (r *Rollout) AddOutcome(o Outcome) {
+	if r.OutcomeOf(o.Gen) != nil {
+		return
+	}
+	i, _ := slices.BinarySearchFunc(r.Outcomes, o.Gen, func(x Outcome, g int64) int { return cmp.Compare(x.Gen, g) })
+	r.Outcomes = slices.Insert(r.Outcomes, i, o)
+	if len(r.Outcomes) > MaxOutcomes {
+		r.Outcomes = slices.Delete(r.Outcomes, 0, 1)
+	}
 }
 
 // Orphaned reports whether the object lost the owners of its first state

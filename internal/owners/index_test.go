@@ -1,6 +1,7 @@
 package owners
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -331,5 +332,25 @@ func TestEtcdOrderOverridesObservation(t *testing.T) {
 	}
 	if g, _ := e.GenAt(t0.Add(10*time.Second+500*time.Millisecond), 199); g.Generation != 1 {
 		t.Errorf("GenAt(an Event stored before generation 2) = %d, want 1", g.Generation)
+	}
+}
+
+func TestRolloutOutcomesByGeneration(t *testing.T) {
+	var r Rollout
+	for _, g := range []int64{3, 1, 5, 2, 4, 3} {
+		r.AddOutcome(Outcome{Gen: g, At: time.Unix(g, 0)})
+	}
+	var gens []int64
+	for _, o := range r.Outcomes {
+		gens = append(gens, o.Gen)
+	}
+	if !slices.Equal(gens, []int64{2, 3, 4, 5}) {
+		t.Errorf("generations kept %v, want the 4 highest in order", gens)
+	}
+	if o := r.OutcomeOf(3); o == nil || !o.At.Equal(time.Unix(3, 0)) {
+		t.Errorf("generation 3's outcome %+v: the first one stands", o)
+	}
+	if r.OutcomeOf(1) != nil {
+		t.Error("generation 1 kept beyond the bound")
 	}
 }
