@@ -43,7 +43,8 @@ type Config struct {
 	// reach the backend a hold after their Events, not after the rollout
 	// settles, and no parent is stretched over its children (exported
 	// spans never change): a synthetic root is sent with its trace's first
-	// span, at the change's time. Linger and MaxTraceAge do not apply.
+	// span, at the change's time (a rollout's at its outcome, see
+	// outcome.go). Linger and MaxTraceAge do not apply.
 	Stream bool
 	// MaxHeld bounds occurrences waiting for their hold; beyond it the
 	// oldest is decided early (counted in Stats.ForcedDecisions).

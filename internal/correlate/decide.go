@@ -83,6 +83,13 @@ func (e *Engine) decide(o *occ) {
 					o.root = nil
 				}
 			}
+			if e.cfg.Stream && root != nil && root.trace == o.trace && !root.emitted && root.rollout &&
+				!e.cfg.Checkpoint.ExportedRoot(root.span.SpanID) {
+				// The run before sent this rollout's spans and stopped
+				// before its outcome: its root is still to be sent.
+				root.emitted = true
+				e.holdRoot(root)
+			}
 			return
 		}
 	}
@@ -94,9 +101,13 @@ func (e *Engine) decide(o *occ) {
 	if root != nil && root.trace == tr && !root.emitted {
 		root.emitted = true
 		if e.cfg.Checkpoint == nil || !e.cfg.Checkpoint.ExportedRoot(root.span.SpanID) {
-			e.emit(tr, root.span)
-			if ot := e.open[tr]; ot != nil {
-				ot.root = root
+			if e.cfg.Stream && root.rollout {
+				e.holdRoot(root) // sent at its outcome
+			} else {
+				e.emit(tr, root.span)
+				if ot := e.open[tr]; ot != nil {
+					ot.root = root
+				}
 			}
 		}
 	}

@@ -92,12 +92,15 @@ type Engine struct {
 	mentions map[owners.NameKey]*mentionList // mention events by the object they name
 	seen     map[uint64]eventState           // by uidHash of the event UID
 	roots    map[string]*rootState           // by root object key
-	creators map[string]creatorLink          // by object UID (see creatorLink)
-	open     map[span.TraceID]*openTrace
-	flushed  map[span.TraceID]time.Time // exported traces, to count late spans
-	hidden   map[spanKey]hiddenSpan     // filtered-out occurrences
-	keys     map[string]*kindInfo       // by kind
-	flushIdx map[span.ID]int            // flushTrace's span index, reused
+	// heldRoots are rollouts' root spans waiting for their outcome to be
+	// sent (Config.Stream).
+	heldRoots []*rootState
+	creators  map[string]creatorLink // by object UID (see creatorLink)
+	open      map[span.TraceID]*openTrace
+	flushed   map[span.TraceID]time.Time // exported traces, to count late spans
+	hidden    map[spanKey]hiddenSpan     // filtered-out occurrences
+	keys      map[string]*kindInfo       // by kind
+	flushIdx  map[span.ID]int            // flushTrace's span index, reused
 
 	freeChunks [][]span.Span // exported traces' chunks, for open traces to reuse
 	flushBuf   []span.Span   // flushTrace's buffer, reused
@@ -248,6 +251,9 @@ func (e *Engine) tick(now time.Time) {
 // maintain exports due traces and, now and then, forgets old activity. It
 // runs after release, so nothing due is decided without its context.
 func (e *Engine) maintain(all bool) {
+	if len(e.heldRoots) > 0 && (all || e.nowNS >= e.nextStream) {
+		e.releaseRoots(all)
+	}
 	if len(e.streamed) > 0 && (all || e.nowNS >= e.nextStream) {
 		e.sendStreamed()
 	}

@@ -89,12 +89,60 @@ func (e *Engine) settle(st *rootState, res rollout.Result, at time.Time, status 
 	if ot := e.open[st.trace]; ot != nil && ot.last.Before(e.now) {
 		ot.last = e.now // what the outcome's last steps cause still joins
 	}
+	if st.held {
+		e.sendRoot(st)
+	}
+}
+
+// With Config.Stream, a rollout's root span is held until its outcome
+// (heldRoots), then sent: it reaches the backend after the spans below
+// it. One whose rollout stops waiting (Config.MaxRolloutWait, a deletion,
+// a status never seen) is sent as it stands, in progress or unknown.
+
+// holdRoot holds st's root span until its outcome, or sends it now when
+// it has one or will not wait for one.
+func (e *Engine) holdRoot(st *rootState) {
+	st.held = true
+	if !e.rolloutOpen(st) {
+		e.sendRoot(st)
+		return
+	}
+	e.heldRoots = append(e.heldRoots, st)
+}
+
+// sendRoot sends a held root span, saying its outcome.
+func (e *Engine) sendRoot(st *rootState) {
+	if !st.settled && st.status == nil {
+		if ent, ok := e.index.Get(st.ref.uid); ok && ent.Rollout != nil {
+			c := ent.Rollout.Status
+			st.status = &c
+		}
+	}
+	e.markOutcome(st, &st.span)
+	st.held = false
+	e.emit(st.trace, st.span)
+}
+
+// releaseRoots sends the held roots settled or no longer waiting (all of
+// them when all), and forgets the ones sent.
+func (e *Engine) releaseRoots(all bool) {
+	kept := e.heldRoots[:0]
+	for _, st := range e.heldRoots {
+		if st.held && (all || !e.rolloutOpen(st)) {
+			e.sendRoot(st)
+		}
+		if st.held {
+			kept = append(kept, st)
+		}
+	}
+	clear(e.heldRoots[len(kept):])
+	e.heldRoots = kept
 }
 
 // rootSpan is st's synthetic span where it can still change: in its open
 // trace once emitted, else st.span; nil once exported.
 func (e *Engine) rootSpan(st *rootState) *span.Span {
-	if !st.emitted {
+	if !st.emitted || st.held {
 		return &st.span
 	}
 	ot := e.open[st.trace]
@@ -115,8 +163,8 @@ func (e *Engine) rootSpan(st *rootState) *span.Span {
 // attributes, ERROR for a failure. An unsettled rollout is in_progress, or
 // unknown when its status was never seen.
 func (e *Engine) markOutcome(st *rootState, s *span.Span) {
-	if !st.rollout || st.marked || e.cfg.Stream {
-		return // streamed, the root was sent with its trace's first span
+	if !st.rollout || st.marked || e.cfg.Stream && !st.held {
+		return // not sent yet: marked when it is (sendRoot)
 	}
 	st.marked = true
 	res := st.result

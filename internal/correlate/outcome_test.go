@@ -195,3 +195,73 @@ func TestDeletedRolloutDoesNotWait(t *testing.T) {
 		t.Errorf("outcome %q, want in_progress", r.Attr(span.KeyRolloutOutcome))
 	}
 }
+
+// With Stream, a rollout's root span is sent at its outcome, after the
+// spans below it, and lasts until the outcome.
+func TestStreamSendsTheRootAtTheOutcome(t *testing.T) {
+	var s scenario
+	s.status(1, 0, 2, 0, 0, "True", "NewReplicaSetCreated")
+	sampleRollout(&s, false)
+	s.status(1, 30, 2, 2, 2, "True", "NewReplicaSetAvailable")
+	var out []span.Span
+	e := New(Config{Stream: true, Out: ConsumerFunc(func(b []span.Span) error { out = append(out, b...); return nil })})
+	for _, r := range s.recs[:len(s.recs)-1] {
+		e.Add(r, r.Observed)
+	}
+	e.Advance(at(20))
+	e.Advance(at(21))
+	if len(out) == 0 {
+		t.Fatal("nothing streamed before the outcome")
+	}
+	for _, sp := range out {
+		if sp.Parent.IsZero() {
+			t.Fatalf("root %s sent before the outcome", sp.Name)
+		}
+	}
+	e.Add(s.recs[len(s.recs)-1], at(30))
+	e.Advance(at(31))
+	root := rootOf(t, out, "Deployment.Create")
+	if root.Attr(span.KeyRolloutOutcome) != "complete" || !root.End.Equal(at(30)) {
+		t.Errorf("root %q ends %v, want complete at %v", root.Attr(span.KeyRolloutOutcome), root.End, at(30))
+	}
+	n := len(out)
+	e.Flush()
+	if len(out) != n {
+		t.Errorf("%d more spans at the flush", len(out)-n)
+	}
+}
+
+// A streamed root still waiting at the flush is sent in progress.
+func TestStreamFlushSendsHeldRoots(t *testing.T) {
+	var s scenario
+	s.status(1, 0, 2, 0, 0, "True", "NewReplicaSetCreated")
+	sampleRollout(&s, false)
+	spans := run(t, Config{Stream: true}, s.recs)
+	root := rootOf(t, spans, "Deployment.Create")
+	if root.Attr(span.KeyRolloutOutcome) != "in_progress" || !root.End.Equal(root.Start) {
+		t.Errorf("root %q %v..%v, want an in_progress instant", root.Attr(span.KeyRolloutOutcome), root.Start, root.End)
+	}
+}
+
+// exportedAll is a checkpoint of a run that exported every Event but no
+// root span.
+type exportedAll struct{}
+
+func (exportedAll) Exported(string, int32) (span.TraceID, bool) { return span.TraceID{}, true }
+func (exportedAll) ExportedRoot(span.ID) bool                   { return false }
+
+// After a restart, a rollout whose spans the run before sent, but not its
+// root (it stopped before the outcome), gets its root at the outcome.
+func TestStreamRootAfterARestart(t *testing.T) {
+	var s scenario
+	s.status(1, 0, 2, 0, 0, "True", "NewReplicaSetCreated")
+	sampleRollout(&s, false)
+	s.status(1, 30, 2, 2, 2, "True", "NewReplicaSetAvailable")
+	spans := run(t, Config{Stream: true, Checkpoint: exportedAll{}}, s.recs)
+	if len(spans) != 1 {
+		t.Fatalf("%d spans after the restart, want the root alone:\n%s", len(spans), dump(spans))
+	}
+	if root := rootOf(t, spans, "Deployment.Create"); root.Attr(span.KeyRolloutOutcome) != "complete" {
+		t.Errorf("root outcome %q, want complete", root.Attr(span.KeyRolloutOutcome))
+	}
+}

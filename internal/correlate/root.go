@@ -33,11 +33,12 @@ type rootState struct {
 	// rollout says it is the change of a workload (rollout.Tracked),
 	// settled that its outcome is known (result, at end), marked that
 	// its span says so (see markOutcome).
-	// status is what the status said at the outcome.
-	rollout, settled, marked bool
-	result                   rollout.Result
-	end                      time.Time
-	status                   *record.WorkloadStatus
+	// status is what the status said at the outcome. held says the root
+	// span waits for the outcome to be sent (Config.Stream).
+	rollout, settled, marked, held bool
+	result                         rollout.Result
+	end                            time.Time
+	status                         *record.WorkloadStatus
 }
 
 // episode returns the root's episode that o belongs to, starting a new one
