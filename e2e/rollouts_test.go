@@ -37,10 +37,11 @@ func waitProgressing(t *testing.T, ns, name, reason string) (*appsv1.Deployment,
 }
 
 // rollout checks the root span of trace id: its rollout outcome and
-// reason, and that the outcome was seen when the apiserver's condition says
-// it happened (a whole second, at): kspan.rollout.duration_ms after the
-// change, within the second after at plus the watch's delivery delay.
-func (c *check) rollout(id span.TraceID, outcome, reason string, at time.Time) {
+// reason, and (unless at is zero) that the outcome was seen when the
+// apiserver's condition says it happened (a whole second, at):
+// kspan.rollout.duration_ms after the change, within the second after at
+// plus the watch's delivery delay. It returns the root span.
+func (c *check) rollout(id span.TraceID, outcome, reason string, at time.Time) *span.Span {
 	var root *span.Span
 	for i := range c.ts.spans {
 		if s := &c.ts.spans[i]; s.TraceID == id && s.Parent.IsZero() {
@@ -49,19 +50,22 @@ func (c *check) rollout(id span.TraceID, outcome, reason string, at time.Time) {
 	}
 	if root == nil {
 		c.errorf("rollout: no root span in trace %s", id)
-		return
+		return nil
 	}
 	if got := root.Attr(span.KeyRolloutOutcome); got != outcome || root.Attr(span.KeyRolloutReason) != reason {
 		c.errorf("rollout %s: outcome %q reason %q, want %q %q", root.Name, got, root.Attr(span.KeyRolloutReason), outcome, reason)
-		return
+		return root
 	}
 	if outcome == "failed" && !root.Error {
 		c.errorf("rollout %s failed without status ERROR", root.Name)
 	}
+	if at.IsZero() {
+		return root
+	}
 	d, ok := root.Find(span.KeyRolloutDuration)
 	if !ok {
 		c.errorf("rollout %s: no %s", root.Name, span.KeyRolloutDuration)
-		return
+		return root
 	}
 	seen := root.Start.Add(time.Duration(d.Int) * time.Millisecond)
 	if seen.Before(at.Add(-time.Second)) || seen.After(at.Add(3*time.Second)) {
@@ -71,4 +75,5 @@ func (c *check) rollout(id span.TraceID, outcome, reason string, at time.Time) {
 	if root.End.Before(seen) {
 		c.errorf("rollout %s ends at %s, before its outcome %s", root.Name, root.End, seen)
 	}
+	return root
 }

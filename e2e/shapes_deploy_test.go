@@ -184,9 +184,17 @@ func testScaleDuringRollout(r *shapeRun) {
 	if err != nil {
 		r.Fatal(err)
 	}
-	final := waitDeployment(r.T, r.ns, "web")
+	waitDeployment(r.T, r.ns, "web")
+	final, done := waitProgressing(r.T, r.ns, "web", "NewReplicaSetAvailable")
 	c := r.traces()
 	c.replicaSetSteps()
+	// The image change's rollout is superseded by the scale's, which
+	// completes; their root spans link to each other.
+	old := c.rollout(span.TraceIDFor(uid, rollout), "superseded", "", time.Time{})
+	next := c.rollout(span.TraceIDFor(uid, final.Generation), "complete", "NewReplicaSetAvailable", done)
+	if old != nil && next != nil && (len(old.Links) == 0 || old.Links[0].TraceID != next.TraceID || len(next.Links) == 0 || next.Links[0].TraceID != old.TraceID) {
+		c.errorf("superseded rollout links %+v, its successor's %+v: want each to the other", old.Links, next.Links)
+	}
 	per := map[int64]int{}
 	for _, o := range r.log.occurrences() {
 		if o.Reason == "ScalingReplicaSet" {

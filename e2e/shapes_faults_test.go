@@ -8,6 +8,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kspan-project/kspan/internal/span"
 )
 
 // testCrashLoop runs a Deployment's pod whose container keeps crashing
@@ -46,9 +48,11 @@ func testJobBackoffLimit(r *shapeRun) {
 	j := newJob(r.ns, "flaky")
 	j.Spec.BackoffLimit = ptr(int32(2))
 	j.Spec.Template.Annotations = map[string]string{"shapes.kspan.dev/fail": "true"}
-	if _, err := env.client.BatchV1().Jobs(r.ns).Create(ctx, j, metav1.CreateOptions{}); err != nil {
+	j, err := env.client.BatchV1().Jobs(r.ns).Create(ctx, j, metav1.CreateOptions{})
+	if err != nil {
 		r.Fatal(err)
 	}
+	var failedAt time.Time
 	waitFor(r.T, 120*time.Second, "the Job failed", func() (bool, string) {
 		j, err := env.client.BatchV1().Jobs(r.ns).Get(ctx, "flaky", metav1.GetOptions{})
 		if err != nil {
@@ -56,6 +60,7 @@ func testJobBackoffLimit(r *shapeRun) {
 		}
 		for _, c := range j.Status.Conditions {
 			if c.Type == batchv1.JobFailed && c.Status == "True" {
+				failedAt = c.LastTransitionTime.Time
 				return true, ""
 			}
 		}
@@ -63,6 +68,7 @@ func testJobBackoffLimit(r *shapeRun) {
 	})
 	r.waitEvent("BackoffLimitExceeded", 30*time.Second)
 	c := r.traces()
+	c.rollout(span.TraceIDFor(string(j.UID), 1), "failed", "BackoffLimitExceeded", failedAt)
 	if n := len(r.log.instances("Pod")); n != 3 {
 		r.Errorf("scenario: %d pods, want 3 (backoffLimit 2)", n)
 	}
