@@ -11,6 +11,7 @@ import (
 
 	"k8s.io/klog/v2"
 
+	"github.com/kspan-project/kspan/internal/correlate"
 	"github.com/kspan-project/kspan/internal/live"
 )
 
@@ -79,7 +80,13 @@ func runLive(ctx context.Context, args []string, env Env) error {
 	if cfg.Engine.Stream && cfg.Output == "tree" {
 		log.Warn("-stream sends each trace in pieces: the tree output draws each piece as it comes (the viewer and OTLP backends join them)")
 	}
-	ui, err := openViewer(cfg, true, log)
+	status := &live.Status{}
+	ui, err := openViewer(cfg, true, log, func() []correlate.OpenRollout {
+		if sn := status.Snapshot(); sn != nil {
+			return sn.Rollouts
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -100,7 +107,7 @@ func runLive(ctx context.Context, args []string, env Env) error {
 			opt.CaptureFields = map[string]string{"cluster": cfg.ClusterName}
 		}
 	}
-	opt.Status = &live.Status{}
+	opt.Status = status
 	m, ms, err := openMetrics(l.Metrics, opt.Status, out.Exporter(), ui, h, log)
 	if err != nil {
 		return errors.Join(err, out.Close(ctx))

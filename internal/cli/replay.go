@@ -62,7 +62,7 @@ func runReplay(ctx context.Context, args []string, env Env) error {
 	cfg := r.Config
 	log := newLogger(env.Stderr, cfg)
 	cfg.warnEnv(log)
-	ui, err := openViewer(cfg, false, log)
+	ui, err := openViewer(cfg, false, log, nil)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"strconv"
 
+	"github.com/kspan-project/kspan/internal/correlate"
 	"github.com/kspan-project/kspan/internal/httpserve"
 	"github.com/kspan-project/kspan/internal/web"
 )
@@ -105,15 +107,17 @@ type viewer struct {
 
 // openViewer binds the viewer's address when the rule says it runs, and
 // returns nil when it does not. A busy address is an error when -ui was
-// given, and a warning when the viewer was only on by default.
-func openViewer(cfg Config, live bool, log *slog.Logger) (*viewer, error) {
+// given, and a warning when the viewer was only on by default. rollouts,
+// when not nil, serves the page of rollouts in progress.
+func openViewer(cfg Config, live bool, log *slog.Logger, rollouts func() []correlate.OpenRollout) (*viewer, error) {
 	addr, asked := viewerAddr(cfg, live)
 	if addr == "" {
 		return nil, nil
 	}
 	store := web.NewStore(web.Limits{MaxTraces: cfg.UI.MaxTraces, MaxBytes: int64(cfg.UI.MaxMiB) << 20})
 	hosts, _ := httpserve.ParseHosts(cfg.UI.AllowedHosts, "-ui-allowed-hosts") // validated
-	h := web.NewViewer(store, web.ViewerOptions{Resource: cfg.Resource(), Live: live, Hosts: hosts.With(addr)})
+	h := web.NewViewer(store, web.ViewerOptions{Resource: cfg.Resource(), Live: live, Hosts: hosts.With(addr),
+		Rollouts: rollouts, StuckAfter: cmp.Or(cfg.Engine.StuckAfter, correlate.Defaults.StuckAfter)})
 	srv, err := web.Listen(addr, h, log)
 	if err != nil {
 		if asked {

@@ -66,6 +66,9 @@ func (e *Engine) decide(o *occ) {
 		end = start
 	}
 	o.trace, o.start, o.root = tr, start, root
+	if root != nil && root.rollout && root.trace == tr && o.ev.Type == "Warning" && !root.settled {
+		root.noteWarning(o)
+	}
 	o.state = decided
 	if root != nil && root.trace == tr && root.last.Before(o.t) {
 		root.last = o.t

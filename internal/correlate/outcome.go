@@ -1,6 +1,8 @@
 package correlate
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
 	"github.com/kspan-project/kspan/internal/owners"
@@ -307,4 +309,73 @@ func (e *Engine) countOpenRollouts(s *Stats) {
 			}
 		}
 	}
+}
+
+// OpenRollout is a rollout waiting for its outcome, as the viewer's page of
+// rollouts in progress shows it.
+type OpenRollout struct {
+	Kind, Namespace, Name, UID string
+	Generation                 int64
+	// Since is the spec change; Trace the rollout's trace.
+	Since time.Time
+	Trace span.TraceID
+	// Status is the latest the object reported.
+	Status record.WorkloadStatus
+	// Warnings are the latest Warning Events of the rollout, newest first
+	// (at most maxRolloutWarnings).
+	Warnings []RolloutWarning
+}
+
+// RolloutWarning is a Warning Event of a rollout.
+type RolloutWarning struct {
+	At              time.Time
+	Kind, Name      string // the Event's object
+	Reason, Message string
+	Count           int32
+}
+
+// maxRolloutWarnings bounds the Warning Events kept per open rollout.
+const maxRolloutWarnings = 5
+
+// noteWarning keeps o, a Warning occurrence in st's trace, among st's
+// latest Warnings.
+func (st *rootState) noteWarning(o *occ) {
+	w := RolloutWarning{At: o.t, Kind: o.ev.Regarding.Kind, Name: o.ev.Regarding.Name, Reason: o.ev.Reason,
+		Message: o.ev.Message, Count: o.ev.Count}
+	i := len(st.warnings)
+	for i > 0 && st.warnings[i-1].At.After(w.At) {
+		i--
+	}
+	st.warnings = slices.Insert(st.warnings, i, w)
+	if len(st.warnings) > maxRolloutWarnings {
+		st.warnings = slices.Delete(st.warnings, 0, 1)
+	}
+}
+
+// OpenRollouts returns at most n rollouts waiting for their outcome, the
+// longest waiting first.
+func (e *Engine) OpenRollouts(n int) []OpenRollout {
+	var open []*rootState
+	for _, st := range e.roots {
+		if e.rolloutOpen(st) {
+			open = append(open, st)
+		}
+	}
+	slices.SortFunc(open, func(a, b *rootState) int {
+		return cmp.Or(a.start.Compare(b.start), cmp.Compare(a.ref.key, b.ref.key))
+	})
+	out := make([]OpenRollout, 0, min(n, len(open)))
+	for _, st := range open[:min(n, len(open))] {
+		r := OpenRollout{Kind: st.ref.name.Kind, Namespace: st.ref.name.Namespace, Name: st.ref.name.Name, UID: st.ref.uid,
+			Generation: st.gen, Since: st.start, Trace: st.trace}
+		if ent, ok := e.index.Get(st.ref.uid); ok && ent.Rollout != nil {
+			r.Status = ent.Rollout.Status
+			r.Status.Conditions = slices.Clone(r.Status.Conditions)
+		}
+		for i := len(st.warnings) - 1; i >= 0; i-- {
+			r.Warnings = append(r.Warnings, st.warnings[i])
+		}
+		out = append(out, r)
+	}
+	return out
 }

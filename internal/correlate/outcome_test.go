@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -263,5 +264,34 @@ func TestStreamRootAfterARestart(t *testing.T) {
 	}
 	if root := rootOf(t, spans, "Deployment.Create"); root.Attr(span.KeyRolloutOutcome) != "complete" {
 		t.Errorf("root outcome %q, want complete", root.Attr(span.KeyRolloutOutcome))
+	}
+}
+
+func TestOpenRolloutsWithTheirWarnings(t *testing.T) {
+	var s scenario
+	s.status(1, 0, 2, 0, 0, "True", "NewReplicaSetCreated")
+	s.ev("Deployment", "web", "d1", "ScalingReplicaSet", "Scaled up replica set web-abc from 0 to 1", 0.5)
+	s.ev("ReplicaSet", "web-abc", "r1", "SuccessfulCreate", "Created pod: web-abc-1", 1.2)
+	for i := range 7 {
+		s.ev("Pod", "web-abc-1", "p1", "FailedScheduling", fmt.Sprintf("0/3 nodes are available (%d)", i), 2+float64(i), warning)
+	}
+	e := New(Config{})
+	for _, r := range s.recs {
+		e.Add(r, r.Observed)
+	}
+	e.Advance(at(60))
+	open := e.OpenRollouts(10)
+	if len(open) != 1 {
+		t.Fatalf("%d open rollouts, want 1: %+v", len(open), open)
+	}
+	r := open[0]
+	if r.Kind != "Deployment" || r.Name != "web" || r.Generation != 1 || r.Status.Desired != 2 || !r.Since.Equal(at(0)) {
+		t.Errorf("open rollout %+v", r)
+	}
+	if len(r.Warnings) != maxRolloutWarnings || r.Warnings[0].Message != "0/3 nodes are available (6)" || r.Warnings[0].Name != "web-abc-1" {
+		t.Errorf("warnings %+v, want the latest %d, newest first", r.Warnings, maxRolloutWarnings)
+	}
+	if len(e.OpenRollouts(0)) != 0 {
+		t.Error("OpenRollouts(0) returned some")
 	}
 }

@@ -39,6 +39,9 @@ type rootState struct {
 	result                         rollout.Result
 	end                            time.Time
 	status                         *record.WorkloadStatus
+	// warnings are the latest Warning Events in a rollout's trace, oldest
+	// first (see OpenRollouts).
+	warnings []RolloutWarning
 }
 
 // episode returns the root's episode that o belongs to, starting a new one

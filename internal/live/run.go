@@ -197,7 +197,8 @@ func (l *loop) publish() {
 	if l.opt.Status == nil {
 		return
 	}
-	l.opt.Status.Publish(Snapshot{At: l.opt.Now(), Engine: l.eng.Stats(), Events: l.events, ClampedTimes: l.clamp.Clamped()})
+	l.opt.Status.Publish(Snapshot{At: l.opt.Now(), Engine: l.eng.Stats(), Events: l.events, ClampedTimes: l.clamp.Clamped(),
+		Rollouts: l.eng.OpenRollouts(MaxOpenRollouts)})
 }
 
 // shutdown adds what the stopped source had queued, then decides every

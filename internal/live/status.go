@@ -35,7 +35,13 @@ type Snapshot struct {
 	// ClampedTimes counts the spans whose times were outside what OTLP
 	// carries, clamped in every output (sink.Clamp).
 	ClampedTimes uint64
+	// Rollouts are the rollouts waiting for their outcome, the longest
+	// waiting first (at most MaxOpenRollouts).
+	Rollouts []correlate.OpenRollout
 }
+
+// MaxOpenRollouts bounds the rollouts in progress a Snapshot lists.
+const MaxOpenRollouts = 200
 
 // EventKind is the API an Event was read from and its type.
 type EventKind struct{ API, Type string }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/kspan-project/kspan/internal/correlate"
 	"github.com/kspan-project/kspan/internal/span"
 )
 
@@ -326,4 +327,41 @@ func TestBrowserListRefreshesWhileLive(t *testing.T) {
 	export(t, st, tr)
 	do(t, tab, "waiting for the new trace",
 		chromedp.WaitVisible(css(fmt.Sprintf(`tr[data-trace="%s"]`, tr[0].TraceID))))
+}
+
+// The list says how each rollout ended and filters by it with its form;
+// the page of rollouts in progress marks the stuck one.
+func TestBrowserRolloutOutcomes(t *testing.T) {
+	st := replayed(t, "live-job/events.json", "live-job/objects.json", "kspan-v0/deployment-2-pods.yaml")
+	base := serveOnLoopback(t, st, ViewerOptions{
+		Rollouts: func() []correlate.OpenRollout { return openRollouts(time.Now()) }, StuckAfter: 15 * time.Minute})
+	tab := browser(t)
+	dir := artifactDir(t)
+
+	do(t, tab, "filtering the list by outcome",
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(css("form.filters")),
+		chromedp.SetValue(css(`select[name="outcome"]`), "complete"),
+		chromedp.Submit(css("form.filters")),
+		chromedp.WaitVisible(css("a.clear")))
+	outcomes := eval[[]string](t, tab, `[...document.querySelectorAll('tr.trace-row .outcome')].map(e => e.textContent)`)
+	if len(outcomes) != 1 || outcomes[0] != "complete after 3.00s" {
+		t.Errorf("outcomes listed %q, want the Job's complete alone", outcomes)
+	}
+	color := eval[string](t, tab, `getComputedStyle(document.querySelector('tr.trace-row .outcome')).color`)
+	if color != "rgb(46, 125, 50)" {
+		t.Errorf("a complete outcome drawn in %s", color)
+	}
+	screenshot(t, tab, dir, "list-outcome.png")
+
+	do(t, tab, "opening the rollouts in progress",
+		chromedp.Navigate(base+"/"),
+		chromedp.Click(css(`a[href="/rollouts"]`)),
+		chromedp.WaitVisible(css("table.rollouts")))
+	rows := eval[int](t, tab, `document.querySelectorAll('tr.rollout-row').length`)
+	stuck := eval[string](t, tab, `document.querySelector('tr.rollout-row.stuck .object').textContent`)
+	if rows != 2 || stuck != "Deployment shop/web<b>" {
+		t.Errorf("%d rollouts drawn, the stuck one %q", rows, stuck)
+	}
+	screenshot(t, tab, dir, "rollouts.png")
 }

@@ -11,9 +11,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kspan-project/kspan/internal/correlate"
 	"github.com/kspan-project/kspan/internal/otlp"
+	"github.com/kspan-project/kspan/internal/record"
 	"github.com/kspan-project/kspan/internal/replay"
 	"github.com/kspan-project/kspan/internal/span"
 	"github.com/kspan-project/kspan/internal/tree"
@@ -339,5 +341,54 @@ func TestRolloutOutcomeShownAndFiltered(t *testing.T) {
 	_, _, page := get(t, srv.URL+"/trace/"+id[1])
 	if !strings.Contains(page, `<span class="outcome complete">rollout complete after 3.00s</span>`) {
 		t.Error("the trace page does not say the rollout's outcome")
+	}
+}
+
+// openRollouts are two rollouts in progress, one stuck, as the engine
+// lists them.
+func openRollouts(now time.Time) []correlate.OpenRollout {
+	return []correlate.OpenRollout{
+		{Kind: "Deployment", Namespace: "shop", Name: "web<b>", UID: "d1", Generation: 4, Since: now.Add(-20 * time.Minute),
+			Status: record.WorkloadStatus{Desired: 3, Updated: 1, Conditions: []record.Condition{{Type: "Progressing", Status: "True", Reason: "ReplicaSetUpdated", Message: "is progressing"}}},
+			Warnings: []correlate.RolloutWarning{{At: now.Add(-time.Minute), Kind: "Pod", Name: "web-1", Reason: "FailedScheduling", Message: "0/3 nodes are available", Count: 7}}},
+		{Kind: "Job", Namespace: "shop", Name: "migrate", UID: "j1", Generation: 1, Since: now.Add(-2 * time.Minute),
+			Status: record.WorkloadStatus{Active: 1}},
+	}
+}
+
+func TestRolloutsPage(t *testing.T) {
+	srv := httptest.NewServer(NewViewer(NewStore(Limits{}), ViewerOptions{
+		Rollouts: func() []correlate.OpenRollout { return openRollouts(time.Now()) }, StuckAfter: 15 * time.Minute}))
+	defer srv.Close()
+	code, _, page := get(t, srv.URL+"/rollouts")
+	if code != http.StatusOK {
+		t.Fatalf("/rollouts answered %d", code)
+	}
+	for _, want := range []string{
+		"2 rollouts waiting for an outcome", "1 stuck (in progress for 15m00s or more)",
+		`<tr class="rollout-row stuck">`, "Deployment shop/web&lt;b&gt;", "1/3 updated · 0 ready · 0 available",
+		"ReplicaSetUpdated: is progressing", `<span class="reason">FailedScheduling</span> <span class="object">Pod web-1</span> ×7`,
+		"Job shop/migrate", "1 active · 0 succeeded · 0 failed",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("/rollouts lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "web<b>") {
+		t.Error("an object name reached the page unescaped")
+	}
+	_, _, stuck := get(t, srv.URL+"/rollouts?stuck=1")
+	if strings.Contains(stuck, "migrate") || !strings.Contains(stuck, "web&lt;b&gt;") {
+		t.Error("?stuck=1 does not keep the stuck rollout alone")
+	}
+	_, _, list := get(t, srv.URL+"/")
+	if !strings.Contains(list, `<a href="/rollouts">2 rollouts in progress</a> · <a class="badge warn" href="/rollouts?stuck=1">1 stuck</a>`) {
+		t.Error("the trace list does not link to the rollouts in progress")
+	}
+
+	// Replay has no such page.
+	plain := serve(t, NewStore(Limits{}))
+	if code, _, _ := get(t, plain.URL+"/rollouts"); code != http.StatusNotFound {
+		t.Errorf("/rollouts without a live engine answered %d", code)
 	}
 }

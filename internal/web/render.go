@@ -159,6 +159,17 @@ func renderList(p *page, v listView) {
 		p.raw("</datalist>\n")
 	}
 	p.raw("  </form>\n")
+	if v.Rollouts {
+		p.raw(`  <p class="note"><a href="/rollouts">`)
+		p.plural(v.Open, "rollout")
+		p.raw(" in progress</a>")
+		if v.Stuck > 0 {
+			p.raw(` · <a class="badge warn" href="/rollouts?stuck=1">`)
+			p.int(v.Stuck)
+			p.raw(" stuck</a>")
+		}
+		p.raw("</p>\n")
+	}
 	if f.UID != "" {
 		p.raw(`  <p class="note">Traces of the object with UID <code>`)
 		p.esc(f.UID)

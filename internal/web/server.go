@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kspan-project/kspan/internal/correlate"
 	"github.com/kspan-project/kspan/internal/httpserve"
 	"github.com/kspan-project/kspan/internal/otlp"
 	"github.com/kspan-project/kspan/internal/sink"
@@ -34,12 +35,18 @@ type ViewerOptions struct {
 	// the cluster's Events: a web page must not read them by rebinding its
 	// name to this machine.
 	Hosts httpserve.Hosts
+	// Rollouts returns the rollouts waiting for their outcome, the longest
+	// waiting first (live mode; nil: no page of rollouts). StuckAfter is
+	// when one counts as stuck.
+	Rollouts   func() []correlate.OpenRollout
+	StuckAfter time.Duration
 }
 
 // Viewer serves the store's traces:
 //
 //	GET /                     the trace list, newest first; query: namespace, kind, name, uid, reason, errors
 //	GET /trace/{id}           one trace as a waterfall (a stable link while the trace is stored)
+//	GET /rollouts             the rollouts in progress (live mode); query: stuck
 //	GET /api/traces/{id}      the trace in OTLP/JSON (one ExportTraceServiceRequest)
 //	GET /api/version          a number that changes whenever spans are stored
 //	GET /static/...           the embedded CSS and JavaScript
@@ -63,6 +70,9 @@ func NewViewer(store *Store, opt ViewerOptions) *Viewer {
 	}
 	v.mux.HandleFunc("GET /{$}", v.list)
 	v.mux.HandleFunc("GET /trace/{id}", v.trace)
+	if opt.Rollouts != nil {
+		v.mux.HandleFunc("GET /rollouts", v.rollouts)
+	}
 	v.mux.HandleFunc("GET /api/traces/{id}", v.traceJSON)
 	v.mux.HandleFunc("GET /api/version", v.version)
 	v.mux.HandleFunc("GET /api/", func(w http.ResponseWriter, r *http.Request) {
@@ -127,8 +137,18 @@ type notFound struct {
 	What  string
 }
 
+func (v *Viewer) rollouts(w http.ResponseWriter, r *http.Request) {
+	s := r.URL.Query().Get("stuck")
+	rv := newRolloutsView(v.store, v.opt.Rollouts(), v.opt.StuckAfter, s != "" && s != "0" && s != "false", time.Now())
+	v.page(w, http.StatusOK, func(p *page) { renderRollouts(p, rv) })
+}
+
 func (v *Viewer) list(w http.ResponseWriter, r *http.Request) {
 	lv := newListView(v.store, ParseFilter(r.URL.Query()), v.opt.Live)
+	if v.opt.Rollouts != nil {
+		rv := newRolloutsView(v.store, v.opt.Rollouts(), v.opt.StuckAfter, true, time.Now())
+		lv.Rollouts, lv.Open, lv.Stuck = true, rv.Open, rv.Stuck
+	}
 	v.page(w, http.StatusOK, func(p *page) { renderList(p, lv) })
 }
 

@@ -26,6 +26,10 @@ type listView struct {
 	Live     bool
 	// Suggestions for the filter inputs, from every stored trace.
 	Namespaces, Kinds, Reasons []string
+	// Rollouts says the page of rollouts in progress exists (live mode);
+	// Open and Stuck count them.
+	Rollouts    bool
+	Open, Stuck int
 }
 
 type listRow struct {
