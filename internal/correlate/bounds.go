@@ -33,6 +33,11 @@ func (e *Engine) prune() {
 			delete(e.roots, k)
 		}
 	}
+	for k, st := range e.runs {
+		if st.settled || st.last.Before(cut) && !e.rolloutOpen(st) {
+			delete(e.runs, k)
+		}
+	}
 	for k, at := range e.flushed {
 		if at.Before(cut) {
 			delete(e.flushed, k)

@@ -95,12 +95,14 @@ type Engine struct {
 	// heldRoots are rollouts' root spans waiting for their outcome to be
 	// sent (Config.Stream).
 	heldRoots []*rootState
-	creators  map[string]creatorLink // by object UID (see creatorLink)
-	open      map[span.TraceID]*openTrace
-	flushed   map[span.TraceID]time.Time // exported traces, to count late spans
-	hidden    map[spanKey]hiddenSpan     // filtered-out occurrences
-	keys      map[string]*kindInfo       // by kind
-	flushIdx  map[span.ID]int            // flushTrace's span index, reused
+	// runs are CronJob runs by their Job, until their outcome.
+	runs     map[owners.NameKey]*rootState
+	creators map[string]creatorLink // by object UID (see creatorLink)
+	open     map[span.TraceID]*openTrace
+	flushed  map[span.TraceID]time.Time // exported traces, to count late spans
+	hidden   map[spanKey]hiddenSpan     // filtered-out occurrences
+	keys     map[string]*kindInfo       // by kind
+	flushIdx map[span.ID]int            // flushTrace's span index, reused
 
 	freeChunks [][]span.Span // exported traces' chunks, for open traces to reuse
 	flushBuf   []span.Span   // flushTrace's buffer, reused
@@ -159,6 +161,7 @@ func New(cfg Config) *Engine {
 		acts:       map[string]*activity{},
 		mentions:   map[owners.NameKey]*mentionList{},
 		seen:       map[uint64]eventState{},
+		runs:       map[owners.NameKey]*rootState{},
 		roots:      map[string]*rootState{},
 		creators:   map[string]creatorLink{},
 		open:       map[span.TraceID]*openTrace{},

@@ -49,6 +49,32 @@ func (e *Engine) observeRollout(o *record.Object, at time.Time) {
 	if st := e.roots[o.UID]; st != nil && st.rollout && !st.settled && st.gen == o.Generation {
 		e.settle(st, res, at, o.Status)
 	}
+	if o.Kind == "Job" {
+		k := owners.NameKey{Kind: "Job", Namespace: o.Namespace, Name: o.Name}
+		if st := e.runs[k]; st != nil && !st.settled {
+			e.settle(st, res, at, o.Status)
+		}
+	}
+}
+
+// runJob is the entry of the Job a CronJob's run created, or nil.
+func (e *Engine) runJob(st *rootState) *owners.Entry {
+	uid := e.index.UID(st.run)
+	if uid == "" {
+		return nil
+	}
+	ent, _ := e.index.Get(uid)
+	return ent
+}
+
+// statusEntry is the entry whose status decides st's outcome: the Job of a
+// CronJob's run, else the root object.
+func (e *Engine) statusEntry(st *rootState) *owners.Entry {
+	if st.run.Name != "" {
+		return e.runJob(st)
+	}
+	ent, _ := e.index.Get(st.ref.uid)
+	return ent
 }
 
 // rolloutOpen reports whether st is a rollout whose status was seen and
@@ -58,8 +84,8 @@ func (e *Engine) rolloutOpen(st *rootState) bool {
 	if st == nil || !st.rollout || st.settled {
 		return false
 	}
-	ent, ok := e.index.Get(st.ref.uid)
-	return ok && ent.Rollout != nil && ent.Rollout.Watched && ent.Deleting.IsZero() &&
+	ent := e.statusEntry(st)
+	return ent != nil && ent.Rollout != nil && ent.Rollout.Watched && ent.Deleting.IsZero() &&
 		e.now.Before(st.start.Add(e.cfg.MaxRolloutWait))
 }
 
@@ -115,7 +141,7 @@ func (e *Engine) holdRoot(st *rootState) {
 // sendRoot sends a held root span, saying its outcome.
 func (e *Engine) sendRoot(st *rootState) {
 	if !st.settled && st.status == nil {
-		if ent, ok := e.index.Get(st.ref.uid); ok && ent.Rollout != nil {
+		if ent := e.statusEntry(st); ent != nil && ent.Rollout != nil {
 			c := ent.Rollout.Status
 			st.status = &c
 		}
@@ -172,7 +198,7 @@ func (e *Engine) markOutcome(st *rootState, s *span.Span) {
 	res := st.result
 	status := st.status // the one that reported the outcome
 	watched := false
-	if ent, ok := e.index.Get(st.ref.uid); ok && ent.Rollout != nil {
+	if ent := e.statusEntry(st); ent != nil && ent.Rollout != nil {
 		watched = ent.Rollout.Watched
 		if status == nil {
 			status = &ent.Rollout.Status
@@ -199,7 +225,7 @@ func (e *Engine) markOutcome(st *rootState, s *span.Span) {
 	if res.Message != "" {
 		s.Attrs = append(s.Attrs, span.Str(span.KeyRolloutMessage, res.Message))
 	}
-	if status != nil && st.ref.name.Kind == "Job" {
+	if status != nil && (st.ref.name.Kind == "Job" || st.run.Name != "") {
 		s.Attrs = append(s.Attrs,
 			span.Int64(span.KeyRolloutDesired, int64(status.Desired)),
 			span.Int64(span.KeyRolloutActive, int64(status.Active)),
@@ -229,7 +255,7 @@ func (e *Engine) supersede(prev, next *rootState) {
 			Attrs: []span.Attr{span.Str(span.KeyLinkRelation, "superseded_by")}})
 	}
 	var status *record.WorkloadStatus
-	if ent, ok := e.index.Get(prev.ref.uid); ok && ent.Rollout != nil {
+	if ent := e.statusEntry(prev); ent != nil && ent.Rollout != nil {
 		status = &ent.Rollout.Status
 	}
 	e.settle(prev, rollout.Result{Outcome: rollout.Superseded}, next.start, status)
@@ -240,7 +266,7 @@ func (e *Engine) supersede(prev, next *rootState) {
 // RolloutKinds and RolloutOutcomes index RolloutStats, RolloutBuckets are
 // its duration histograms' upper bounds in seconds.
 var (
-	RolloutKinds    = [...]string{"Deployment", "StatefulSet", "DaemonSet", "Job"}
+	RolloutKinds    = [...]string{"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
 	RolloutOutcomes = [...]rollout.Outcome{rollout.Complete, rollout.Failed, rollout.Superseded, rollout.InProgress, rollout.Unknown}
 	RolloutBuckets  = [...]float64{5, 15, 30, 60, 120, 300, 600, 1800, 3600}
 )
@@ -368,7 +394,7 @@ func (e *Engine) OpenRollouts(n int) []OpenRollout {
 	for _, st := range open[:min(n, len(open))] {
 		r := OpenRollout{Kind: st.ref.name.Kind, Namespace: st.ref.name.Namespace, Name: st.ref.name.Name, UID: st.ref.uid,
 			Generation: st.gen, Since: st.start, Trace: st.trace}
-		if ent, ok := e.index.Get(st.ref.uid); ok && ent.Rollout != nil {
+		if ent := e.statusEntry(st); ent != nil && ent.Rollout != nil {
 			r.Status = ent.Rollout.Status
 			r.Status.Conditions = slices.Clone(r.Status.Conditions)
 		}

@@ -39,6 +39,9 @@ type rootState struct {
 	result                         rollout.Result
 	end                            time.Time
 	status                         *record.WorkloadStatus
+	// run is the Job a CronJob's run episode created: the run's outcome
+	// is the Job's (zero for any other episode).
+	run owners.NameKey
 	// warnings are the latest Warning Events in a rollout's trace, oldest
 	// first (see OpenRollouts).
 	warnings []RolloutWarning
@@ -80,7 +83,9 @@ func (e *Engine) episode(r objRef, o *occ) *rootState {
 		var quiet bool
 		switch {
 		case st.settled && !st.end.IsZero():
-			quiet = o.t.After(st.end.Add(time.Second))
+			// What names a run's Job after its outcome (Saw completed
+			// job) is still the run's.
+			quiet = o.t.After(st.end.Add(time.Second)) && !(st.run.Name != "" && o.mention != nil && o.mentioned() == st.run)
 		case e.rolloutOpen(st):
 		default:
 			quiet = o.t.Sub(st.last) >= e.cfg.Window
@@ -173,7 +178,8 @@ func (e *Engine) episode(r objRef, o *occ) *rootState {
 	}
 	s.Attrs = e.appendObjectAttrs(s.Attrs, r)
 	st.span = s
-	if key == 0 && known && rollout.Tracked(ent.APIVersion, r.name.Kind) {
+	switch {
+	case key == 0 && known && rollout.Tracked(ent.APIVersion, r.name.Kind):
 		st.rollout = true
 		if e.rolloutOpen(prev) && prev.gen < st.gen {
 			e.supersede(prev, st)
@@ -182,6 +188,14 @@ func (e *Engine) episode(r objRef, o *occ) *rootState {
 			if oc := ro.OutcomeOf(st.gen); oc != nil {
 				e.settle(st, oc.Result, oc.At, &oc.Status)
 			}
+		}
+	case starter != "" && o.mention.SubKind == "Job":
+		// A CronJob's run: its outcome is its Job's.
+		st.rollout, st.run = true, o.mentioned()
+		e.runs[st.run] = st
+		if je := e.runJob(st); je != nil && je.Rollout != nil && len(je.Rollout.Outcomes) > 0 {
+			oc := &je.Rollout.Outcomes[len(je.Rollout.Outcomes)-1]
+			e.settle(st, oc.Result, oc.At, &oc.Status)
 		}
 	}
 	return st
