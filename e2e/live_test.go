@@ -598,9 +598,10 @@ func testCaptureReplay(t *testing.T, p *kspanProc) {
 	t.Logf("capture replayed to the same %d spans", len(a))
 }
 
-// testMetrics checks that the running kspan is ready and counts what it
-// received: the URL comes from its "serving metrics" log line.
-func testMetrics(t *testing.T, p *kspanProc) {
+// metricsGetter returns a GET of the running kspan's metrics server: the
+// URL comes from its "serving metrics" log line.
+func (p *kspanProc) metricsGetter(t *testing.T) func(path string) (int, string) {
+	t.Helper()
 	b, err := os.ReadFile(p.log)
 	if err != nil {
 		t.Fatal(err)
@@ -609,7 +610,7 @@ func testMetrics(t *testing.T, p *kspanProc) {
 	if m == nil {
 		t.Fatal("kspan did not log where it serves metrics")
 	}
-	get := func(path string) (int, string) {
+	return func(path string) (int, string) {
 		resp, err := http.Get(string(m[1]) + path)
 		if err != nil {
 			t.Fatal(err)
@@ -621,6 +622,12 @@ func testMetrics(t *testing.T, p *kspanProc) {
 		}
 		return resp.StatusCode, string(body)
 	}
+}
+
+// testMetrics checks that the running kspan is ready and counts what it
+// received: the URL comes from its "serving metrics" log line.
+func testMetrics(t *testing.T, p *kspanProc) {
+	get := p.metricsGetter(t)
 	if code, body := get("/readyz"); code != http.StatusOK {
 		t.Errorf("/readyz = %d: %s", code, body)
 	}

@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -76,4 +78,28 @@ func (c *check) rollout(id span.TraceID, outcome, reason string, at time.Time) *
 		c.errorf("rollout %s ends at %s, before its outcome %s", root.Name, root.End, seen)
 	}
 	return root
+}
+
+// rolloutMetrics checks that kspan's metrics count the outcomes the
+// scenarios checked in their traces: Deployments complete, superseded
+// (shape-scale) and failed (shape-ns-delete), a Job failed (shape-backoff),
+// each with its duration.
+func rolloutMetrics(t *testing.T, p *kspanProc) {
+	_, body := p.metricsGetter(t)("/metrics")
+	for _, want := range []string{
+		`kspan_rollouts_total{kind="Deployment",outcome="complete"}`,
+		`kspan_rollouts_total{kind="Deployment",outcome="superseded"}`,
+		`kspan_rollouts_total{kind="Deployment",outcome="failed"}`,
+		`kspan_rollouts_total{kind="Job",outcome="failed"}`,
+		`kspan_rollout_duration_seconds_count{kind="Deployment",outcome="failed"}`,
+	} {
+		m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(want) + ` ([0-9.e+]+)$`).FindStringSubmatch(body)
+		if m == nil {
+			t.Errorf("/metrics has no %s", want)
+			continue
+		}
+		if n, _ := strconv.ParseFloat(m[1], 64); n < 1 {
+			t.Errorf("%s = %s, want at least 1", want, m[1])
+		}
+	}
 }

@@ -71,6 +71,7 @@ func TestShapes(t *testing.T) {
 			})
 		}
 	})
+	t.Run("rollout-metrics", func(t *testing.T) { rolloutMetrics(t, p) })
 	p.stop(t)
 	t.Run("final-output", func(t *testing.T) {
 		for _, sh := range shapes {
