@@ -30,10 +30,12 @@ func TestApiserverRestartMidBurst(t *testing.T) {
 	waitExportedIn(t, ns, 15, out)
 	restart := exec.Command("bash", filepath.Join(env.root, "hack", "cluster.sh"), "restart-apiserver", env.dir)
 	restart.Env = append(os.Environ(), "COMPACT=1")
+	// From before the restart: the script returns once the apiserver is
+	// ready, and kspan's watches may have come back (and listed) by then.
+	restarted := time.Now()
 	if b, err := restart.CombinedOutput(); err != nil {
 		t.Fatalf("restarting the apiserver: %v\n%s", err, b)
 	}
-	restarted := time.Now()
 	waitFor(t, 30*time.Second, "the namespace's default service account after the restart", func() (bool, string) {
 		_, err := env.client.Discovery().ServerVersion()
 		return err == nil, ""
