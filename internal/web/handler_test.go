@@ -349,7 +349,7 @@ func TestRolloutOutcomeShownAndFiltered(t *testing.T) {
 func openRollouts(now time.Time) []correlate.OpenRollout {
 	return []correlate.OpenRollout{
 		{Kind: "Deployment", Namespace: "shop", Name: "web<b>", UID: "d1", Generation: 4, Since: now.Add(-20 * time.Minute),
-			Status: record.WorkloadStatus{Desired: 3, Updated: 1, Conditions: []record.Condition{{Type: "Progressing", Status: "True", Reason: "ReplicaSetUpdated", Message: "is progressing"}}},
+			Status:   record.WorkloadStatus{Desired: 3, Updated: 1, Conditions: []record.Condition{{Type: "Progressing", Status: "True", Reason: "ReplicaSetUpdated", Message: "is progressing"}}},
 			Warnings: []correlate.RolloutWarning{{At: now.Add(-time.Minute), Kind: "Pod", Name: "web-1", Reason: "FailedScheduling", Message: "0/3 nodes are available", Count: 7}}},
 		{Kind: "Job", Namespace: "shop", Name: "migrate", UID: "j1", Generation: 1, Since: now.Add(-2 * time.Minute),
 			Status: record.WorkloadStatus{Active: 1}},
