@@ -103,3 +103,84 @@ func rolloutMetrics(t *testing.T, p *kspanProc) {
 		}
 	}
 }
+
+// outcomesMatchTheApiserver compares every settled rollout's root span
+// of the scenario with the status the apiserver holds now, for the
+// objects still there at the generation the span is about: the condition
+// that decided it (Deployment Progressing, Job Complete or Failed) has the
+// span's reason and was written when kspan saw the outcome; a StatefulSet
+// or DaemonSet said complete is rolled out. Written from the objects'
+// status alone, not from kspan's rules.
+func (c *check) outcomesMatchTheApiserver() {
+	ctx := context.Background()
+	for i := range c.ts.spans {
+		s := &c.ts.spans[i]
+		outcome := s.Attr(span.KeyRolloutOutcome)
+		if !s.Parent.IsZero() || (outcome != "complete" && outcome != "failed") {
+			continue
+		}
+		ns, name, gen := s.Attr(span.KeyNamespace), s.Attr(span.KeyObjectName), attrInt(*s, span.KeyObjectGeneration)
+		var objGen int64
+		var reason string
+		var at time.Time
+		done := false
+		switch s.Attr(span.KeyObjectKind) {
+		case "Deployment":
+			d, err := env.client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				continue
+			}
+			objGen = d.Generation
+			for _, cd := range d.Status.Conditions {
+				if cd.Type == appsv1.DeploymentProgressing && d.Status.ObservedGeneration >= d.Generation {
+					reason, at = cd.Reason, cd.LastUpdateTime.Time
+					done = cd.Reason == "NewReplicaSetAvailable" || cd.Reason == "ProgressDeadlineExceeded"
+				}
+			}
+		case "Job":
+			j, err := env.client.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				continue
+			}
+			objGen = j.Generation
+			for _, cd := range j.Status.Conditions {
+				if (cd.Type == "Complete" || cd.Type == "Failed") && cd.Status == "True" {
+					reason, at, done = cd.Reason, cd.LastTransitionTime.Time, true
+				}
+			}
+		case "StatefulSet":
+			st, err := env.client.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				continue
+			}
+			objGen = st.Generation
+			want := int32(1)
+			if st.Spec.Replicas != nil {
+				want = *st.Spec.Replicas
+			}
+			done = st.Status.ObservedGeneration >= st.Generation && st.Status.ReadyReplicas == want
+		case "DaemonSet":
+			ds, err := env.client.AppsV1().DaemonSets(ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				continue
+			}
+			objGen = ds.Generation
+			n := ds.Status.DesiredNumberScheduled
+			done = ds.Status.ObservedGeneration >= ds.Generation && ds.Status.UpdatedNumberScheduled == n && ds.Status.NumberAvailable == n
+		default:
+			continue
+		}
+		if objGen != int64(gen) {
+			continue // the apiserver holds a later generation's status
+		}
+		what := fmt.Sprintf("%s %s/%s generation %d", s.Attr(span.KeyObjectKind), ns, name, gen)
+		switch {
+		case !done:
+			c.errorf("rollout of %s: kspan says %s, the apiserver's status says it is not over", what, outcome)
+		case reason != "" && s.Attr(span.KeyRolloutReason) != reason:
+			c.errorf("rollout of %s: kspan says %s (%s), the apiserver's condition %s", what, outcome, s.Attr(span.KeyRolloutReason), reason)
+		case !at.IsZero():
+			c.rollout(s.TraceID, outcome, reason, at)
+		}
+	}
+}

@@ -207,6 +207,7 @@ func (r *shapeRun) traces() *check {
 	}
 	c.podInstances()
 	c.generations()
+	c.outcomesMatchTheApiserver()
 	return c
 }
 
