@@ -179,7 +179,9 @@ func (c *check) outcomesMatchTheApiserver() {
 			c.errorf("rollout of %s: kspan says %s, the apiserver's status says it is not over", what, outcome)
 		case reason != "" && s.Attr(span.KeyRolloutReason) != reason:
 			c.errorf("rollout of %s: kspan says %s (%s), the apiserver's condition %s", what, outcome, s.Attr(span.KeyRolloutReason), reason)
-		case !at.IsZero():
+		case !at.IsZero() && !at.Before(s.Start.Truncate(time.Second)):
+			// A condition written before this change (a scale leaves
+			// Progressing as it was) does not date its outcome.
 			c.rollout(s.TraceID, outcome, reason, at)
 		}
 	}
