@@ -26,6 +26,18 @@ func (s *scenario) status(gen int64, sec float64, desired, updated, available in
 	s.recs = append(s.recs, record.Record{Observed: at(sec), Object: o})
 }
 
+// started is an engine fed recs in order, each at its observation, and
+// what it exports.
+func started(cfg Config, recs []record.Record) (*Engine, *[]span.Span) {
+	out := new([]span.Span)
+	cfg.Out = ConsumerFunc(func(b []span.Span) error { *out = append(*out, b...); return nil })
+	e := New(cfg)
+	for _, r := range recs {
+		e.Add(r, r.Observed)
+	}
+	return e, out
+}
+
 func rootOf(t *testing.T, spans []span.Span, name string) span.Span {
 	t.Helper()
 	var found []span.Span
@@ -130,14 +142,9 @@ func TestRolloutWaitIsBounded(t *testing.T) {
 	s.status(1, 0, 2, 0, 0, "True", "NewReplicaSetCreated")
 	sampleRollout(&s, false)
 	s.ev("Node", "node-9", "n9", "NodeReady", "unrelated, moves the clock", 200)
-	var out []span.Span
-	e := New(Config{Linger: time.Second, MaxRolloutWait: time.Minute,
-		Out: ConsumerFunc(func(b []span.Span) error { out = append(out, b...); return nil })})
-	for _, r := range s.recs {
-		e.Add(r, r.Observed)
-	}
+	e, spans := started(Config{Linger: time.Second, MaxRolloutWait: time.Minute}, s.recs)
 	e.Advance(at(300))
-	root := rootOf(t, out, "Deployment.Create") // exported before any flush
+	root := rootOf(t, *spans, "Deployment.Create") // exported before any flush
 	if root.Attr(span.KeyRolloutOutcome) != "in_progress" {
 		t.Errorf("outcome %q, want in_progress", root.Attr(span.KeyRolloutOutcome))
 	}
@@ -159,10 +166,7 @@ func TestRolloutStats(t *testing.T) {
 	var s scenario
 	s.status(1, 0, 2, 0, 0, "True", "NewReplicaSetCreated")
 	sampleRollout(&s, false)
-	e := New(Config{Linger: time.Second, StuckAfter: time.Minute})
-	for _, r := range s.recs {
-		e.Add(r, r.Observed)
-	}
+	e, _ := started(Config{Linger: time.Second, StuckAfter: time.Minute}, s.recs)
 	e.Advance(at(90))
 	if st := e.Stats().Rollouts; st.Open[0] != 1 || st.Stuck[0] != 1 || st.Done[0][0].Count != 0 {
 		t.Errorf("in progress 90s after the change: open %v stuck %v done %+v", st.Open, st.Stuck, st.Done[0][0])
@@ -185,14 +189,10 @@ func TestDeletedRolloutDoesNotWait(t *testing.T) {
 	gone := *s.recs[0].Object
 	gone.Deleting = at(6)
 	s.recs = append(s.recs, record.Record{Observed: at(6), Object: &gone})
-	var out []span.Span
-	e := New(Config{Linger: time.Second, Out: ConsumerFunc(func(b []span.Span) error { out = append(out, b...); return nil })})
-	for _, r := range s.recs {
-		e.Add(r, r.Observed)
-	}
+	e, spans := started(Config{Linger: time.Second}, s.recs)
 	e.Advance(at(30)) // decides what is held
 	e.Advance(at(40))
-	if r := rootOf(t, out, "Deployment.Create"); r.Attr(span.KeyRolloutOutcome) != "in_progress" {
+	if r := rootOf(t, *spans, "Deployment.Create"); r.Attr(span.KeyRolloutOutcome) != "in_progress" {
 		t.Errorf("outcome %q, want in_progress", r.Attr(span.KeyRolloutOutcome))
 	}
 }
@@ -204,31 +204,27 @@ func TestStreamSendsTheRootAtTheOutcome(t *testing.T) {
 	s.status(1, 0, 2, 0, 0, "True", "NewReplicaSetCreated")
 	sampleRollout(&s, false)
 	s.status(1, 30, 2, 2, 2, "True", "NewReplicaSetAvailable")
-	var out []span.Span
-	e := New(Config{Stream: true, Out: ConsumerFunc(func(b []span.Span) error { out = append(out, b...); return nil })})
-	for _, r := range s.recs[:len(s.recs)-1] {
-		e.Add(r, r.Observed)
-	}
+	e, spans := started(Config{Stream: true}, s.recs[:len(s.recs)-1])
 	e.Advance(at(20))
 	e.Advance(at(21))
-	if len(out) == 0 {
+	if len(*spans) == 0 {
 		t.Fatal("nothing streamed before the outcome")
 	}
-	for _, sp := range out {
+	for _, sp := range *spans {
 		if sp.Parent.IsZero() {
 			t.Fatalf("root %s sent before the outcome", sp.Name)
 		}
 	}
 	e.Add(s.recs[len(s.recs)-1], at(30))
 	e.Advance(at(31))
-	root := rootOf(t, out, "Deployment.Create")
+	root := rootOf(t, *spans, "Deployment.Create")
 	if root.Attr(span.KeyRolloutOutcome) != "complete" || !root.End.Equal(at(30)) {
 		t.Errorf("root %q ends %v, want complete at %v", root.Attr(span.KeyRolloutOutcome), root.End, at(30))
 	}
-	n := len(out)
+	n := len(*spans)
 	e.Flush()
-	if len(out) != n {
-		t.Errorf("%d more spans at the flush", len(out)-n)
+	if len(*spans) != n {
+		t.Errorf("%d more spans at the flush", len(*spans)-n)
 	}
 }
 
@@ -275,10 +271,7 @@ func TestOpenRolloutsWithTheirWarnings(t *testing.T) {
 	for i := range 7 {
 		s.ev("Pod", "web-abc-1", "p1", "FailedScheduling", fmt.Sprintf("0/3 nodes are available (%d)", i), 2+float64(i), warning)
 	}
-	e := New(Config{})
-	for _, r := range s.recs {
-		e.Add(r, r.Observed)
-	}
+	e, _ := started(Config{}, s.recs)
 	e.Advance(at(60))
 	open := e.OpenRollouts(10)
 	if len(open) != 1 {

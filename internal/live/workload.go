@@ -107,5 +107,8 @@ func sameObject(a, b any) bool {
 	if !ok1 || !ok2 || !sameMeta(x, y) {
 		return false
 	}
+	if _, metaOnly := a.(*metav1.PartialObjectMetadata); metaOnly {
+		return true // no status: most updates (a pod's) stop here
+	}
 	return reflect.DeepEqual(convert.WorkloadStatus(a), convert.WorkloadStatus(b))
 }
