@@ -74,6 +74,11 @@ type Entry struct {
 
 	// seenOwnerless says a version had no owner references (see Orphaned).
 	seenOwnerless bool
+	// inferred says a controller message named the object's name as made
+	// by its controller: Index.Owner answers it for the name as it would
+	// an inferred owner, which then need not be kept apart (most objects
+	// a controller creates are also seen).
+	inferred bool
 
 	elem *list.Element
 	// named says byName maps the entry's name to it (its last version
@@ -167,7 +172,7 @@ type Stats struct {
 type Index struct {
 	cfg      Config
 	byUID    map[string]*Entry
-	byName   map[NameKey]string
+	byName   names
 	inferred map[NameKey]*inferEntry
 	inferLRU *list.List // of *inferEntry, least recently inferred first
 	lru      *list.List // of *Entry, least recently touched first
@@ -180,7 +185,7 @@ func New(cfg Config) *Index {
 	return &Index{
 		cfg:      cfg.withDefaults(),
 		byUID:    map[string]*Entry{},
-		byName:   map[NameKey]string{},
+		byName:   newNames(),
 		inferred: map[NameKey]*inferEntry{},
 		inferLRU: list.New(),
 		lru:      list.New(),
@@ -194,7 +199,12 @@ func (ix *Index) Get(uid string) (*Entry, bool) {
 }
 
 // UID returns the UID last seen for kind/namespace/name, or "".
-func (ix *Index) UID(k NameKey) string { return ix.byName[k] }
+func (ix *Index) UID(k NameKey) string {
+	if e := ix.byName.get(k); e != nil {
+		return e.UID
+	}
+	return ""
+}
 
 // Stats reports sizes and evictions.
 func (ix *Index) Stats() Stats {
@@ -216,23 +226,36 @@ func (ix *Index) Upsert(o *record.Object, observed time.Time) {
 	} else {
 		ix.lru.MoveToBack(e.elem)
 	}
+	var claimed NameKey // the name e claims, when claim
+	claim := false
+	var heir *Entry // the name's last holder, holding its inferred owner
 	if !e.named || e.Name != o.Name || e.Namespace != o.Namespace || e.Kind != o.Kind {
 		// New, renamed (hostile input) or no longer the name's last
 		// seen: (re)claim the name.
+		if e.named {
+			ix.byName.del(NameKey{e.Kind, e.Namespace, e.Name}, e)
+		}
 		k := NameKey{o.Kind, o.Namespace, o.Name}
-		if prev, had := ix.byName[k]; had && prev != o.UID {
-			if pe := ix.byUID[prev]; pe != nil {
-				pe.named = false
-				ix.succeed(pe, e, o.Created)
+		if pe := ix.byName.get(k); pe != nil && pe != e {
+			pe.named = false
+			ix.succeed(pe, e, o.Created)
+			if pe.inferred {
+				heir = pe
 			}
 		}
-		ix.byName[k] = o.UID
-		e.named = true
+		claimed, claim = k, true
 	}
 	if e.Kind != o.Kind || e.APIVersion != o.APIVersion || e.Namespace != o.Namespace {
 		e.Kind, e.APIVersion, e.Namespace = intern(o.Kind), intern(o.APIVersion), intern(o.Namespace)
 	}
 	e.Name = o.Name
+	if claim {
+		ix.byName.set(claimed, e)
+		e.named = true
+		if heir != nil {
+			ix.inferOwner(claimed, heir)
+		}
+	}
 	e.Created = o.Created
 	// Ownership is that of the object's first state (a Deployment deleted
 	// with orphan propagation leaves its ReplicaSet ownerless, which does
@@ -258,6 +281,40 @@ func (ix *Index) Upsert(o *record.Object, observed time.Time) {
 		e.DeletingRV = lowestRV(e.DeletingRV, o.ResourceVersion)
 	}
 	ix.addGen(e, o, observed)
+	if claim {
+		ix.absorb(claimed, e)
+	}
+}
+
+// inferOwner moves the inferred owner e holds for its name (its
+// controller) back to the inferred owners, as an owner inferred at its
+// creation.
+func (ix *Index) inferOwner(k NameKey, e *Entry) {
+	e.inferred = false
+	if c := e.Controller(); c != nil {
+		if _, ok := ix.inferred[k]; !ok {
+			ix.Infer(k, Inferred{UID: c.UID, Kind: c.Kind, Name: c.Name, At: e.Created})
+		}
+	}
+}
+
+// absorb lets e, the holder of the name k, stand for the name's inferred
+// owner when that is e's controller (the usual case: what a controller
+// says it created is seen too), forgetting the inferred entry.
+func (ix *Index) absorb(k NameKey, e *Entry) {
+	ie, ok := ix.inferred[k]
+	if !ok {
+		return
+	}
+	if c := e.Controller(); c != nil && c.UID == ie.UID {
+		ix.forgetInferred(ie)
+		e.inferred = true
+	}
+}
+
+func (ix *Index) forgetInferred(ie *inferEntry) {
+	ix.inferLRU.Remove(ie.el)
+	delete(ix.inferred, ie.key)
 }
 
 // intern returns the one copy of s the process keeps (unique.Make): the
@@ -344,9 +401,8 @@ func (ix *Index) remove(e *Entry) {
 	ix.lru.Remove(e.elem)
 	e.elem = nil
 	delete(ix.byUID, e.UID)
-	k := NameKey{e.Kind, e.Namespace, e.Name}
-	if ix.byName[k] == e.UID {
-		delete(ix.byName, k)
+	if e.named {
+		ix.byName.del(NameKey{e.Kind, e.Namespace, e.Name}, e)
 	}
 	if !e.Deleted.IsZero() {
 		ix.tombs--
@@ -372,6 +428,17 @@ type inferEntry struct {
 // last such message, and the least recent is dropped beyond MaxObjects.
 func (ix *Index) Infer(sub NameKey, owner Inferred) {
 	ie, ok := ix.inferred[sub]
+	if e := ix.byName.get(sub); e != nil {
+		if c := e.Controller(); c != nil && c.UID == owner.UID {
+			// The name's holder says as much: it stands for it.
+			e.inferred = true
+			if ok {
+				ix.forgetInferred(ie)
+			}
+			return
+		}
+		e.inferred = false
+	}
 	if ok && ie.UID == owner.UID && ie.Kind == owner.Kind && ie.Name == owner.Name {
 		owner.UID, owner.Kind, owner.Name = ie.UID, ie.Kind, ie.Name // already interned
 	} else {
@@ -409,6 +476,11 @@ func (ix *Index) Owner(k NameKey, uid string) (owner Inferred, ok bool) {
 	}
 	if ie, ok := ix.inferred[k]; ok {
 		return ie.Inferred, true
+	}
+	if e := ix.byName.get(k); e != nil && e.inferred {
+		if c := e.Controller(); c != nil {
+			return Inferred{UID: c.UID, Kind: c.Kind, Name: c.Name}, true
+		}
 	}
 	return Inferred{}, false
 }

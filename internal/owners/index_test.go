@@ -354,3 +354,49 @@ func TestRolloutOutcomesByGeneration(t *testing.T) {
 		t.Error("generation 1 kept beyond the bound")
 	}
 }
+
+// An owner inferred from a message about an object that is also seen is
+// kept by the object's entry, not apart, and answers as before: for the
+// name, for a UID the index does not hold, and for the name's next holder.
+func TestInferredOwnerKeptByTheObject(t *testing.T) {
+	rs := record.OwnerRef{Kind: "ReplicaSet", Name: "web-a", UID: "r1", Controller: true}
+	for _, order := range []string{"message first", "object first"} {
+		ix := New(Config{})
+		infer := func() {
+			ix.Infer(NameKey{"Pod", "ns", "web-0"}, Inferred{UID: "r1", Kind: "ReplicaSet", Name: "web-a", At: t0})
+		}
+		if order == "message first" {
+			infer()
+		}
+		ix.Upsert(obj("Pod", "web-0", "p1", 1, rs), time.Time{})
+		if order == "object first" {
+			infer()
+		}
+		if n := ix.Stats().Inferred; n != 0 {
+			t.Errorf("%s: %d inferred owners kept apart, want 0 (the pod says the same)", order, n)
+		}
+		for _, uid := range []string{"", "p-unknown", "p1"} {
+			if got, ok := ix.Owner(NameKey{"Pod", "ns", "web-0"}, uid); !ok || got.UID != "r1" {
+				t.Errorf("%s: Owner(web-0, %q) = %q, %v; want r1", order, uid, got.UID, ok)
+			}
+		}
+		// A pod of the same name with another controller: the
+		// message's owner still answers for an unknown UID.
+		other := obj("Pod", "web-0", "p2", 1, record.OwnerRef{Kind: "ReplicaSet", Name: "web-b", UID: "r2", Controller: true})
+		other.Created = t0.Add(time.Minute)
+		ix.Upsert(other, time.Time{})
+		if got, ok := ix.Owner(NameKey{"Pod", "ns", "web-0"}, "p-unknown"); !ok || got.UID != "r1" {
+			t.Errorf("%s: after the name's next holder, Owner(web-0, unknown) = %q, %v; want r1", order, got.UID, ok)
+		}
+		if got, _ := ix.Owner(NameKey{"Pod", "ns", "web-0"}, "p2"); got.UID != "r2" {
+			t.Errorf("%s: Owner(web-0, p2) = %q, want r2 (its metadata)", order, got.UID)
+		}
+	}
+	// A message naming another owner than the object's is kept apart.
+	ix := New(Config{})
+	ix.Upsert(obj("Pod", "web-0", "p1", 1, rs), time.Time{})
+	ix.Infer(NameKey{"Pod", "ns", "web-0"}, Inferred{UID: "r9", Kind: "ReplicaSet", Name: "x", At: t0})
+	if got, ok := ix.Owner(NameKey{"Pod", "ns", "web-0"}, ""); !ok || got.UID != "r9" || ix.Stats().Inferred != 1 {
+		t.Errorf("Owner = %q, %v with %d kept apart; want r9, kept apart", got.UID, ok, ix.Stats().Inferred)
+	}
+}

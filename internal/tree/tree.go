@@ -92,16 +92,25 @@ func RenderAll(w io.Writer, spans []span.Span, opt Options) error {
 	slices.SortFunc(traces, func(a, b entry) int {
 		return cmp.Or(a.t.roots[0].s.Start.Compare(b.t.roots[0].s.Start), bytes.Compare(a.id[:], b.id[:]))
 	})
+	// Written in pieces of about writeChunk bytes: the text of thousands
+	// of traces is not held.
 	var buf bytes.Buffer
-	for _, e := range traces {
+	for i, e := range traces {
 		draw(&buf, e.t, opt)
 		buf.WriteByte('\n')
-	}
-	if _, err := w.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("render traces: %w", err)
+		traces[i].t = nil // drawn: its nodes can go
+		if buf.Len() >= writeChunk || i == len(traces)-1 {
+			if _, err := w.Write(buf.Bytes()); err != nil {
+				return fmt.Errorf("render traces: %w", err)
+			}
+			buf.Reset()
+		}
 	}
 	return nil
 }
+
+// writeChunk is about how much text RenderAll writes at a time.
+const writeChunk = 64 << 10
 
 // build links spans of one trace (at least one) into a tree. Every span
 // ends up reachable from exactly one root, even with duplicate IDs or
