@@ -48,15 +48,23 @@ func (e *Engine) prune() {
 			delete(e.hidden, k)
 		}
 	}
-	seenCut := addNanos(e.nowNS, -max(eventTTL, e.cfg.Window))
+	seenCut := e.secs(addNanos(e.nowNS, -max(eventTTL, e.cfg.Window)))
 	for k, st := range e.seen {
 		if st.lastSeen < seenCut {
-			delete(e.seen, k)
+			e.forgetEvent(k)
 		}
 	}
 	e.forgetOverflow()
 	e.index.Expire(e.now)
 	e.pruneCreators(cut)
+}
+
+// forgetEvent forgets the Event object of uidHash k.
+func (e *Engine) forgetEvent(k uint64) {
+	delete(e.seen, k)
+	if len(e.repeats) > 0 {
+		delete(e.repeats, k)
+	}
 }
 
 // eventTTL is how long duplicates of an Event are recognised: a little more
@@ -76,8 +84,8 @@ func (e *Engine) forgetOverflow() {
 		}
 	}
 	if n := len(e.seen) - e.cfg.MaxTracked; n > 0 {
-		for _, k := range oldest(e.seen, n, func(s eventState) time.Time { return time.Unix(0, s.lastSeen) }, nil) {
-			delete(e.seen, k)
+		for _, k := range oldest(e.seen, n, func(s eventState) time.Time { return time.Unix(int64(s.lastSeen), 0) }, nil) {
+			e.forgetEvent(k)
 			e.stats.Forgotten++
 		}
 	}

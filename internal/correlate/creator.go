@@ -17,7 +17,7 @@ type creatorLink struct {
 	start time.Time // the creator span's start
 	t     time.Time // the creator's time
 	root  *rootState
-	used  time.Time // when it last caused an event
+	used  int64 // when it last caused an event, in Unix nanoseconds (the engine's clock)
 }
 
 // rememberCreator keeps m, decided, as the creator of act's object, used
@@ -28,7 +28,10 @@ func (e *Engine) rememberCreator(act *activity, m *occ, t time.Time) {
 		return
 	}
 	act.creator, act.creatorUsed = m.id, t
-	e.creators[uid] = creatorLink{trace: m.trace, id: m.id, start: m.start, t: m.t, root: m.root, used: t}
+	if ent, ok := e.index.Get(uid); ok {
+		uid = ent.UID // the index's copy: the Event's can go with it
+	}
+	e.creators[uid] = creatorLink{trace: m.trace, id: m.id, start: m.start, t: m.t, root: m.root, used: unixNanos(t)}
 }
 
 // creatorOf is the remembered creator of o's object, if o is not before
@@ -50,7 +53,7 @@ func (e *Engine) creatorOf(o *occ) (creatorLink, bool) {
 // likewise; then the oldest beyond MaxTracked, counted in Stats.Forgotten.
 func (e *Engine) pruneCreators(cut time.Time) {
 	for uid, l := range e.creators {
-		if l.used.Before(cut) {
+		if l.used < unixNanos(cut) {
 			if _, ok := e.index.Get(uid); !ok {
 				delete(e.creators, uid)
 			}
@@ -60,7 +63,7 @@ func (e *Engine) pruneCreators(cut time.Time) {
 	if n <= 0 {
 		return
 	}
-	for _, uid := range oldest(e.creators, n, func(l creatorLink) time.Time { return l.used }, nil) {
+	for _, uid := range oldest(e.creators, n, func(l creatorLink) time.Time { return time.Unix(0, l.used) }, nil) {
 		delete(e.creators, uid)
 		e.stats.Forgotten++
 	}

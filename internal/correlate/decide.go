@@ -31,7 +31,7 @@ func (e *Engine) decide(o *occ) {
 	}
 	st, ok := e.seen[o.uh]
 	if !ok { // forgotten while held (a bound was hit): start again
-		st.lastSeen = e.nowNS
+		st.lastSeen = e.secs(e.nowNS)
 	}
 	if o.ev.Count <= st.maxCount {
 		o.state = suppressed
@@ -39,15 +39,17 @@ func (e *Engine) decide(o *occ) {
 		return
 	}
 	prev := st.maxCount
+	spans := e.spansOf(o.uh, st)
 	st.maxCount = o.ev.Count
-	if int(st.spans) >= e.cfg.MaxRepeats {
-		e.seen[o.uh] = st
+	e.seen[o.uh] = st
+	if spans >= e.cfg.MaxRepeats {
 		o.state = suppressed
 		e.stats.Suppressed++
 		return
 	}
-	st.spans++
-	e.seen[o.uh] = st
+	if spans > 0 {
+		e.repeats[o.uh] = int32(spans)
+	}
 
 	var chainBuf [12]link
 	ch := e.chain(o.obj, act, chainBuf[:0])

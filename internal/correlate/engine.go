@@ -91,7 +91,10 @@ type Engine struct {
 	acts     map[string]*activity            // by object key
 	mentions map[owners.NameKey]*mentionList // mention events by the object they name
 	seen     map[uint64]eventState           // by uidHash of the event UID
-	roots    map[string]*rootState           // by root object key
+	repeats  map[uint64]int32                // spans beyond the first, by uidHash (see spansOf)
+	epoch    int64                           // seconds: the engine clock's first reading (secs)
+	epochSet bool
+	roots    map[string]*rootState // by root object key
 	// heldRoots are rollouts' root spans waiting for their outcome to be
 	// sent (Config.Stream).
 	heldRoots []*rootState
@@ -129,9 +132,30 @@ type Engine struct {
 // after it was last seen: small, and kept by a hash of the UID, as a busy
 // cluster has a hundred thousand Events in that time.
 type eventState struct {
-	maxCount int32 // highest count decided
-	spans    int32 // spans exported for this Event object
-	lastSeen int64 // Unix nanoseconds (the engine's clock)
+	maxCount int32 // highest count decided; 0 until one is
+	lastSeen int32 // the engine's clock in seconds since its first reading (Engine.secs)
+}
+
+// An Event object decided has had one span or more: most have one, and
+// Engine.repeats counts the spans beyond the first of those that have more,
+// so that eventState, one per Event object for over an hour, stays 8 bytes.
+func (e *Engine) spansOf(uh uint64, st eventState) int {
+	if st.maxCount == 0 {
+		return 0
+	}
+	return 1 + int(e.repeats[uh])
+}
+
+// secs is ns, the engine's clock in Unix nanoseconds, in seconds since its
+// first reading, saturated.
+func (e *Engine) secs(ns int64) int32 {
+	if ns == math.MinInt64 {
+		return math.MinInt32
+	}
+	if !e.epochSet {
+		e.epoch, e.epochSet = ns/1e9, true
+	}
+	return int32(max(min(ns/1e9-e.epoch, math.MaxInt32), math.MinInt32+1))
 }
 
 // uidHash is an Event UID's key in Engine.seen: 64-bit FNV-1a (two UIDs of
@@ -161,6 +185,7 @@ func New(cfg Config) *Engine {
 		acts:       map[string]*activity{},
 		mentions:   map[owners.NameKey]*mentionList{},
 		seen:       map[uint64]eventState{},
+		repeats:    map[uint64]int32{},
 		runs:       map[owners.NameKey]*rootState{},
 		roots:      map[string]*rootState{},
 		creators:   map[string]creatorLink{},
@@ -307,7 +332,7 @@ func (e *Engine) addEvent(ev *record.Event, observed time.Time) {
 		e.stats.Duplicates++
 		return
 	}
-	st.lastSeen = e.nowNS
+	st.lastSeen = e.secs(e.nowNS)
 	e.seen[uh] = st
 	o.act, o.uh = act, uh
 	o.id = span.IDFor(ev.UID, strconv.Itoa(int(ev.Count)))

@@ -2,7 +2,6 @@ package owners
 
 import (
 	"cmp"
-	"container/list"
 	"slices"
 	"strconv"
 	"strings"
@@ -80,7 +79,7 @@ type Entry struct {
 	// a controller creates are also seen).
 	inferred bool
 
-	elem *list.Element
+	lru links[Entry]
 	// named says byName maps the entry's name to it (its last version
 	// is the name's last seen; Upsert then need not write byName).
 	named bool
@@ -174,8 +173,8 @@ type Index struct {
 	byUID    map[string]*Entry
 	byName   names
 	inferred map[NameKey]*inferEntry
-	inferLRU *list.List // of *inferEntry, least recently inferred first
-	lru      *list.List // of *Entry, least recently touched first
+	inferLRU lru[inferEntry] // least recently inferred first
+	lru      lru[Entry]      // least recently touched first
 	tombs    int
 	evicted  uint64
 }
@@ -187,8 +186,8 @@ func New(cfg Config) *Index {
 		byUID:    map[string]*Entry{},
 		byName:   newNames(),
 		inferred: map[NameKey]*inferEntry{},
-		inferLRU: list.New(),
-		lru:      list.New(),
+		inferLRU: lru[inferEntry]{links: func(ie *inferEntry) *links[inferEntry] { return &ie.lru }},
+		lru:      lru[Entry]{links: func(e *Entry) *links[Entry] { return &e.lru }},
 	}
 }
 
@@ -221,10 +220,10 @@ func (ix *Index) Upsert(o *record.Object, observed time.Time) {
 	if !ok {
 		e = &Entry{UID: o.UID}
 		ix.byUID[o.UID] = e
-		e.elem = ix.lru.PushBack(e)
+		ix.lru.pushBack(e)
 		ix.evict()
 	} else {
-		ix.lru.MoveToBack(e.elem)
+		ix.lru.moveToBack(e)
 	}
 	var claimed NameKey // the name e claims, when claim
 	claim := false
@@ -313,7 +312,7 @@ func (ix *Index) absorb(k NameKey, e *Entry) {
 }
 
 func (ix *Index) forgetInferred(ie *inferEntry) {
-	ix.inferLRU.Remove(ie.el)
+	ix.inferLRU.remove(ie)
 	delete(ix.inferred, ie.key)
 }
 
@@ -376,30 +375,28 @@ func (ix *Index) Delete(o *record.Object, now time.Time) {
 // the configured time.
 func (ix *Index) Expire(now time.Time) {
 	cutoff := now.Add(-ix.cfg.Tombstone)
-	for el := ix.inferLRU.Front(); el != nil && el.Value.(*inferEntry).At.Before(cutoff); el = ix.inferLRU.Front() {
-		delete(ix.inferred, ix.inferLRU.Remove(el).(*inferEntry).key)
+	for ie := ix.inferLRU.front; ie != nil && ie.At.Before(cutoff); ie = ix.inferLRU.front {
+		ix.forgetInferred(ie)
 	}
 	if ix.tombs == 0 {
 		return
 	}
-	for el := ix.lru.Front(); el != nil; {
-		next := el.Next()
-		e := el.Value.(*Entry)
+	for e := ix.lru.front; e != nil; {
+		next := ix.lru.next(e)
 		if !e.Deleted.IsZero() && e.Deleted.Before(cutoff) {
 			ix.remove(e)
 		}
-		el = next
+		e = next
 	}
 }
 
 // Live reports whether the entry is still in the index (an entry removed,
 // as an expired tombstone or evicted, is never used again: a later version
 // of its object gets a new one). Callers that keep an entry check it.
-func (e *Entry) Live() bool { return e.elem != nil }
+func (e *Entry) Live() bool { return e.lru.in }
 
 func (ix *Index) remove(e *Entry) {
-	ix.lru.Remove(e.elem)
-	e.elem = nil
+	ix.lru.remove(e)
 	delete(ix.byUID, e.UID)
 	if e.named {
 		ix.byName.del(NameKey{e.Kind, e.Namespace, e.Name}, e)
@@ -411,7 +408,7 @@ func (ix *Index) remove(e *Entry) {
 
 func (ix *Index) evict() {
 	for len(ix.byUID) > ix.cfg.MaxObjects {
-		ix.remove(ix.lru.Front().Value.(*Entry))
+		ix.remove(ix.lru.front)
 		ix.evicted++
 	}
 }
@@ -420,7 +417,7 @@ func (ix *Index) evict() {
 type inferEntry struct {
 	Inferred
 	key NameKey
-	el  *list.Element
+	lru links[inferEntry]
 }
 
 // Infer records that a controller message names sub as created or managed
@@ -446,7 +443,7 @@ func (ix *Index) Infer(sub NameKey, owner Inferred) {
 	}
 	if ok {
 		if !owner.At.Before(ie.At) {
-			ix.inferLRU.MoveToBack(ie.el)
+			ix.inferLRU.moveToBack(ie)
 		}
 		ie.Inferred = owner
 		return
@@ -455,10 +452,10 @@ func (ix *Index) Infer(sub NameKey, owner Inferred) {
 	sub.Name = strings.Clone(sub.Name)
 	sub.Kind, sub.Namespace = intern(sub.Kind), intern(sub.Namespace)
 	ie = &inferEntry{Inferred: owner, key: sub}
-	ie.el = ix.inferLRU.PushBack(ie)
+	ix.inferLRU.pushBack(ie)
 	ix.inferred[sub] = ie
 	for len(ix.inferred) > ix.cfg.MaxObjects {
-		delete(ix.inferred, ix.inferLRU.Remove(ix.inferLRU.Front()).(*inferEntry).key)
+		ix.forgetInferred(ix.inferLRU.front)
 		ix.evicted++
 	}
 }
