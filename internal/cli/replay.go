@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/kspan-project/kspan/internal/replay"
@@ -62,6 +64,7 @@ func runReplay(ctx context.Context, args []string, env Env) error {
 	cfg := r.Config
 	log := newLogger(env.Stderr, cfg)
 	cfg.warnEnv(log)
+	replayMemory(env.Getenv)
 	ui, err := openViewer(cfg, false, log, nil)
 	if err != nil {
 		return err
@@ -96,4 +99,20 @@ func runReplay(ctx context.Context, args []string, env Env) error {
 		return &exitError{ExitSkipped, fmt.Errorf("%d part(s) of the input were skipped (see the warnings above)", n)}
 	}
 	return nil
+}
+
+// ReplayGCPercent is the garbage collector's target replay runs with when
+// GOGC is not set: a replay is a batch job over a capture of any length,
+// and trades some CPU (about a third more time) for a peak of memory about
+// 40% lower than Go's default (100) gives.
+const ReplayGCPercent = 20
+
+// replayMemory sets replay's garbage collection: ReplayGCPercent unless
+// GOGC says otherwise, and no heap profile sampling (replay serves no
+// profiles; the samples' buckets take memory of their own).
+func replayMemory(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(ReplayGCPercent)
+	}
+	runtime.MemProfileRate = 0
 }

@@ -167,6 +167,10 @@ type decoder struct {
 	lim   limits
 	recs  []record.Record
 	probs []Problem
+	// line is captureLine's, reused: zeroed, it is decoded into afresh
+	// (what records took from the last line is theirs), and the hundreds
+	// of bytes it is are not allocated for every line.
+	line *captureLine
 }
 
 // where is a position in the input: a line (JSON, captures) or a YAML
@@ -200,8 +204,12 @@ type captureLine struct {
 }
 
 func (d *decoder) captureLine(b []byte, at where) {
-	var l captureLine
-	if err := tolerate(json.Unmarshal(b, &l), &l.Object, b, "object."); err != nil {
+	if d.line == nil {
+		d.line = new(captureLine)
+	}
+	l := d.line
+	*l = captureLine{}
+	if err := tolerate(json.Unmarshal(b, l), &l.Object, b, "object."); err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
 			err = fmt.Errorf("malformed or truncated capture line: %w", err)

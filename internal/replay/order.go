@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"container/heap"
 	"time"
 
 	"github.com/kspan-project/kspan/internal/decode"
@@ -92,7 +91,7 @@ func (m *merger) next(problems func(*source)) (record.Record, bool) {
 			}
 		}
 		if len(m.held) > 0 && (low == nil || at(m.held[0]).Before(low.floor)) {
-			r := heap.Pop(&m.held).(record.Record)
+			r := m.held.pop()
 			if m.begun && compare(r, m.last) < 0 {
 				m.late++
 			} else {
@@ -106,22 +105,49 @@ func (m *merger) next(problems func(*source)) (record.Record, bool) {
 		r, ok := low.pull(m.window)
 		problems(low)
 		if ok {
-			heap.Push(&m.held, r)
+			m.held.push(r)
 		}
 	}
 }
 
-// recordHeap is a min-heap of records in Sort's order.
+// recordHeap is a min-heap of records in Sort's order (container/heap
+// would box every record it is given and gives back).
 type recordHeap []record.Record
 
-func (h recordHeap) Len() int           { return len(h) }
-func (h recordHeap) Less(i, j int) bool { return compare(h[i], h[j]) < 0 }
-func (h recordHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *recordHeap) Push(x any)        { *h = append(*h, x.(record.Record)) }
-func (h *recordHeap) Pop() any {
-	old := *h
-	r := old[len(old)-1]
-	old[len(old)-1] = record.Record{}
-	*h = old[:len(old)-1]
+func (h *recordHeap) push(r record.Record) {
+	*h = append(*h, r)
+	q := *h
+	for i := len(q) - 1; i > 0; {
+		p := (i - 1) / 2
+		if compare(q[i], q[p]) >= 0 {
+			break
+		}
+		q[i], q[p] = q[p], q[i]
+		i = p
+	}
+}
+
+func (h *recordHeap) pop() record.Record {
+	q := *h
+	r := q[0]
+	n := len(q) - 1
+	q[0] = q[n]
+	q[n] = record.Record{}
+	q = q[:n]
+	for i := 0; ; {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && compare(q[c+1], q[c]) < 0 {
+			c++
+		}
+		if compare(q[c], q[i]) >= 0 {
+			break
+		}
+		q[i], q[c] = q[c], q[i]
+		i = c
+	}
+	*h = q
 	return r
 }

@@ -83,7 +83,7 @@ func (j *JSON) Close(context.Context) error {
 
 // TreeHeld is how many spans a Tree holds, by default, to draw traces in
 // order of their start.
-const TreeHeld = 10000
+const TreeHeld = 2000
 
 // Tree renders traces as text waterfalls. Batches are collected and drawn
 // together, in order of their start, on Close or once more than MaxHeld
