@@ -116,7 +116,8 @@ func (t *Tree) Export(_ context.Context, spans []span.Span) error {
 	t.spans = append(t.spans, spans...)
 	if len(t.spans) > cmp.Or(t.MaxHeld, TreeHeld) {
 		err := tree.RenderAll(t.w, t.spans, t.opt)
-		t.spans = nil
+		clear(t.spans) // drawn: kept as room for the next ones
+		t.spans = t.spans[:0]
 		return err
 	}
 	return nil

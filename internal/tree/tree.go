@@ -77,17 +77,22 @@ func Render(w io.Writer, spans []span.Span, opt Options) error {
 // RenderAll draws every trace among spans, each followed by a blank line,
 // ordered by the start of its root span and then by trace ID.
 func RenderAll(w io.Writer, spans []span.Span, opt Options) error {
-	byTrace := make(map[span.TraceID][]span.Span)
-	for _, s := range spans {
-		byTrace[s.TraceID] = append(byTrace[s.TraceID], s)
-	}
+	// Each trace's spans side by side, in the order given (one copy, not
+	// one slice grown per trace).
+	sorted := slices.Clone(spans)
+	slices.SortStableFunc(sorted, func(a, b span.Span) int { return bytes.Compare(a.TraceID[:], b.TraceID[:]) })
 	type entry struct {
 		id span.TraceID
 		t  *trace
 	}
-	traces := make([]entry, 0, len(byTrace))
-	for id, ss := range byTrace {
-		traces = append(traces, entry{id, build(ss)})
+	var traces []entry
+	for i := 0; i < len(sorted); {
+		j := i + 1
+		for j < len(sorted) && sorted[j].TraceID == sorted[i].TraceID {
+			j++
+		}
+		traces = append(traces, entry{sorted[i].TraceID, build(sorted[i:j:j])})
+		i = j
 	}
 	slices.SortFunc(traces, func(a, b entry) int {
 		return cmp.Or(a.t.roots[0].s.Start.Compare(b.t.roots[0].s.Start), bytes.Compare(a.id[:], b.id[:]))
