@@ -315,7 +315,7 @@ func TestDeploymentValues(t *testing.T) {
 	c := container(t, objs)
 	wantArgs := []string{"-ui=off", "-metrics-addr=:9464", "-log-format=json", "-o=otlp-json",
 		"-output-file=/dev/null", "-otlp-endpoint=https://otel-collector.observability:4318",
-		"-otlp-protocol=http/protobuf", "-otlp-insecure", "-stream", "-cluster-name=prod-eu",
+		"-otlp-protocol=http/protobuf", "-otlp-insecure", "-stream", "-cluster-name=prod-eu", "-service-name-from=component",
 		"-checkpoint=configmap:$(POD_NAMESPACE)/kspan-checkpoint",
 		"-leader-elect", "-leader-elect-namespace=$(POD_NAMESPACE)", "-leader-elect-name=kspan",
 		"-namespace=shop", "-namespace=payments", "-exclude-namespace=kube-system", "-kind=Pod", "-kind=Deployment",

@@ -261,8 +261,9 @@ func TestJaegerReplay(t *testing.T) {
 			return []string{"-otlp-protocol", "grpc", "-otlp-endpoint", j.grpcAddr(), "-otlp-insecure"}
 		}},
 		{"http", offsetReplayHTTP, func(j *jaeger) []string {
-			// -stream: each trace reaches Jaeger in several batches.
-			return []string{"-otlp-endpoint", j.httpURL(), "-otlp-compression", "gzip", "-stream"}
+			// -stream: each trace reaches Jaeger in several batches; each
+			// span under its reporting component as service.name.
+			return []string{"-otlp-endpoint", j.httpURL(), "-otlp-compression", "gzip", "-stream", "-service-name-from", "component"}
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -294,6 +295,8 @@ func TestJaegerReplay(t *testing.T) {
 			})
 			ts := newTraceSet(t, got)
 			ts.check(nil)
+			byComponent := slices.Contains(args, "component")
+			checkServices(t, j, want, byComponent)
 			t.Logf("%s: %d spans in %d requests read back from Jaeger as written to the file", c.name, fig.Sent, fig.Requests)
 		})
 	}
@@ -432,5 +435,37 @@ func TestJaegerOutage(t *testing.T) {
 	// it was all of it); the queue was full, so that is most of a queue.
 	if burst < queue/2 {
 		t.Errorf("only %d spans of the burst reached Jaeger; the queue holds %d", burst, queue)
+	}
+}
+
+// checkServices compares the services Jaeger lists with what the spans
+// were sent under: kspan alone, or with byComponent kspan (for the roots)
+// and every reporting component among the spans.
+func checkServices(t *testing.T, j *jaeger, spans []span.Span, byComponent bool) {
+	t.Helper()
+	want := []string{"kspan"}
+	if byComponent {
+		for _, s := range spans {
+			if c := s.Attr(span.KeyEventComponent); c != "" && !slices.Contains(want, c) {
+				want = append(want, c)
+			}
+		}
+		if len(want) < 4 {
+			t.Fatalf("only %d reporting components among %d spans: %v", len(want)-1, len(spans), want)
+		}
+	}
+	slices.Sort(want)
+	resp, err := http.Get(j.queryURL() + "/api/v3/services")
+	if err != nil {
+		t.Fatalf("Jaeger services: %v", err)
+	}
+	defer resp.Body.Close()
+	var got struct{ Services []string }
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("Jaeger services: %s, %v", resp.Status, err)
+	}
+	slices.Sort(got.Services)
+	if !slices.Equal(got.Services, want) {
+		t.Errorf("Jaeger lists services %q, want %q", got.Services, want)
 	}
 }

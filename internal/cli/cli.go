@@ -59,9 +59,11 @@ const usage = `kspan turns Kubernetes Events into OpenTelemetry traces.
 Usage:
   kspan [flags]                  watch the cluster (kubeconfig as kubectl finds it)
   kspan replay [flags] FILE...   replay recorded Events and objects ("-" is stdin)
+  kspan show [flags] KIND/NAME   draw an object's recent changes from what the apiserver
+                                 holds now (installed as kubectl-kspan: kubectl kspan KIND/NAME)
   kspan version                  print the version
 
-Run "kspan replay -h" for replay's flags.
+Run "kspan replay -h" and "kspan show -h" for their flags.
 `
 
 // Version is set at build time with -ldflags "-X ...cli.Version=...".
@@ -78,6 +80,8 @@ func Run(ctx context.Context, args []string, env Env) error {
 	switch args[0] {
 	case "replay":
 		return runReplay(ctx, args[1:], env)
+	case "show":
+		return runShow(ctx, "kspan show", args[1:], env)
 	case "version", "-version", "--version":
 		fmt.Fprintln(env.Stdout, "kspan", Version)
 		return nil
@@ -182,4 +186,17 @@ func newLogger(w io.Writer, cfg Config) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, o))
 	}
 	return slog.New(slog.NewTextHandler(w, o))
+}
+
+// RunPlugin runs kspan as the kubectl plugin kubectl-kspan: kubectl kspan
+// KIND/NAME is kspan show KIND/NAME.
+func RunPlugin(ctx context.Context, args []string, env Env) error {
+	if env.Getenv == nil {
+		env.Getenv = os.Getenv
+	}
+	if len(args) > 0 && (args[0] == "version" || args[0] == "--version") {
+		fmt.Fprintln(env.Stdout, "kubectl-kspan", Version)
+		return nil
+	}
+	return runShow(ctx, "kubectl kspan", args, env)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/kspan-project/kspan/internal/correlate"
 	"github.com/kspan-project/kspan/internal/export"
 	"github.com/kspan-project/kspan/internal/filter"
+	"github.com/kspan-project/kspan/internal/otlp"
 	"github.com/kspan-project/kspan/internal/span"
 )
 
@@ -25,6 +26,9 @@ type Config struct {
 	ClusterName string
 	// ServiceName is service.name: OTEL_SERVICE_NAME, else "kspan".
 	ServiceName string
+	// ServiceNameFrom is "fixed" (ServiceName for every span) or
+	// "component" (the Event's reporting component, where it has one).
+	ServiceNameFrom string
 	// ResourceAttrs come from OTEL_RESOURCE_ATTRIBUTES.
 	ResourceAttrs []span.Attr
 	// Width is the tree's width in columns; 0 means the terminal's, or 100.
@@ -62,12 +66,13 @@ func (c *Config) warnEnv(log *slog.Logger) {
 // defaultConfig reads the environment.
 func defaultConfig(getenv func(string) string) Config {
 	c := Config{
-		Output:      "tree",
-		ServiceName: "kspan",
-		Color:       "auto",
-		LogLevel:    "info",
-		LogFormat:   "text",
-		Engine:      correlate.Defaults,
+		Output:          "tree",
+		ServiceName:     "kspan",
+		ServiceNameFrom: "fixed",
+		Color:           "auto",
+		LogLevel:        "info",
+		LogFormat:       "text",
+		Engine:          correlate.Defaults,
 	}
 	if v := getenv("OTEL_SERVICE_NAME"); v != "" {
 		c.ServiceName = v
@@ -85,6 +90,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.Output, "output", c.Output, "output format: tree (a text waterfall per trace) or otlp-json (one OTLP ExportTraceServiceRequest per line)")
 	fs.StringVar(&c.OutputFile, "output-file", c.OutputFile, "write the output to this file instead of standard output")
 	fs.StringVar(&c.ClusterName, "cluster-name", c.ClusterName, "value of the k8s.cluster.name resource attribute")
+	fs.StringVar(&c.ServiceNameFrom, "service-name-from", c.ServiceNameFrom, "service.name of the spans: fixed (OTEL_SERVICE_NAME, else kspan, for every span) or component (the Event's reporting component, such as kubelet or default-scheduler, so that backends colour and group by it; spans without one keep the fixed name)")
 	fs.IntVar(&c.Width, "width", c.Width, "tree output width in columns (0: the terminal's width, else 100)")
 	fs.StringVar(&c.Color, "color", c.Color, "colour in tree output: auto, always or never (auto honours NO_COLOR)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
@@ -125,6 +131,11 @@ func (c *Config) validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("-o %q: want tree or otlp-json", c.Output))
 	}
+	switch c.ServiceNameFrom {
+	case "fixed", "component":
+	default:
+		errs = append(errs, fmt.Errorf("-service-name-from %q: want fixed or component", c.ServiceNameFrom))
+	}
 	switch c.Color {
 	case "auto", "always", "never":
 	default:
@@ -161,8 +172,13 @@ func (c *Config) validate() error {
 	return errors.Join(errs...)
 }
 
-// Resource is the resource attributes of every exported span.
-func (c *Config) Resource() []span.Attr {
+// Resource is what exported spans are sent under.
+func (c *Config) Resource() otlp.Resource {
+	return otlp.Resource{Attrs: c.resourceAttrs(), ByComponent: c.ServiceNameFrom == "component"}
+}
+
+// resourceAttrs is the resource attributes of every exported span.
+func (c *Config) resourceAttrs() []span.Attr {
 	attrs := []span.Attr{span.Str(span.KeyServiceName, c.ServiceName)}
 	if c.ClusterName != "" {
 		attrs = append(attrs, span.Str(span.KeyClusterName, c.ClusterName))

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/kspan-project/kspan/internal/otlp"
 	"github.com/kspan-project/kspan/internal/sink"
 	"github.com/kspan-project/kspan/internal/span"
 )
@@ -89,7 +90,7 @@ type Config struct {
 
 	// Resource is the resource attributes of every request; Scope names the
 	// instrumentation scope ("" means sink.Scope).
-	Resource []span.Attr
+	Resource otlp.Resource
 	Scope    string
 	// Log receives the exporter's logs; nil discards them.
 	Log *slog.Logger

@@ -22,29 +22,38 @@ const (
 // proto declaration order, lowerCamelCase names, hex IDs, integer enums,
 // 64-bit integers as decimal strings, empty fields omitted. The same input
 // always gives the same bytes.
-func AppendJSON(dst []byte, resource []span.Attr, scope string, spans []span.Span) []byte {
-	dst = append(dst, `{"resourceSpans":[{"resource":{`...)
-	dst = appendAttrsField(dst, false, resource, nil)
-	dst = append(dst, `},"scopeSpans":[{"scope":{`...)
-	if scope != "" {
-		dst = append(dst, `"name":`...)
-		dst = appendString(dst, scope)
-		dst = append(dst, ',')
-	}
-	dst = append(dst, `"version":`...)
-	dst = appendString(dst, ScopeVersion)
-	dst = append(dst, '}')
-	if len(spans) > 0 {
-		dst = append(dst, `,"spans":[`...)
-		for i := range spans {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendSpan(dst, &spans[i])
+func AppendJSON(dst []byte, res Resource, scope string, spans []span.Span) []byte {
+	dst = append(dst, `{"resourceSpans":[`...)
+	for gi, g := range res.groups(spans) {
+		if gi > 0 {
+			dst = append(dst, ',')
 		}
-		dst = append(dst, ']')
+		dst = append(dst, `{"resource":{`...)
+		dst = appendAttrsField(dst, false, g.attrs, nil)
+		dst = append(dst, `},"scopeSpans":[{"scope":{`...)
+		if scope != "" {
+			dst = append(dst, `"name":`...)
+			dst = appendString(dst, scope)
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"version":`...)
+		dst = appendString(dst, ScopeVersion)
+		dst = append(dst, '}')
+		if len(spans) > 0 {
+			dst = append(dst, `,"spans":[`...)
+			first := true
+			g.each(len(spans), func(i int) {
+				if !first {
+					dst = append(dst, ',')
+				}
+				first = false
+				dst = appendSpan(dst, &spans[i])
+			})
+			dst = append(dst, ']')
+		}
+		dst = append(dst, "}]}"...)
 	}
-	return append(dst, "}]}]}\n"...)
+	return append(dst, "]}\n"...)
 }
 
 func appendSpan(dst []byte, s *span.Span) []byte {
@@ -219,17 +228,17 @@ func appendString(dst []byte, s string) []byte {
 }
 
 // JSONWriter writes OTLP/JSON lines, one request per WriteSpans call, with
-// a fixed resource and scope. It is not safe for concurrent use: one
+// one Resource and scope. It is not safe for concurrent use: one
 // goroutine (the sink) owns it.
 type JSONWriter struct {
 	w        io.Writer
-	resource []span.Attr
+	resource Resource
 	scope    string
 	buf      []byte
 }
 
 // NewJSONWriter returns a writer of OTLP/JSON lines to w.
-func NewJSONWriter(w io.Writer, resource []span.Attr, scope string) *JSONWriter {
+func NewJSONWriter(w io.Writer, resource Resource, scope string) *JSONWriter {
 	return &JSONWriter{w: w, resource: resource, scope: scope}
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -71,7 +72,7 @@ func fixture() ([]span.Attr, []span.Span) {
 
 func TestJSONRoundTrip(t *testing.T) {
 	resource, spans := fixture()
-	line := AppendJSON(nil, resource, "kspan", spans)
+	line := AppendJSON(nil, Fixed(resource), "kspan", spans)
 	if !bytes.HasSuffix(line, []byte("}\n")) || bytes.Count(line, []byte("\n")) != 1 {
 		t.Fatalf("want exactly one line ending in newline, got %q", line)
 	}
@@ -93,7 +94,7 @@ func TestJSONRoundTrip(t *testing.T) {
 // same message Request builds.
 func TestJSONIsOTLP(t *testing.T) {
 	resource, spans := fixture()
-	line := AppendJSON(nil, resource, "kspan", spans)
+	line := AppendJSON(nil, Fixed(resource), "kspan", spans)
 
 	var doc any
 	if err := json.Unmarshal(line, &doc); err != nil {
@@ -108,7 +109,7 @@ func TestJSONIsOTLP(t *testing.T) {
 	if err := protojson.Unmarshal(b, &got); err != nil {
 		t.Fatalf("protojson rejects the line: %v\n%s", err, b)
 	}
-	want := Request(resource, "kspan", spans)
+	want := Request(Fixed(resource), "kspan", spans)
 	if !proto.Equal(&got, want) {
 		t.Errorf("JSON and proto differ:\njson  %v\nproto %v", &got, want)
 	}
@@ -153,7 +154,7 @@ func TestJSONExactBytes(t *testing.T) {
 		Error: true, StatusMessage: "Back-off",
 		Attrs: []span.Attr{span.Int64("n", 1<<62), span.Boolean("b", true)},
 	}}
-	got := string(AppendJSON([]byte("prefix"), []span.Attr{span.Str("service.name", "kspan")}, "kspan", spans))
+	got := string(AppendJSON([]byte("prefix"), Fixed([]span.Attr{span.Str("service.name", "kspan")}), "kspan", spans))
 	want := `prefix{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"kspan"}}]},` +
 		`"scopeSpans":[{"scope":{"name":"kspan","version":"` + ScopeVersion + `"},"spans":[{` +
 		`"traceId":"ab000000000000000000000000000001","spanId":"00000000000000cd","parentSpanId":"ef00000000000000",` +
@@ -164,7 +165,7 @@ func TestJSONExactBytes(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 
-	empty := string(AppendJSON(nil, nil, "", nil))
+	empty := string(AppendJSON(nil, Resource{}, "", nil))
 	if want := `{"resourceSpans":[{"resource":{},"scopeSpans":[{"scope":{"version":"` + ScopeVersion + `"}}]}]}` + "\n"; empty != want {
 		t.Errorf("empty request:\n got %s\nwant %s", empty, want)
 	}
@@ -172,14 +173,14 @@ func TestJSONExactBytes(t *testing.T) {
 
 func TestJSONDeterministic(t *testing.T) {
 	resource, spans := fixture()
-	first := AppendJSON(nil, resource, "kspan", spans)
+	first := AppendJSON(nil, Fixed(resource), "kspan", spans)
 	for range 20 {
-		if again := AppendJSON(nil, resource, "kspan", spans); !bytes.Equal(first, again) {
+		if again := AppendJSON(nil, Fixed(resource), "kspan", spans); !bytes.Equal(first, again) {
 			t.Fatalf("output changed:\n%s\n%s", first, again)
 		}
 	}
 	var buf bytes.Buffer
-	w := NewJSONWriter(&buf, resource, "kspan")
+	w := NewJSONWriter(&buf, Fixed(resource), "kspan")
 	for range 2 {
 		if err := w.WriteSpans(spans); err != nil {
 			t.Fatal(err)
@@ -195,7 +196,7 @@ func TestJSONDeterministic(t *testing.T) {
 
 func TestJSONWriterError(t *testing.T) {
 	boom := errors.New("disk full")
-	w := NewJSONWriter(failWriter{boom}, nil, "kspan")
+	w := NewJSONWriter(failWriter{boom}, Resource{}, "kspan")
 	_, spans := fixture()
 	if err := w.WriteSpans(spans); !errors.Is(err, boom) {
 		t.Errorf("got %v, want wrapped %v", err, boom)
@@ -224,7 +225,7 @@ func TestAppendString(t *testing.T) {
 
 func TestRequest(t *testing.T) {
 	resource, spans := fixture()
-	req := Request(resource, "kspan", spans)
+	req := Request(Fixed(resource), "kspan", spans)
 	if len(req.ResourceSpans) != 1 || len(req.ResourceSpans[0].ScopeSpans) != 1 {
 		t.Fatalf("want one ResourceSpans with one ScopeSpans, got %v", req)
 	}
@@ -315,15 +316,15 @@ func TestSharedAttrs(t *testing.T) {
 		}
 		split[i] = s
 	}
-	if got, want := AppendJSON(nil, resource, "kspan", split), AppendJSON(nil, resource, "kspan", spans); !bytes.Equal(got, want) {
+	if got, want := AppendJSON(nil, Fixed(resource), "kspan", split), AppendJSON(nil, Fixed(resource), "kspan", spans); !bytes.Equal(got, want) {
 		t.Errorf("JSON with shared attributes:\n%s\nwant\n%s", got, want)
 	}
-	if got, want := Request(resource, "kspan", split), Request(resource, "kspan", spans); !proto.Equal(got, want) {
+	if got, want := Request(Fixed(resource), "kspan", split), Request(Fixed(resource), "kspan", spans); !proto.Equal(got, want) {
 		t.Errorf("protobuf with shared attributes:\n%v\nwant\n%v", got, want)
 	}
 	only := spans[0]
 	only.Attrs, only.Shared = nil, only.Attrs
-	if got, want := AppendJSON(nil, nil, "kspan", []span.Span{only}), AppendJSON(nil, nil, "kspan", spans[:1]); !bytes.Equal(got, want) {
+	if got, want := AppendJSON(nil, Resource{}, "kspan", []span.Span{only}), AppendJSON(nil, Resource{}, "kspan", spans[:1]); !bytes.Equal(got, want) {
 		t.Errorf("JSON with only shared attributes:\n%s\nwant\n%s", got, want)
 	}
 }
@@ -341,13 +342,93 @@ func TestTimesOutOfRange(t *testing.T) {
 		{date(2026), uint64(date(2026).UnixNano())},
 	} {
 		spans := []span.Span{{Name: "x", Start: tt.in, End: tt.in}}
-		p := Request(nil, "kspan", spans).ResourceSpans[0].ScopeSpans[0].Spans[0]
+		p := Request(Resource{}, "kspan", spans).ResourceSpans[0].ScopeSpans[0].Spans[0]
 		if p.StartTimeUnixNano != tt.want || p.EndTimeUnixNano != tt.want {
 			t.Errorf("%v: protobuf %d %d, want %d", tt.in, p.StartTimeUnixNano, p.EndTimeUnixNano, tt.want)
 		}
-		js := string(AppendJSON(nil, nil, "kspan", spans))
+		js := string(AppendJSON(nil, Resource{}, "kspan", spans))
 		if want := fmt.Sprintf(`"startTimeUnixNano":"%d","endTimeUnixNano":"%d"`, tt.want, tt.want); !strings.Contains(js, want) {
 			t.Errorf("%v: JSON %s, want %s", tt.in, js, want)
 		}
+	}
+}
+
+// With ByComponent, each reporting component's spans go under a resource
+// whose service.name is the component, in order of first appearance, in
+// both encodings; spans without one keep the fixed service.name.
+func TestResourceByComponent(t *testing.T) {
+	res := Resource{Attrs: []span.Attr{span.Str(span.KeyServiceName, "kspan"), span.Str(span.KeyClusterName, "c1")}, ByComponent: true}
+	mk := func(name, comp string) span.Span {
+		s := span.Span{Name: name, TraceID: span.TraceID{1}, SpanID: span.ID{byte(len(name))}}
+		if comp != "" {
+			s.Shared = []span.Attr{span.Str(span.KeyEventComponent, comp)}
+		}
+		return s
+	}
+	spans := []span.Span{mk("root", ""), mk("Scheduled", "default-scheduler"), mk("Pulled", "kubelet"), mk("Started1", "kubelet")}
+	want := []struct {
+		service string
+		spans   []string
+	}{{"kspan", []string{"root"}}, {"default-scheduler", []string{"Scheduled"}}, {"kubelet", []string{"Pulled", "Started1"}}}
+
+	req := Request(res, "kspan", spans)
+	if len(req.ResourceSpans) != len(want) {
+		t.Fatalf("protobuf: %d ResourceSpans, want %d", len(req.ResourceSpans), len(want))
+	}
+	for i, w := range want {
+		rs := req.ResourceSpans[i]
+		var svc, cluster string
+		for _, kv := range rs.Resource.Attributes {
+			switch kv.Key {
+			case span.KeyServiceName:
+				svc = kv.Value.GetStringValue()
+			case span.KeyClusterName:
+				cluster = kv.Value.GetStringValue()
+			}
+		}
+		var names []string
+		for _, s := range rs.ScopeSpans[0].Spans {
+			names = append(names, s.Name)
+		}
+		if svc != w.service || cluster != "c1" || !slices.Equal(names, w.spans) {
+			t.Errorf("protobuf ResourceSpans %d: service %q cluster %q spans %v; want %q c1 %v", i, svc, cluster, names, w.service, w.spans)
+		}
+	}
+
+	line := AppendJSON(nil, res, "kspan", spans)
+	var got struct {
+		ResourceSpans []struct {
+			Resource struct {
+				Attributes []struct {
+					Key   string
+					Value struct{ StringValue string }
+				}
+			}
+			ScopeSpans []struct{ Spans []struct{ Name string } }
+		}
+	}
+	if err := json.Unmarshal(line, &got); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, line)
+	}
+	if len(got.ResourceSpans) != len(want) {
+		t.Fatalf("JSON: %d resourceSpans, want %d:\n%s", len(got.ResourceSpans), len(want), line)
+	}
+	for i, w := range want {
+		rs := got.ResourceSpans[i]
+		var names []string
+		for _, s := range rs.ScopeSpans[0].Spans {
+			names = append(names, s.Name)
+		}
+		if rs.Resource.Attributes[0].Key != span.KeyServiceName || rs.Resource.Attributes[0].Value.StringValue != w.service || !slices.Equal(names, w.spans) {
+			t.Errorf("JSON resourceSpans %d: %+v spans %v; want service %q spans %v", i, rs.Resource.Attributes, names, w.service, w.spans)
+		}
+	}
+	// ParseJSON reads every resource's spans back.
+	if _, back, err := ParseJSON(line); err != nil || len(back) != len(spans) {
+		t.Errorf("ParseJSON: %d spans, %v; want %d", len(back), err, len(spans))
+	}
+	// Without ByComponent: one resource, as before.
+	if n := len(Request(Fixed(res.Attrs), "kspan", spans).ResourceSpans); n != 1 {
+		t.Errorf("fixed: %d ResourceSpans, want 1", n)
 	}
 }

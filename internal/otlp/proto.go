@@ -16,23 +16,25 @@ import (
 // attributes, parenting), so bump it when that changes.
 const ScopeVersion = "0.1.0"
 
-// Request converts spans to one OTLP export request: one ResourceSpans
-// carrying resource, holding one ScopeSpans named scope. Every span is of
-// kind INTERNAL; span.Error becomes status ERROR.
-func Request(resource []span.Attr, scope string, spans []span.Span) *coltracepb.ExportTraceServiceRequest {
-	out := make([]*tracepb.Span, len(spans))
-	for i := range spans {
-		out[i] = protoSpan(&spans[i])
-	}
-	return &coltracepb.ExportTraceServiceRequest{
-		ResourceSpans: []*tracepb.ResourceSpans{{
-			Resource: &resourcepb.Resource{Attributes: protoAttrs(resource, nil)},
+// Request converts spans to one OTLP export request: a ResourceSpans per
+// resource res gives (one unless ByComponent), each holding one ScopeSpans
+// named scope. Every span is of kind INTERNAL; span.Error becomes status
+// ERROR.
+func Request(res Resource, scope string, spans []span.Span) *coltracepb.ExportTraceServiceRequest {
+	gs := res.groups(spans)
+	req := &coltracepb.ExportTraceServiceRequest{ResourceSpans: make([]*tracepb.ResourceSpans, len(gs))}
+	for gi, g := range gs {
+		out := make([]*tracepb.Span, 0, g.len(len(spans)))
+		g.each(len(spans), func(i int) { out = append(out, protoSpan(&spans[i])) })
+		req.ResourceSpans[gi] = &tracepb.ResourceSpans{
+			Resource: &resourcepb.Resource{Attributes: protoAttrs(g.attrs, nil)},
 			ScopeSpans: []*tracepb.ScopeSpans{{
 				Scope: &commonpb.InstrumentationScope{Name: scope, Version: ScopeVersion},
 				Spans: out,
 			}},
-		}},
+		}
 	}
+	return req
 }
 
 func protoSpan(s *span.Span) *tracepb.Span {

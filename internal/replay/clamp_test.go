@@ -35,7 +35,7 @@ func TestTimesOutOfRange(t *testing.T) {
 	}
 	var js, txt, logs bytes.Buffer
 	var c collect
-	out := sink.Fanout{&c, sink.NewJSON(&js, nil, nil), sink.NewTree(&txt, tree.Options{Width: 100})}
+	out := sink.Fanout{&c, sink.NewJSON(&js, nil, otlp.Resource{}), sink.NewTree(&txt, tree.Options{Width: 100})}
 	res, err := Run(context.Background(), Options{Files: []string{path}, Engine: correlate.Defaults, Sink: out,
 		Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {

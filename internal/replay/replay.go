@@ -24,6 +24,9 @@ type Options struct {
 	// Files are paths; "-" is Stdin.
 	Files []string
 	Stdin io.Reader
+	// Records are more records read whole, as kubectl output is (those a
+	// caller listed from the apiserver): ordered and dated with it.
+	Records []record.Record
 	// Window is how far out of order a capture's records may come and
 	// still be replayed in order (DefaultWindow when zero).
 	Window time.Duration
@@ -98,6 +101,7 @@ func Run(ctx context.Context, opt Options) (res Result, err error) {
 			whole = append(whole, r)
 		}
 	}
+	whole = append(whole, opt.Records...)
 	InferObserved(whole)
 	Sort(whole)
 	srcs[0].recs = whole

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kspan-project/kspan/internal/correlate"
 	"github.com/kspan-project/kspan/internal/decode"
+	"github.com/kspan-project/kspan/internal/otlp"
 	"github.com/kspan-project/kspan/internal/record"
 	"github.com/kspan-project/kspan/internal/sink"
 	"github.com/kspan-project/kspan/internal/span"
@@ -91,7 +92,7 @@ func TestGoldenReplay(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var c collect
 			var js bytes.Buffer
-			replayTo(t, files, sink.Fanout{&c, sink.NewJSON(&js, nil, []span.Attr{span.Str(span.KeyServiceName, "kspan")})}, correlate.Config{})
+			replayTo(t, files, sink.Fanout{&c, sink.NewJSON(&js, nil, otlp.Fixed([]span.Attr{span.Str(span.KeyServiceName, "kspan")}))}, correlate.Config{})
 			if bad := tracecheck.Check(c.spans, events(t, files)); len(bad) > 0 {
 				t.Errorf("trace check:\n  %s", strings.Join(bad, "\n  "))
 			}
@@ -111,7 +112,7 @@ func TestGoldenReplay(t *testing.T) {
 			rev := slices.Clone(files)
 			slices.Reverse(rev)
 			var js2 bytes.Buffer
-			replayTo(t, rev, sink.NewJSON(&js2, nil, []span.Attr{span.Str(span.KeyServiceName, "kspan")}), correlate.Config{})
+			replayTo(t, rev, sink.NewJSON(&js2, nil, otlp.Fixed([]span.Attr{span.Str(span.KeyServiceName, "kspan")})), correlate.Config{})
 			if !bytes.Equal(js.Bytes(), js2.Bytes()) {
 				t.Errorf("files in reverse order give different output")
 			}

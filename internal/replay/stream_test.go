@@ -16,6 +16,7 @@ import (
 
 	"github.com/kspan-project/kspan/internal/correlate"
 	"github.com/kspan-project/kspan/internal/decode"
+	"github.com/kspan-project/kspan/internal/otlp"
 	"github.com/kspan-project/kspan/internal/sink"
 	"github.com/kspan-project/kspan/internal/span"
 )
@@ -54,7 +55,7 @@ func replayJSON(t *testing.T, files []string, window time.Duration) ([]byte, Res
 	t.Helper()
 	var js bytes.Buffer
 	res, err := Run(context.Background(), Options{Files: files, Window: window, Engine: correlate.Config{},
-		Sink: sink.NewJSON(&js, nil, []span.Attr{span.Str(span.KeyServiceName, "kspan")}), Log: slog.New(slog.DiscardHandler)})
+		Sink: sink.NewJSON(&js, nil, otlp.Fixed([]span.Attr{span.Str(span.KeyServiceName, "kspan")})), Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +179,7 @@ func TestStdinNamedTwice(t *testing.T) {
 	}
 	var js bytes.Buffer
 	res, err := Run(context.Background(), Options{Files: []string{"-", "-"}, Stdin: bytes.NewReader(data), Engine: correlate.Config{},
-		Sink: sink.NewJSON(&js, nil, []span.Attr{span.Str(span.KeyServiceName, "kspan")}), Log: slog.New(slog.DiscardHandler)})
+		Sink: sink.NewJSON(&js, nil, otlp.Fixed([]span.Attr{span.Str(span.KeyServiceName, "kspan")})), Log: slog.New(slog.DiscardHandler)})
 	if err != nil || res.Skipped > 0 {
 		t.Fatalf("%v, problems %v", err, res.Problems)
 	}

@@ -62,7 +62,7 @@ var _ Sink = (*JSON)(nil)
 
 // NewJSON writes to w with the given resource attributes; closer (may be
 // nil) is closed by Close.
-func NewJSON(w io.Writer, closer io.Closer, resource []span.Attr) *JSON {
+func NewJSON(w io.Writer, closer io.Closer, resource otlp.Resource) *JSON {
 	return &JSON{w: otlp.NewJSONWriter(w, resource, Scope), closer: closer}
 }
 

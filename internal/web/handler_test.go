@@ -46,7 +46,7 @@ func replayed(t testing.TB, files ...string) *Store {
 
 func serve(t *testing.T, st *Store) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(NewViewer(st, ViewerOptions{Resource: []span.Attr{span.Str(span.KeyServiceName, "kspan")}}))
+	srv := httptest.NewServer(NewViewer(st, ViewerOptions{Resource: otlp.Fixed([]span.Attr{span.Str(span.KeyServiceName, "kspan")})}))
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/kspan-project/kspan/internal/httpserve"
 	"github.com/kspan-project/kspan/internal/otlp"
 	"github.com/kspan-project/kspan/internal/sink"
-	"github.com/kspan-project/kspan/internal/span"
 )
 
 //go:embed assets
@@ -26,7 +25,7 @@ var assets embed.FS
 type ViewerOptions struct {
 	// Resource is the resource of the OTLP/JSON the API serves (the same
 	// as the other outputs').
-	Resource []span.Attr
+	Resource otlp.Resource
 	// Live makes the trace list refresh itself when new traces are stored.
 	// Off for a replay, whose store does not change while served.
 	Live bool
