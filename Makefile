@@ -16,12 +16,15 @@ STATICCHECK_VERSION := v0.8.2
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/kspan-project/kspan/internal/cli.Version=$(VERSION)
 
-.PHONY: all build test test-unit lint fmt fuzz clean run demo tools chromium help bench bench-engine bench-live bench-replay helm chart manifests
+
+.PHONY: all build plugin krew test test-unit lint fmt fuzz clean run demo tools chromium help bench bench-engine bench-live bench-replay helm chart manifests
 
 all: lint test build
 
 help:
 	@echo "make build      build bin/kspan"
+	@echo "make plugin     build bin/kubectl-kspan (kubectl kspan KIND/NAME)"
+	@echo "make krew       the plugin's release archives and krew manifest into dist/ (VERSION=...)"
 	@echo "make run        replay the bundled captures: a tree, and the viewer on 127.0.0.1:7380"
 	@echo "make test       every test, end-to-end ones on a local control plane (the command CI runs)"
 	@echo "make test-unit  the tests that need no cluster (seconds)"
@@ -35,6 +38,14 @@ help:
 
 build:
 	go build -ldflags '$(LDFLAGS)' -o bin/kspan ./cmd/kspan
+
+# The kubectl plugin: kspan under the name kubectl looks for (kubectl kspan KIND/NAME).
+plugin:
+	go build -ldflags '$(LDFLAGS)' -o bin/kubectl-kspan ./cmd/kspan
+
+# The plugin's release archives and krew manifest, into dist/ (docs/kubectl-plugin.md).
+krew:
+	go run ./hack/krew -version $(VERSION) -out dist
 
 run:
 	go run ./cmd/kspan replay -ui 127.0.0.1:7380 testdata/kspan-v0/*.yaml testdata/live-capture/capture.jsonl
