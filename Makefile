@@ -17,12 +17,13 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/kspan-project/kspan/internal/cli.Version=$(VERSION)
 
 
-.PHONY: all build plugin krew test test-unit lint fmt fuzz clean run demo tools chromium help bench bench-engine bench-live bench-replay helm chart manifests
+.PHONY: all build image plugin krew test test-unit lint fmt fuzz clean run demo tools chromium help bench bench-engine bench-live bench-replay helm chart manifests
 
 all: lint test build
 
 help:
 	@echo "make build      build bin/kspan"
+	@echo "make image      build the container image with podman (localhost/kspan:VERSION, :dev)"
 	@echo "make plugin     build bin/kubectl-kspan (kubectl kspan KIND/NAME)"
 	@echo "make krew       the plugin's release archives and krew manifest into dist/ (VERSION=...)"
 	@echo "make run        replay the bundled captures: a tree, and the viewer on 127.0.0.1:7380"
@@ -38,6 +39,12 @@ help:
 
 build:
 	go build -ldflags '$(LDFLAGS)' -o bin/kspan ./cmd/kspan
+
+# The container image, built here without a registry or base image
+# (hack/image.sh: podman, installed when missing): localhost/kspan:$(VERSION)
+# and :dev, and an OCI archive under .cache/image/ to push with skopeo.
+image:
+	VERSION=$(VERSION) hack/image.sh
 
 # The kubectl plugin: kspan under the name kubectl looks for (kubectl kspan KIND/NAME).
 plugin:
@@ -55,7 +62,7 @@ run:
 # browser tests drive Chromium and save their screenshots under
 # $(KSPAN_TEST_ARTIFACTS).
 export KSPAN_TEST_ARTIFACTS ?= $(CACHE)/artifacts
-test: tools chromium
+test: tools chromium image
 	go test -count=1 -timeout 40m ./...
 
 test-unit: chromium
