@@ -361,3 +361,24 @@ func TestRefused(t *testing.T) {
 		t.Errorf("replicas=2 without leader election: err %v, output:\n%s", err, out)
 	}
 }
+
+// TestSchemaRefuses: values.schema.json refuses values kspan cannot run
+// with, naming the value, before anything is rendered.
+func TestSchemaRefuses(t *testing.T) {
+	for _, c := range []struct{ set, says string }{
+		{"replicas=0", "/replicas"},
+		{"otlp.protocol=udp", "/otlp/protocol"},
+		{"serviceNameFrom=pod", "/serviceNameFrom"},
+		{"filters.typos[0]=Warning", "'typos' not allowed"},
+		{"filters.types[0]=Error", "/filters/types/0"},
+		{"stream=maybe", "/stream"},
+		{"image.pullPolicy=Sometimes", "/image/pullPolicy"},
+		{"extraArgs[0]=window=1m", "/extraArgs/0"},
+		{"serviceMonitor.interval=soon", "/serviceMonitor/interval"},
+	} {
+		out, err := exec.Command(helmBin(t), "template", "kspan", chart, "--set", c.set).CombinedOutput()
+		if err == nil || !bytes.Contains(out, []byte("schema")) || !bytes.Contains(out, []byte(c.says)) {
+			t.Errorf("--set %s: err %v, output (want the schema naming %s):\n%s", c.set, err, c.says, out)
+		}
+	}
+}

@@ -398,3 +398,59 @@ func TestRBACMissing(t *testing.T) {
 		}
 	})
 }
+
+// TestHelmInstall installs the chart onto the local control plane with helm
+// install --wait (two replicas with leader election, the image make image
+// builds): every object it renders is created and valid, the Deployment
+// becomes available (kwok runs its pods), and helm uninstall removes the
+// cluster-scoped objects too. The chart defines no helm test: the image's
+// own run is TestImage.
+func TestHelmInstall(t *testing.T) {
+	ns := namespace(t, "helm-install")
+	helm := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(chartHelm(t), append(args, "--kubeconfig", env.kubeconfig)...)
+		cmd.Dir = env.root
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	helm("install", "kspan", chartDir, "--namespace", ns, "--wait", "--timeout", "3m",
+		"--set", "image.repository=localhost/kspan", "--set", "image.tag=dev", "--set", "image.pullPolicy=Never",
+		"--set", "clusterName=e2e", "--set", "serviceNameFrom=component")
+	if st := helm("status", "kspan", "--namespace", ns); !strings.Contains(st, "STATUS: deployed") {
+		t.Errorf("helm status:\n%s", st)
+	}
+	ctx := context.Background()
+	d, err := env.client.AppsV1().Deployments(ns).Get(ctx, "kspan", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Status.AvailableReplicas != 2 || d.Spec.Template.Spec.Containers[0].Image != "localhost/kspan:dev" {
+		t.Errorf("the Deployment: %d available, image %s; want 2, localhost/kspan:dev", d.Status.AvailableReplicas, d.Spec.Template.Spec.Containers[0].Image)
+	}
+	if !slices.Contains(d.Spec.Template.Spec.Containers[0].Args, "-service-name-from=component") {
+		t.Errorf("the Deployment's args %q lack -service-name-from=component", d.Spec.Template.Spec.Containers[0].Args)
+	}
+	for _, get := range []func() error{
+		func() error { _, err := env.client.CoreV1().ServiceAccounts(ns).Get(ctx, "kspan", metav1.GetOptions{}); return err },
+		func() error { _, err := env.client.CoreV1().Services(ns).Get(ctx, "kspan", metav1.GetOptions{}); return err },
+		func() error { _, err := env.client.RbacV1().Roles(ns).Get(ctx, "kspan", metav1.GetOptions{}); return err },
+		func() error { _, err := env.client.RbacV1().RoleBindings(ns).Get(ctx, "kspan", metav1.GetOptions{}); return err },
+		func() error { _, err := env.client.RbacV1().ClusterRoles().Get(ctx, "kspan", metav1.GetOptions{}); return err },
+		func() error {
+			_, err := env.client.RbacV1().ClusterRoleBindings().Get(ctx, "kspan", metav1.GetOptions{})
+			return err
+		},
+	} {
+		if err := get(); err != nil {
+			t.Errorf("an object the chart installs: %v", err)
+		}
+	}
+	helm("uninstall", "kspan", "--namespace", ns, "--wait")
+	if _, err := env.client.RbacV1().ClusterRoles().Get(ctx, "kspan", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the ClusterRole after helm uninstall: %v, want not found", err)
+	}
+}

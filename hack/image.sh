@@ -37,6 +37,6 @@ podman import \
 	"$rootfs.tar" "localhost/kspan:$VERSION" >/dev/null
 rm -f "$rootfs.tar"
 podman tag "localhost/kspan:$VERSION" localhost/kspan:dev
-rm -f "$out/kspan-$VERSION.tar"
+rm -f "$out"/kspan-*.tar
 podman save --format oci-archive -o "$out/kspan-$VERSION.tar" "localhost/kspan:$VERSION"
 echo "== localhost/kspan:$VERSION ($(podman image inspect --format '{{.Size}}' "localhost/kspan:$VERSION") bytes), $out/kspan-$VERSION.tar"
