@@ -435,11 +435,26 @@ func TestHelmInstall(t *testing.T) {
 		t.Errorf("the Deployment's args %q lack -service-name-from=component", d.Spec.Template.Spec.Containers[0].Args)
 	}
 	for _, get := range []func() error{
-		func() error { _, err := env.client.CoreV1().ServiceAccounts(ns).Get(ctx, "kspan", metav1.GetOptions{}); return err },
-		func() error { _, err := env.client.CoreV1().Services(ns).Get(ctx, "kspan", metav1.GetOptions{}); return err },
-		func() error { _, err := env.client.RbacV1().Roles(ns).Get(ctx, "kspan", metav1.GetOptions{}); return err },
-		func() error { _, err := env.client.RbacV1().RoleBindings(ns).Get(ctx, "kspan", metav1.GetOptions{}); return err },
-		func() error { _, err := env.client.RbacV1().ClusterRoles().Get(ctx, "kspan", metav1.GetOptions{}); return err },
+		func() error {
+			_, err := env.client.CoreV1().ServiceAccounts(ns).Get(ctx, "kspan", metav1.GetOptions{})
+			return err
+		},
+		func() error {
+			_, err := env.client.CoreV1().Services(ns).Get(ctx, "kspan", metav1.GetOptions{})
+			return err
+		},
+		func() error {
+			_, err := env.client.RbacV1().Roles(ns).Get(ctx, "kspan", metav1.GetOptions{})
+			return err
+		},
+		func() error {
+			_, err := env.client.RbacV1().RoleBindings(ns).Get(ctx, "kspan", metav1.GetOptions{})
+			return err
+		},
+		func() error {
+			_, err := env.client.RbacV1().ClusterRoles().Get(ctx, "kspan", metav1.GetOptions{})
+			return err
+		},
 		func() error {
 			_, err := env.client.RbacV1().ClusterRoleBindings().Get(ctx, "kspan", metav1.GetOptions{})
 			return err
