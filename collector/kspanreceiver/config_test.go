@@ -1,0 +1,28 @@
+package kspanreceiver
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestConfigValidate(t *testing.T) {
+	if err := createDefaultConfig().(*Config).Validate(); err != nil {
+		t.Fatalf("the default configuration: %v", err)
+	}
+	for _, c := range []struct {
+		change func(*Config)
+		says   string
+	}{
+		{func(c *Config) { c.ServiceNameFrom = "pod" }, "service_name_from"},
+		{func(c *Config) { c.Types = []string{"Error"} }, "Error"},
+		{func(c *Config) { c.Selector = "app in (" }, "selector"},
+		{func(c *Config) { c.MaxHeld = -1 }, "max_held"},
+		{func(c *Config) { c.Hold = -1 }, "negative"},
+	} {
+		cfg := createDefaultConfig().(*Config)
+		c.change(cfg)
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("Validate = %v, want an error saying %q", err, c.says)
+		}
+	}
+}
