@@ -17,12 +17,13 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/kspan-project/kspan/internal/cli.Version=$(VERSION)
 
 
-.PHONY: all build image plugin krew test test-unit lint fmt fuzz clean run demo tools chromium help bench bench-engine bench-live bench-replay helm chart manifests
+.PHONY: all build collector image plugin krew test test-unit lint fmt fuzz clean run demo tools chromium help bench bench-engine bench-live bench-replay helm chart manifests
 
 all: lint test build
 
 help:
 	@echo "make build      build bin/kspan"
+	@echo "make collector  build the Collector distribution with kspan's receiver (.cache/otelcol-kspan/)"
 	@echo "make image      build the container image with podman (localhost/kspan:VERSION, :dev)"
 	@echo "make plugin     build bin/kubectl-kspan (kubectl kspan KIND/NAME)"
 	@echo "make krew       the plugin's release archives and krew manifest into dist/ (VERSION=...)"
@@ -46,6 +47,16 @@ build:
 image:
 	VERSION=$(VERSION) hack/image.sh
 
+# The OpenTelemetry Collector distribution with kspan's receiver
+# (collector/otelcol-kspan/builder-config.yaml), built by the Collector
+# Builder from the module proxy into .cache/otelcol-kspan/otelcol-kspan.
+BUILDER_VERSION := v0.165.0
+$(BIN)/builder: Makefile
+	GOFLAGS= GOBIN=$(BIN) go install go.opentelemetry.io/collector/cmd/builder@$(BUILDER_VERSION)
+
+collector: $(BIN)/builder
+	cd collector/otelcol-kspan && GOFLAGS=-tags=grpcnotrace $(BIN)/builder --config builder-config.yaml
+
 # The kubectl plugin: kspan under the name kubectl looks for (kubectl kspan KIND/NAME).
 plugin:
 	go build -ldflags '$(LDFLAGS)' -o bin/kubectl-kspan ./cmd/kspan
@@ -65,7 +76,7 @@ export KSPAN_TEST_ARTIFACTS ?= $(CACHE)/artifacts
 # The Collector receiver is a Go module of its own (collector/kspanreceiver):
 # ./... does not reach it.
 RECEIVER := collector/kspanreceiver
-test: tools chromium image
+test: tools chromium image collector
 	go test -count=1 -timeout 40m ./...
 	cd $(RECEIVER) && go test -count=1 ./...
 

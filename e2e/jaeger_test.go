@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -468,4 +469,62 @@ func checkServices(t *testing.T, j *jaeger, spans []span.Span, byComponent bool)
 	if !slices.Equal(got.Services, want) {
 		t.Errorf("Jaeger lists services %q, want %q", got.Services, want)
 	}
+}
+
+// search returns the spans of the traces Jaeger finds for service that
+// started after since (the query API's FindTraces, at most 1000 traces).
+func (j *jaeger) search(t *testing.T, service string, since time.Time) []span.Span {
+	t.Helper()
+	q := url.Values{}
+	q.Set("query.service_name", service)
+	q.Set("query.start_time_min", since.UTC().Format(time.RFC3339Nano))
+	q.Set("query.start_time_max", time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano))
+	q.Set("query.search_depth", "1000")
+	resp, err := http.Get(j.queryURL() + "/api/v3/traces?" + q.Encode())
+	if err != nil {
+		t.Fatalf("Jaeger query API: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return nil
+	}
+	dec := json.NewDecoder(resp.Body)
+	var out []span.Span
+	for {
+		var r struct {
+			Result json.RawMessage `json:"result"`
+		}
+		if err := dec.Decode(&r); err == io.EOF {
+			return out
+		} else if err != nil {
+			t.Fatalf("Jaeger query API answer: %v", err)
+		}
+		if len(r.Result) == 0 {
+			continue
+		}
+		for _, part := range splitResourceSpans(t, r.Result) {
+			_, spans, err := otlp.ParseJSON(part)
+			if err != nil {
+				t.Fatalf("Jaeger query API answer: %v", err)
+			}
+			out = append(out, spans...)
+		}
+	}
+}
+
+// splitResourceSpans makes one request of each resourceSpans of b (ParseJSON
+// reads every resource's spans; this keeps the same for any layout).
+func splitResourceSpans(t *testing.T, b []byte) [][]byte {
+	t.Helper()
+	var req struct {
+		ResourceSpans []json.RawMessage `json:"resourceSpans"`
+	}
+	if err := json.Unmarshal(b, &req); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	var out [][]byte
+	for _, rs := range req.ResourceSpans {
+		out = append(out, append(append([]byte(`{"resourceSpans":[`), rs...), "]}"...))
+	}
+	return out
 }

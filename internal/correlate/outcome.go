@@ -30,7 +30,12 @@ func (e *Engine) observeRollout(o *record.Object, at time.Time) {
 	}
 	r := ent.Rollout
 	r.Status = *o.Status
-	r.Watched = r.Watched || !at.IsZero()
+	if !at.IsZero() {
+		if !r.Watched || o.Generation < r.FirstWatchedGen {
+			r.FirstWatchedGen = o.Generation
+		}
+		r.Watched = true
+	}
 	if r.OutcomeOf(o.Generation) != nil {
 		return // the first outcome of a generation stands
 	}
@@ -86,6 +91,7 @@ func (e *Engine) rolloutOpen(st *rootState) bool {
 	}
 	ent := e.statusEntry(st)
 	return ent != nil && ent.Rollout != nil && ent.Rollout.Watched && ent.Deleting.IsZero() &&
+		(st.run.Name != "" || st.gen >= ent.Rollout.FirstWatchedGen) &&
 		e.now.Before(st.start.Add(e.cfg.MaxRolloutWait))
 }
 
@@ -199,7 +205,8 @@ func (e *Engine) markOutcome(st *rootState, s *span.Span) {
 	status := st.status // the one that reported the outcome
 	watched := false
 	if ent := e.statusEntry(st); ent != nil && ent.Rollout != nil {
-		watched = ent.Rollout.Watched
+		// A generation before the first watched one rolled out unseen.
+		watched = ent.Rollout.Watched && (st.run.Name != "" || st.gen >= ent.Rollout.FirstWatchedGen)
 		if status == nil {
 			status = &ent.Rollout.Status
 		}

@@ -288,3 +288,25 @@ func TestOpenRolloutsWithTheirWarnings(t *testing.T) {
 		t.Error("OpenRollouts(0) returned some")
 	}
 }
+
+// After a restart, the relist shows the object's latest status only: the
+// rollouts of earlier generations, relisted from their Events, rolled out
+// unseen. They are neither superseded nor in progress (unknown), and the
+// latest does not claim to supersede them.
+func TestRolloutsBeforeTheWatchAreUnknown(t *testing.T) {
+	var s scenario
+	s.status(2, 10.2, 2, 2, 2, "True", "NewReplicaSetAvailable")
+	sampleRollout(&s, false)
+	s.ev("Deployment", "web", "d1", "ScalingReplicaSet", "Scaled up replica set web-def from 0 to 1", 10.5)
+	for i := range s.recs {
+		s.recs[i].Observed = at(30) // all read in the restart's relist
+	}
+	spans := run(t, Config{Linger: time.Second}, s.recs)
+	first, second := rootOf(t, spans, "Deployment.Create"), rootOf(t, spans, "Deployment.Update")
+	if got := first.Attr(span.KeyRolloutOutcome); got != "unknown" || len(first.Links) != 0 {
+		t.Errorf("the rollout before the watch: outcome %q, %d links; want unknown, none", got, len(first.Links))
+	}
+	if got := second.Attr(span.KeyRolloutOutcome); got != "complete" || len(second.Links) != 0 {
+		t.Errorf("the latest rollout: outcome %q, %d links; want complete, none", got, len(second.Links))
+	}
+}

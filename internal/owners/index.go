@@ -95,6 +95,11 @@ type Rollout struct {
 	// a capture), not only read from a snapshot, which says nothing of
 	// the rollouts before the last one.
 	Watched bool
+	// FirstWatchedGen is the lowest generation of a version whose status
+	// was observed so (0: none): the rollouts of earlier generations
+	// happened before it was watched (a restart's relist shows the latest
+	// state only), and what became of them is not known.
+	FirstWatchedGen int64
 }
 
 // MaxOutcomes bounds the generations a Rollout remembers outcomes of.

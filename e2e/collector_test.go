@@ -1,0 +1,288 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kspan-project/kspan/internal/record"
+	"github.com/kspan-project/kspan/internal/span"
+	"github.com/kspan-project/kspan/internal/tracecheck"
+)
+
+// offsetCollector is TestCollector's Jaeger's (see offsetReplayGRPC).
+const offsetCollector = 3500
+
+// collectorBin is the distribution make collector builds
+// (collector/otelcol-kspan/builder-config.yaml).
+func collectorBin(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(env.root, ".cache", "otelcol-kspan", "otelcol-kspan")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("the Collector distribution is missing (make collector builds it): %v", err)
+	}
+	return bin
+}
+
+// collectorProc is one run of the distribution.
+type collectorProc struct {
+	cmd *exec.Cmd
+	log string
+}
+
+func startCollector(t *testing.T, config string) *collectorProc {
+	t.Helper()
+	p := &collectorProc{log: filepath.Join(t.TempDir(), "collector.log")}
+	logf, err := os.Create(p.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logf.Close() })
+	p.cmd = exec.Command(collectorBin(t), "--config", config)
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			_ = p.cmd.Process.Kill()
+			_ = p.cmd.Wait()
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(p.log)
+			t.Logf("the Collector's log:\n%s", tail(b, 40))
+		}
+	})
+	waitFor(t, 60*time.Second, "the Collector to start watching", func() (bool, string) {
+		b, _ := os.ReadFile(p.log)
+		return bytes.Contains(b, []byte("watching events")), string(tail(b, 5))
+	})
+	return p
+}
+
+// stop sends SIGTERM: the receiver exports what it holds and saves its
+// checkpoint.
+func (p *collectorProc) stop(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		b, _ := os.ReadFile(p.log)
+		t.Fatalf("the Collector after SIGTERM: %v\n%s", err, tail(b, 30))
+	}
+}
+
+// TestCollector runs the distribution (kspan's receiver, the batch
+// processor, the OTLP/HTTP exporter, file_storage) against the cluster
+// beside standalone kspan with the same settings, while a Deployment rolls
+// out: the spans Jaeger holds for the namespace are standalone kspan's (the
+// same IDs, parents, names, times, attributes). Then the Collector is
+// stopped and started again on its storage while the Deployment rolls out
+// anew: every Event occurrence of the namespace reached Jaeger exactly once
+// across the two runs.
+func TestCollector(t *testing.T) {
+	j := startJaeger(t, offsetCollector, "memory")
+	dir := t.TempDir()
+	storage := filepath.Join(dir, "storage")
+	if err := os.MkdirAll(storage, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	metricsPort := freePort(t)
+	writeConfig := func(run int) string {
+		cfg := fmt.Sprintf(`extensions:
+  file_storage:
+    directory: %s
+receivers:
+  kspan:
+    kubeconfig: %s
+    hold: 2s
+    linger: 3s
+    cluster_name: e2e
+    storage: file_storage
+processors:
+  batch:
+    timeout: 200ms
+exporters:
+  otlphttp:
+    endpoint: %s
+    tls:
+      insecure: true
+service:
+  extensions: [file_storage]
+  telemetry:
+    metrics:
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: %d
+  pipelines:
+    traces:
+      receivers: [kspan]
+      processors: [batch]
+      exporters: [otlphttp]
+`, storage, env.kubeconfig, j.httpURL(), metricsPort)
+		path := filepath.Join(dir, fmt.Sprintf("config-%d.yaml", run))
+		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+
+	standalone := startKspan(t)
+	col := startCollector(t, writeConfig(1))
+	ns := namespace(t, "e2e-collector")
+	ctx := context.Background()
+	if _, err := env.client.AppsV1().Deployments(ns).Create(ctx, newDeployment(ns, "web", 3), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitDeployment(t, ns, "web")
+	_, evs := waitSpans(t, standalone, ns)
+
+	var got []span.Span
+	want := inNamespace(standalone.spans(t), ns)
+	began := time.Now().Add(-time.Minute)
+	defer func() {
+		if t.Failed() {
+			for _, s := range inNamespace(j.search(t, "kspan", began), ns) {
+				t.Logf("in Jaeger: %s %s<-%s %s %s", s.TraceID, s.SpanID, s.Parent, s.Name, s.Attr(span.KeyObjectName))
+			}
+			for _, s := range want {
+				t.Logf("standalone: %s %s<-%s %s %s", s.TraceID, s.SpanID, s.Parent, s.Name, s.Attr(span.KeyObjectName))
+			}
+		}
+	}()
+	waitFor(t, 60*time.Second, "Jaeger to hold standalone kspan's spans of the namespace, from the Collector", func() (bool, string) {
+		if bad := tracecheck.Check(want, nil); len(bad) > 0 {
+			want = inNamespace(standalone.spans(t), ns)
+			return false, "standalone's traces are not whole yet: " + bad[0]
+		}
+		got = j.traces(t, want)
+		d := sameSpans(want, got, liveSlack)
+		return d == "", d
+	})
+	newTraceSet(t, got).check(evs)
+	// The receiver's telemetry: the Collector's own accepted-spans counter.
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var metrics bytes.Buffer
+	_, _ = metrics.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(metrics.String(), `otelcol_receiver_accepted_spans`) || !strings.Contains(metrics.String(), `receiver="kspan"`) {
+		t.Errorf("the Collector's metrics lack the kspan receiver's accepted spans:\n%s", grepLines(metrics.String(), "receiver"))
+	}
+
+	// A restart on the same storage, with a second rollout while it is down.
+	col.stop(t)
+	updateDeployment(t, ns, "web", func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "nginx:1.26" })
+	waitDeployment(t, ns, "web")
+	startCollector(t, writeConfig(2))
+	_, evs = waitSpans(t, standalone, ns)
+	var both []span.Span
+	waitFor(t, 60*time.Second, "Jaeger to hold every Event occurrence of the namespace once, from the two runs", func() (bool, string) {
+		both = j.traces(t, inNamespace(standalone.spans(t), ns))
+		return onceEach(both, evs)
+	})
+	// Events made while the Collector was down are read in its relist: it
+	// dates one stamped to the whole second by that second, not by an
+	// observation within it, as standalone kspan, watching, could.
+	if d := sameSpans(inNamespace(standalone.spans(t), ns), both, time.Second+liveSlack); d != "" {
+		t.Errorf("across the restart, Jaeger's spans differ from standalone kspan's: %s", d)
+	}
+	t.Logf("the Collector: %d spans of %s in two runs, each Event occurrence once, in Jaeger", len(both), ns)
+}
+
+// onceEach says whether spans hold every Event of evs up to its count (as
+// waitSpans counts) and no occurrence (UID and count) twice.
+func onceEach(spans []span.Span, evs []*record.Event) (bool, string) {
+	seen := map[string]int{}
+	have := map[string]int64{}
+	for _, s := range spans {
+		if uid := s.Attr(span.KeyEventUID); uid != "" {
+			n := attrInt(s, span.KeyEventCount)
+			seen[fmt.Sprintf("%s/%d", uid, n)]++
+			have[uid] = max(have[uid], n)
+		}
+	}
+	for k, n := range seen {
+		if n > 1 {
+			return false, fmt.Sprintf("occurrence %s exported %d times", k, n)
+		}
+	}
+	for _, ev := range evs {
+		if have[ev.UID] < int64(min(ev.Count, 10)) {
+			return false, fmt.Sprintf("%s.%s of %s (count %d) not exported", ev.Regarding.Kind, ev.Reason, ev.Regarding.Name, ev.Count)
+		}
+	}
+	return true, ""
+}
+
+// liveSlack is how far apart two live processes may date the same span:
+// an Event stamped to the whole second is dated within it by when each
+// process observed it (see how-traces-are-built.md), and a rollout's
+// outcome by when each saw the status that reported it.
+const liveSlack = 250 * time.Millisecond
+
+// sameSpans compares the spans two processes made of the same Events: the
+// same trace and span IDs, parents, names, status, links and attributes
+// (Jaeger may add its own), times within slack (and kspan.rollout.duration_ms likewise). It returns
+// what differs, or "".
+func sameSpans(want, got []span.Span, slack time.Duration) string {
+	byID := map[span.ID]span.Span{}
+	for _, s := range got {
+		byID[s.SpanID] = s
+	}
+	var diffs []string
+	near := func(a, b time.Time) bool { return a.Sub(b).Abs() <= slack }
+	for _, w := range want {
+		g, ok := byID[w.SpanID]
+		switch {
+		case !ok:
+			diffs = append(diffs, "missing: "+structure(w))
+			continue
+		case g.TraceID != w.TraceID || g.Parent != w.Parent || g.Name != w.Name || g.Error != w.Error || g.StatusMessage != w.StatusMessage:
+			diffs = append(diffs, fmt.Sprintf("%s, want %s", structure(g), structure(w)))
+			continue
+		case !near(g.Start, w.Start) || !near(g.End, w.End):
+			diffs = append(diffs, fmt.Sprintf("times of %s: %v-%v, want %v-%v", structure(w), g.Start, g.End, w.Start, w.End))
+		case len(g.Links) != len(w.Links):
+			diffs = append(diffs, fmt.Sprintf("links of %s: %d, want %d", structure(w), len(g.Links), len(w.Links)))
+		}
+		wa, ga := w.AllAttrs(), g.AllAttrs()
+		gm := map[string]span.Attr{}
+		for _, a := range ga {
+			gm[a.Key] = a
+		}
+		for _, a := range wa {
+			b, ok := gm[a.Key]
+			if a.Key == span.KeyRolloutDuration && ok && (b.Int-a.Int) <= slack.Milliseconds() && (a.Int-b.Int) <= slack.Milliseconds() {
+				continue
+			}
+			if !ok || b != a {
+				diffs = append(diffs, fmt.Sprintf("attribute %s of %s: %+v, want %+v", a.Key, structure(w), b, a))
+			}
+		}
+	}
+	if len(got) != len(want) {
+		diffs = append(diffs, fmt.Sprintf("%d spans, want %d", len(got), len(want)))
+	}
+	if len(diffs) > 20 {
+		diffs = append(diffs[:20], fmt.Sprintf("... %d more", len(diffs)-20))
+	}
+	return strings.Join(diffs, "\n")
+}
