@@ -21,8 +21,12 @@ import (
 	"github.com/kspan-project/kspan/internal/tracecheck"
 )
 
-// offsetCollector is TestCollector's Jaeger's (see offsetReplayGRPC).
-const offsetCollector = 3500
+// offsetCollector and offsetCollectorHA are the Jaegers' of the Collector
+// tests (see offsetReplayGRPC).
+const (
+	offsetCollector   = 3500
+	offsetCollectorHA = 3600
+)
 
 // collectorBin is the distribution make collector builds
 // (collector/otelcol-kspan/builder-config.yaml).
@@ -42,6 +46,17 @@ type collectorProc struct {
 }
 
 func startCollector(t *testing.T, config string) *collectorProc {
+	t.Helper()
+	p := startCollectorProc(t, config)
+	waitFor(t, 60*time.Second, "the Collector to start watching", func() (bool, string) {
+		b, _ := os.ReadFile(p.log)
+		return bytes.Contains(b, []byte("watching events")), string(tail(b, 5))
+	})
+	return p
+}
+
+// startCollectorProc starts the distribution without waiting for anything.
+func startCollectorProc(t *testing.T, config string) *collectorProc {
 	t.Helper()
 	p := &collectorProc{log: filepath.Join(t.TempDir(), "collector.log")}
 	logf, err := os.Create(p.log)
@@ -63,10 +78,6 @@ func startCollector(t *testing.T, config string) *collectorProc {
 			b, _ := os.ReadFile(p.log)
 			t.Logf("the Collector's log:\n%s", tail(b, 40))
 		}
-	})
-	waitFor(t, 60*time.Second, "the Collector to start watching", func() (bool, string) {
-		b, _ := os.ReadFile(p.log)
-		return bytes.Contains(b, []byte("watching events")), string(tail(b, 5))
 	})
 	return p
 }
@@ -285,4 +296,80 @@ func sameSpans(want, got []span.Span, slack time.Duration) string {
 		diffs = append(diffs[:20], fmt.Sprintf("... %d more", len(diffs)-20))
 	}
 	return strings.Join(diffs, "\n")
+}
+
+// TestCollectorLeaderElection runs two Collectors whose kspan receivers
+// hold one Lease (leader_election): one watches and exports, the other
+// stands by, so Jaeger gets every Event occurrence of a rollout once.
+func TestCollectorLeaderElection(t *testing.T) {
+	j := startJaeger(t, offsetCollectorHA, "memory")
+	dir := t.TempDir()
+	ns := namespace(t, "e2e-collector-ha")
+	config := func(i int) string {
+		cfg := fmt.Sprintf(`receivers:
+  kspan:
+    kubeconfig: %s
+    hold: 2s
+    linger: 3s
+    cluster_name: e2e
+    leader_election:
+      namespace: %s
+      name: kspan-receiver
+      lease_duration: 6s
+      renew_deadline: 4s
+      retry_period: 1s
+exporters:
+  otlphttp:
+    endpoint: %s
+    tls:
+      insecure: true
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    traces:
+      receivers: [kspan]
+      exporters: [otlphttp]
+`, env.kubeconfig, ns, j.httpURL())
+		path := filepath.Join(dir, fmt.Sprintf("config-%d.yaml", i))
+		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	standalone := startKspan(t)
+	a := startCollectorProc(t, config(1))
+	b := startCollectorProc(t, config(2))
+	var leaders int
+	waitFor(t, 60*time.Second, "one Collector to lead and watch, the other to stand by", func() (bool, string) {
+		leaders = 0
+		var logs []string
+		for _, p := range []*collectorProc{a, b} {
+			l, _ := os.ReadFile(p.log)
+			if bytes.Contains(l, []byte("watching events")) {
+				leaders++
+			}
+			logs = append(logs, string(tail(l, 5)))
+		}
+		return leaders == 1, strings.Join(logs, "\n---\n")
+	})
+	lease, err := env.client.CoordinationV1().Leases(ns).Get(context.Background(), "kspan-receiver", metav1.GetOptions{})
+	if err != nil || lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" {
+		t.Fatalf("the Lease: %v", err)
+	}
+	if _, err := env.client.AppsV1().Deployments(ns).Create(context.Background(), newDeployment(ns, "web", 2), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitDeployment(t, ns, "web")
+	_, evs := waitSpans(t, standalone, ns)
+	waitFor(t, 60*time.Second, "Jaeger to hold every Event occurrence of the namespace once", func() (bool, string) {
+		return onceEach(j.traces(t, inNamespace(standalone.spans(t), ns)), evs)
+	})
+	for _, p := range []*collectorProc{a, b} {
+		l, _ := os.ReadFile(p.log)
+		if n := bytes.Count(l, []byte("watching events")); n > 1 {
+			t.Errorf("a Collector started watching %d times:\n%s", n, tail(l, 20))
+		}
+	}
 }

@@ -1,8 +1,10 @@
 package kspanreceiver
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/kspan-project/kspan/internal/correlate"
 	"github.com/kspan-project/kspan/internal/filter"
+	"github.com/kspan-project/kspan/internal/leader"
 )
 
 // Config is the receiver's configuration: the meaning of standalone kspan's
@@ -58,6 +61,32 @@ type Config struct {
 	// Storage names a storage extension (file_storage) that keeps what was
 	// exported, so that a restart exports each Event once; nil: none.
 	Storage *component.ID `mapstructure:"storage"`
+
+	// LeaderElection, when set, makes the Collectors that run this
+	// receiver elect one (a Lease, as kspan's -leader-elect): it watches
+	// and exports, the others stand by. nil: every instance exports.
+	LeaderElection *LeaderElection `mapstructure:"leader_election"`
+}
+
+// LeaderElection is the Lease the receivers of several Collectors hold in
+// turn (-leader-elect-namespace, -leader-elect-name and their timings).
+type LeaderElection struct {
+	Namespace     string        `mapstructure:"namespace"`
+	Name          string        `mapstructure:"name"`
+	LeaseDuration time.Duration `mapstructure:"lease_duration"`
+	RenewDeadline time.Duration `mapstructure:"renew_deadline"`
+	RetryPeriod   time.Duration `mapstructure:"retry_period"`
+}
+
+// lease is the leader package's configuration: the defaults where unset,
+// the namespace POD_NAMESPACE's, else the service account's, else default.
+func (l *LeaderElection) lease() leader.Config {
+	c := leader.Defaults
+	c.Namespace, c.Name = cmp.Or(l.Namespace, leader.Namespace(os.Getenv)), cmp.Or(l.Name, "kspan-receiver")
+	c.LeaseDuration = cmp.Or(l.LeaseDuration, c.LeaseDuration)
+	c.RenewDeadline = cmp.Or(l.RenewDeadline, c.RenewDeadline)
+	c.RetryPeriod = cmp.Or(l.RetryPeriod, c.RetryPeriod)
+	return c
 }
 
 var _ component.Config = (*Config)(nil)
@@ -81,6 +110,15 @@ func (c *Config) Validate() error {
 	case "fixed", "component":
 	default:
 		errs = append(errs, fmt.Errorf("service_name_from %q: want fixed or component", c.ServiceNameFrom))
+	}
+	if l := c.LeaderElection; l != nil {
+		lc := l.lease()
+		if lc.LeaseDuration <= lc.RenewDeadline {
+			errs = append(errs, fmt.Errorf("leader_election: lease_duration %v must be longer than renew_deadline %v", lc.LeaseDuration, lc.RenewDeadline))
+		}
+		if lc.RetryPeriod <= 0 || float64(lc.RenewDeadline) <= 1.2*float64(lc.RetryPeriod) {
+			errs = append(errs, fmt.Errorf("leader_election: renew_deadline %v must be longer than 1.2 × retry_period %v", lc.RenewDeadline, lc.RetryPeriod))
+		}
 	}
 	for _, n := range []struct {
 		name string

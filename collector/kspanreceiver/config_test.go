@@ -3,6 +3,7 @@ package kspanreceiver
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -18,11 +19,23 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) { c.Selector = "app in (" }, "selector"},
 		{func(c *Config) { c.MaxHeld = -1 }, "max_held"},
 		{func(c *Config) { c.Hold = -1 }, "negative"},
+		{func(c *Config) {
+			c.LeaderElection = &LeaderElection{LeaseDuration: 5 * time.Second, RenewDeadline: 10 * time.Second}
+		}, "lease_duration"},
+		{func(c *Config) { c.LeaderElection = &LeaderElection{RetryPeriod: 9 * time.Second} }, "retry_period"},
 	} {
 		cfg := createDefaultConfig().(*Config)
 		c.change(cfg)
 		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.says) {
 			t.Errorf("Validate = %v, want an error saying %q", err, c.says)
 		}
+	}
+}
+
+func TestLeaseDefaults(t *testing.T) {
+	t.Setenv("POD_NAMESPACE", "observability")
+	l := (&LeaderElection{}).lease()
+	if l.Namespace != "observability" || l.Name != "kspan-receiver" || l.LeaseDuration != 15*time.Second {
+		t.Errorf("lease %+v, want observability/kspan-receiver, 15s", l)
 	}
 }

@@ -15,9 +15,11 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap/exp/zapslog"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/kspan-project/kspan/internal/checkpoint"
 	"github.com/kspan-project/kspan/internal/correlate"
+	"github.com/kspan-project/kspan/internal/leader"
 	"github.com/kspan-project/kspan/internal/live"
 	"github.com/kspan-project/kspan/internal/otlp"
 	"github.com/kspan-project/kspan/internal/span"
@@ -38,6 +40,7 @@ type kspanReceiver struct {
 	done   chan struct{}
 	cp     *checkpoint.Checkpoint
 	stop   func() // stops the checkpoint's saver
+	state  leader.State
 }
 
 func newReceiver(set receiver.Settings, cfg *Config, next consumer.Traces) (*kspanReceiver, error) {
@@ -53,8 +56,9 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Traces) (*ksp
 	return &kspanReceiver{cfg: cfg, engine: eng, set: set, next: next, obs: obs, log: log}, nil
 }
 
-// Start opens the checkpoint, when a storage extension is configured, and
-// starts watching the cluster. A cluster that cannot be reached is
+// Start starts watching the cluster, or with leader_election campaigning
+// for the Lease and watching while it leads. The checkpoint (a storage
+// extension's) is opened first. A cluster that cannot be reached is
 // reported to the host as a fatal error.
 func (r *kspanReceiver) Start(ctx context.Context, host component.Host) error {
 	if r.cfg.Storage != nil {
@@ -84,12 +88,51 @@ func (r *kspanReceiver) Start(ctx context.Context, host component.Host) error {
 	}
 	go func() {
 		defer close(r.done)
-		if err := live.Run(runCtx, opt); err != nil && !errors.Is(err, context.Canceled) {
+		var err error
+		if r.cfg.LeaderElection == nil {
+			err = live.Run(runCtx, opt)
+		} else {
+			err = r.lead(runCtx, opt)
+		}
+		if err != nil && !errors.Is(err, context.Canceled) {
 			r.log.Error("kspan stopped", "error", err)
 			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(err))
 		}
 	}()
 	return nil
+}
+
+// lead campaigns for the Lease and runs the live work while it leads: a
+// lost lease aborts the run without exporting what it held (the next leader
+// does), and Shutdown releases the lease once the run has exported it.
+func (r *kspanReceiver) lead(ctx context.Context, opt live.Options) error {
+	cfg, err := live.RESTConfig(opt.Client)
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("creating client: %w", err)
+	}
+	lease := r.cfg.LeaderElection.lease()
+	lease.Log = r.log
+	for {
+		err = r.leadOnce(ctx, client, lease, opt)
+		if !errors.Is(err, leader.ErrLost) || ctx.Err() != nil {
+			return err
+		}
+		r.log.Warn("leadership lost: campaigning again", "lease", lease.Namespace+"/"+lease.Name)
+	}
+}
+
+// leadOnce campaigns once: until ctx ends or the lease, once held, is lost.
+func (r *kspanReceiver) leadOnce(ctx context.Context, client kubernetes.Interface, lease leader.Config, opt live.Options) error {
+	return leader.Run(ctx, client, lease, &r.state, func(ctx context.Context) error {
+		// A lost lease aborts the run: the next leader exports what it held.
+		runCtx, stop := live.LeadContext(ctx, leader.ErrLost)
+		defer stop()
+		return live.Run(runCtx, opt)
+	})
 }
 
 func (r *kspanReceiver) openCheckpoint(ctx context.Context, host component.Host, id component.ID) (*checkpoint.Checkpoint, error) {

@@ -126,16 +126,8 @@ func (h *ha) run(ctx context.Context, opt live.Options, out *output.Pipeline) er
 		standingBy = false
 		// A lost lease aborts the live run: the next leader exports what
 		// it held.
-		runCtx, stop := context.WithCancelCause(context.WithoutCancel(ctx))
-		defer stop(nil)
-		go func() {
-			<-ctx.Done()
-			if errors.Is(context.Cause(ctx), leader.ErrLost) {
-				stop(live.ErrAbort)
-			} else {
-				stop(context.Canceled)
-			}
-		}()
+		runCtx, stop := live.LeadContext(ctx, leader.ErrLost)
+		defer stop()
 		return h.lead(runCtx, opt, out)
 	})
 	if standingBy {

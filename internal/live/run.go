@@ -222,3 +222,22 @@ func (l *loop) shutdown(items <-chan item) {
 		"deep_chains", st.DeepChains, "truncated_messages", st.Truncated, "future_times", st.FutureTimes,
 		"clamped_times", l.clamp.Clamped())
 }
+
+// LeadContext is the context a live run under leader election works with:
+// it ends when ctx (the leader's work context) does, with ErrAbort as its
+// cause when ctx's cause is lost (the lease was lost: the run stops
+// without exporting what it holds, the next leader does), else
+// context.Canceled (a shutdown: the run exports what it holds). Call stop
+// when the run has returned.
+func LeadContext(ctx context.Context, lost error) (runCtx context.Context, stop func()) {
+	runCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	go func() {
+		<-ctx.Done()
+		if errors.Is(context.Cause(ctx), lost) {
+			cancel(ErrAbort)
+		} else {
+			cancel(context.Canceled)
+		}
+	}()
+	return runCtx, func() { cancel(nil) }
+}
