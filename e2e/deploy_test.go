@@ -192,12 +192,7 @@ func (p *kspanProc) logText() string {
 func TestRBACShipped(t *testing.T) {
 	t.Parallel()
 	ns := namespace(t, "rbac-shipped")
-	rbac := chartRender(t, "rbac", ns, "--show-only", "templates/serviceaccount.yaml", "--show-only", "templates/clusterrole.yaml",
-		"--show-only", "templates/clusterrolebinding.yaml", "--show-only", "templates/role.yaml", "--show-only", "templates/rolebinding.yaml")
-	if out, err := kubectl(t, rbac, "apply", "--server-side", "-f", "-"); err != nil {
-		t.Fatalf("applying the chart's RBAC: %v\n%s", err, out)
-	}
-	id := rbacKubeconfig(t, ns, "rbac-kspan")
+	id := applyChartRBAC(t, "rbac", ns)
 
 	// The token really is limited: no single GET of an object, no Secrets.
 	work := namespace(t, "rbac-shipped-work")
@@ -468,4 +463,17 @@ func TestHelmInstall(t *testing.T) {
 	if _, err := env.client.RbacV1().ClusterRoles().Get(ctx, "kspan", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("the ClusterRole after helm uninstall: %v, want not found", err)
 	}
+}
+
+// applyChartRBAC applies the chart's ServiceAccount, ClusterRole,
+// ClusterRoleBinding, Role and RoleBinding for release in ns for real, and
+// returns an identity of that ServiceAccount (<release>-kspan).
+func applyChartRBAC(t *testing.T, release, ns string) *rbacIdentity {
+	t.Helper()
+	rbac := chartRender(t, release, ns, "--show-only", "templates/serviceaccount.yaml", "--show-only", "templates/clusterrole.yaml",
+		"--show-only", "templates/clusterrolebinding.yaml", "--show-only", "templates/role.yaml", "--show-only", "templates/rolebinding.yaml")
+	if out, err := kubectl(t, rbac, "apply", "--server-side", "-f", "-"); err != nil {
+		t.Fatalf("applying the chart's RBAC: %v\n%s", err, out)
+	}
+	return rbacKubeconfig(t, ns, release+"-kspan")
 }

@@ -40,12 +40,7 @@ func TestImage(t *testing.T) {
 		t.Fatalf("no image %s (make image builds it): %v %s", imageRef, err, out)
 	}
 	ns := namespace(t, "image")
-	rbac := chartRender(t, "img", ns, "--show-only", "templates/serviceaccount.yaml", "--show-only", "templates/clusterrole.yaml",
-		"--show-only", "templates/clusterrolebinding.yaml", "--show-only", "templates/role.yaml", "--show-only", "templates/rolebinding.yaml")
-	if out, err := kubectl(t, rbac, "apply", "--server-side", "-f", "-"); err != nil {
-		t.Fatalf("applying the chart's RBAC: %v\n%s", err, out)
-	}
-	id := rbacKubeconfig(t, ns, "img-kspan")
+	id := applyChartRBAC(t, "img", ns)
 	if err := os.Chmod(id.kubeconfig, 0o644); err != nil { // read by user 65532 in the container
 		t.Fatal(err)
 	}

@@ -106,13 +106,9 @@ func (r *kspanReceiver) Start(ctx context.Context, host component.Host) error {
 // lost lease aborts the run without exporting what it held (the next leader
 // does), and Shutdown releases the lease once the run has exported it.
 func (r *kspanReceiver) lead(ctx context.Context, opt live.Options) error {
-	cfg, err := live.RESTConfig(opt.Client)
+	client, err := live.Clientset(opt.Client)
 	if err != nil {
 		return err
-	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("creating client: %w", err)
 	}
 	lease := r.cfg.LeaderElection.lease()
 	lease.Log = r.log

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/kspan-project/kspan/internal/checkpoint"
 	"github.com/kspan-project/kspan/internal/leader"
@@ -111,13 +110,9 @@ func (h *ha) run(ctx context.Context, opt live.Options, out *output.Pipeline) er
 	if !h.flags.LeaderElect {
 		return h.lead(ctx, opt, out)
 	}
-	cfg, err := live.RESTConfig(opt.Client)
+	client, err := live.Clientset(opt.Client)
 	if err != nil {
 		return err
-	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("creating client: %w", err)
 	}
 	lease := h.flags.Lease
 	lease.Log = h.log
@@ -170,13 +165,9 @@ func (h *ha) openCheckpoint(ctx context.Context, co live.ClientOptions) (*checkp
 	case "file":
 		store = &checkpoint.File{Path: target, Max: h.flags.CheckpointMax}
 	case "configmap":
-		cfg, err := live.RESTConfig(co)
+		client, err := live.Clientset(co)
 		if err != nil {
 			return nil, err
-		}
-		client, err := kubernetes.NewForConfig(cfg)
-		if err != nil {
-			return nil, fmt.Errorf("creating client: %w", err)
 		}
 		ns, name, _ := strings.Cut(target, "/")
 		store = &checkpoint.ConfigMap{Client: client, Namespace: ns, Name: name}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/kspan-project/kspan/internal/output"
 	"io"
+	"log/slog"
 	"runtime"
 	"runtime/debug"
 	"time"
@@ -65,23 +67,12 @@ func runReplay(ctx context.Context, args []string, env Env) error {
 	log := newLogger(env.Stderr, cfg)
 	cfg.warnEnv(log)
 	replayMemory(env.Getenv)
-	ui, err := openViewer(cfg, false, log, nil)
+	ui, out, err := openOutputs(ctx, cfg, env, log)
 	if err != nil {
 		return err
 	}
 	defer ui.close()
-
-	out, err := outputs(ctx, cfg, env, log, true, ui)
-	if err != nil {
-		return err
-	}
-	res, err := replay.Run(ctx, replay.Options{Files: fs.Args(), Stdin: env.Stdin, Window: r.ReorderWindow, Engine: cfg.Engine, Sink: out, Log: log})
-	if cerr := out.Close(context.WithoutCancel(ctx)); err == nil {
-		if cerr != nil {
-			cerr = fmt.Errorf("writing output: %w", cerr)
-		}
-		err = errors.Join(out.Undelivered(), cerr)
-	}
+	res, err := replayInto(ctx, cfg, log, out, replay.Options{Files: fs.Args(), Stdin: env.Stdin, Window: r.ReorderWindow})
 	st := res.Stats
 	log.Info("replay done", "records", res.Records, "events", st.Events, "objects", st.Objects,
 		"spans", st.Spans, "filtered", st.Filtered, "duplicates", st.Duplicates, "suppressed_repeats", st.Suppressed,
@@ -115,4 +106,36 @@ func replayMemory(getenv func(string) string) {
 		debug.SetGCPercent(ReplayGCPercent)
 	}
 	runtime.MemProfileRate = 0
+}
+
+// openOutputs opens the viewer (nil when not asked for) and the outputs cfg
+// asks for, to replay into.
+func openOutputs(ctx context.Context, cfg Config, env Env, log *slog.Logger) (*viewer, *output.Pipeline, error) {
+	ui, err := openViewer(cfg, false, log, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := outputs(ctx, cfg, env, log, true, ui)
+	if err != nil {
+		ui.close()
+		return nil, nil, err
+	}
+	return ui, out, nil
+}
+
+// replayInto replays opt with cfg's engine, then closes out (opt.Sink is
+// out, or passes to it): the error then also says what out did not deliver.
+func replayInto(ctx context.Context, cfg Config, log *slog.Logger, out *output.Pipeline, opt replay.Options) (replay.Result, error) {
+	opt.Engine, opt.Log = cfg.Engine, log
+	if opt.Sink == nil {
+		opt.Sink = out
+	}
+	res, err := replay.Run(ctx, opt)
+	if cerr := out.Close(context.WithoutCancel(ctx)); err == nil {
+		if cerr != nil {
+			cerr = fmt.Errorf("writing output: %w", cerr)
+		}
+		err = errors.Join(out.Undelivered(), cerr)
+	}
+	return res, err
 }

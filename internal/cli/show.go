@@ -81,23 +81,13 @@ func runShow(ctx context.Context, prog string, args []string, env Env) error {
 	recs, dropped := recentRecords(held.Records, time.Now().Add(-s.Since))
 	log.Debug("listed", "object", held.Object.String(), "records", len(held.Records), "older_events_left_out", dropped)
 
-	ui, err := openViewer(cfg, false, log, nil)
+	ui, out, err := openOutputs(ctx, cfg, env, log)
 	if err != nil {
 		return err
 	}
 	defer ui.close()
-	out, err := outputs(ctx, cfg, env, log, true, ui)
-	if err != nil {
-		return err
-	}
 	keep := &objectTraces{next: out, obj: held.Object, keep: map[span.TraceID]bool{}}
-	res, err := replay.Run(ctx, replay.Options{Records: recs, Engine: cfg.Engine, Sink: keep, Log: log})
-	if cerr := out.Close(context.WithoutCancel(ctx)); err == nil {
-		if cerr != nil {
-			cerr = fmt.Errorf("writing output: %w", cerr)
-		}
-		err = errors.Join(out.Undelivered(), cerr)
-	}
+	res, err := replayInto(ctx, cfg, log, out, replay.Options{Records: recs, Sink: keep})
 	if err != nil {
 		return err
 	}

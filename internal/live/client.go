@@ -3,6 +3,7 @@ package live
 import (
 	"fmt"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -45,4 +46,17 @@ func RESTConfig(o ClientOptions) (*rest.Config, error) {
 	}
 	cfg.UserAgent = "kspan"
 	return cfg, nil
+}
+
+// Clientset is a typed client of the cluster o names (RESTConfig's).
+func Clientset(o ClientOptions) (kubernetes.Interface, error) {
+	cfg, err := RESTConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating client: %w", err)
+	}
+	return client, nil
 }
