@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-
 	"github.com/kspan-project/kspan/internal/checkpoint"
 	"github.com/kspan-project/kspan/internal/leader"
 	"github.com/kspan-project/kspan/internal/live"
