@@ -50,6 +50,12 @@ func startKspan(t *testing.T, extra ...string) *kspanProc {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil { // not stopped by the test
+			_ = p.cmd.Process.Kill()
+			_ = p.cmd.Wait()
+		}
+	})
 	// Ready once it says it watches events.
 	waitFor(t, 60*time.Second, "kspan to start watching", func() (bool, string) {
 		b, _ := os.ReadFile(p.log)
