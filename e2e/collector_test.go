@@ -146,11 +146,7 @@ service:
       processors: [batch]
       exporters: [otlphttp]
 `, storage, env.kubeconfig, j.httpURL(), metricsPort)
-		path := filepath.Join(dir, fmt.Sprintf("config-%d.yaml", run))
-		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return path
+		return writeFile(t, filepath.Join(dir, fmt.Sprintf("config-%d.yaml", run)), cfg)
 	}
 
 	standalone := startKspan(t)
@@ -332,11 +328,7 @@ service:
       receivers: [kspan]
       exporters: [otlphttp]
 `, env.kubeconfig, ns, j.httpURL())
-		path := filepath.Join(dir, fmt.Sprintf("config-%d.yaml", i))
-		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return path
+		return writeFile(t, filepath.Join(dir, fmt.Sprintf("config-%d.yaml", i)), cfg)
 	}
 	standalone := startKspan(t)
 	a := startCollectorProc(t, config(1))
@@ -372,4 +364,13 @@ service:
 			t.Errorf("a Collector started watching %d times:\n%s", n, tail(l, 20))
 		}
 	}
+}
+
+// writeFile writes text to path and returns path.
+func writeFile(t *testing.T, path, text string) string {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -23,10 +23,7 @@ type ClientOptions struct {
 
 // RESTConfig loads the client configuration.
 func RESTConfig(o ClientOptions) (*rest.Config, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = o.Kubeconfig
-	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.Context}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+	cfg, err := o.loader().ClientConfig()
 	if err != nil {
 		return nil, fmt.Errorf("loading kubeconfig: %w", err)
 	}
@@ -46,6 +43,13 @@ func RESTConfig(o ClientOptions) (*rest.Config, error) {
 	}
 	cfg.UserAgent = "kspan"
 	return cfg, nil
+}
+
+// loader finds the kubeconfig and context o names, as kubectl does.
+func (o ClientOptions) loader() clientcmd.ClientConfig {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = o.Kubeconfig
+	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: o.Context})
 }
 
 // Clientset is a typed client of the cluster o names (RESTConfig's).

@@ -14,7 +14,6 @@ import (
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/restmapper"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kspan-project/kspan/internal/decode"
 	"github.com/kspan-project/kspan/internal/record"
@@ -79,10 +78,7 @@ func ListFor(ctx context.Context, o ClientOptions, req ListRequest, log *slog.Lo
 	cfg.UserAgent = "kspan-show"
 	ns := req.Namespace
 	if ns == "" {
-		rules := clientcmd.NewDefaultClientConfigLoadingRules()
-		rules.ExplicitPath = o.Kubeconfig
-		ns, _, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: o.Context}).Namespace()
-		if err != nil {
+		if ns, _, err = o.loader().Namespace(); err != nil {
 			return out, fmt.Errorf("reading the kubeconfig's namespace: %w", err)
 		}
 	}
