@@ -57,6 +57,15 @@ $(BIN)/builder: Makefile
 collector: $(BIN)/builder
 	cd collector/otelcol-kspan && GOFLAGS=-tags=grpcnotrace $(BIN)/builder --config builder-config.yaml
 
+# bench-live's baseline Collector: the contrib k8s_events receiver, at the
+# one release of it the module proxy serves (hack/benchlive/otelcol-k8sevents).
+K8SEVENTS_VERSION := v0.111.0
+K8SEVENTS_COL := $(CACHE)/otelcol-k8sevents/otelcol-k8sevents
+$(BIN)/builder-$(K8SEVENTS_VERSION)/builder: Makefile
+	GOFLAGS= GOBIN=$(BIN)/builder-$(K8SEVENTS_VERSION) go install go.opentelemetry.io/collector/cmd/builder@$(K8SEVENTS_VERSION)
+$(K8SEVENTS_COL): $(BIN)/builder-$(K8SEVENTS_VERSION)/builder hack/benchlive/otelcol-k8sevents/builder-config.yaml
+	cd hack/benchlive/otelcol-k8sevents && GOFLAGS= $(BIN)/builder-$(K8SEVENTS_VERSION)/builder --config builder-config.yaml
+
 # The kubectl plugin: kspan under the name kubectl looks for (kubectl kspan KIND/NAME).
 plugin:
 	go build -ldflags '$(LDFLAGS)' -o bin/kubectl-kspan ./cmd/kspan
@@ -145,7 +154,7 @@ fuzz:
 	go test -run='^$$' -fuzz='^FuzzHostsAllows$$' -fuzztime=$(FUZZTIME) ./internal/httpserve
 	go test -run='^$$' -fuzz='^FuzzParseTraceparent$$' -fuzztime=$(FUZZTIME) ./internal/correlate
 
-# Issue 7's engine and memory figures: the engine's cost per Event against
+# The engine and memory figures: the engine's cost per Event against
 # encoding/json decoding the same Events (run back to back, BENCHRUNS times,
 # on one core), then bytes retained per object and per held Event; printed
 # as ratios with targets and PASS/MISS. A miss never fails the target.
@@ -178,13 +187,16 @@ bench-replay: build
 		v = (p[2] ~ /events=1000000$$/) ? (mb < 100 ? "PASS" : "MISS") : ""; \
 		printf "replay %-15s %-12s peak RSS %7.1f MB  %8.0f events/s  %s\n", p[2], p[3], mb, r, (v == "" ? "" : "target < 100 MB: " v) }' $(CACHE)/bench-replay.txt
 
-# Issue 7's live figures: a local control plane on its own ports, kspan and
-# a bare client-go Event informer side by side while BENCH_DEPLOYMENTS
-# Deployments of BENCH_REPLICAS replicas roll out (several minutes).
+# The live figures: a local control plane on its own ports, kspan and a
+# bare client-go Event informer side by side while BENCH_DEPLOYMENTS
+# Deployments of BENCH_REPLICAS replicas roll out (several minutes); beside
+# them the Collector with kspan's receiver and one with the contrib
+# k8s_events receiver, both exporting OTLP to the harness.
 BENCH_DEPLOYMENTS ?= 100
 BENCH_REPLICAS ?= 10
 # kspan runs with the flags the Helm chart deploys it with (values.yaml: stream).
 BENCH_KSPAN_FLAGS ?= -stream
-bench-live: tools
+bench-live: tools collector $(K8SEVENTS_COL)
 	go run ./hack/benchlive -deployments $(BENCH_DEPLOYMENTS) -replicas $(BENCH_REPLICAS) \
-		-kspan-flags "$(BENCH_KSPAN_FLAGS)" $(BENCHLIVE_FLAGS)
+		-kspan-flags "$(BENCH_KSPAN_FLAGS)" -otelcol-kspan $(CACHE)/otelcol-kspan/otelcol-kspan \
+		-otelcol-k8sevents $(K8SEVENTS_COL) $(BENCHLIVE_FLAGS)

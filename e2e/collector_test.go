@@ -102,7 +102,9 @@ func (p *collectorProc) stop(t *testing.T) {
 // same IDs, parents, names, times, attributes). Then the Collector is
 // stopped and started again on its storage while the Deployment rolls out
 // anew: every Event occurrence of the namespace reached Jaeger exactly once
-// across the two runs.
+// across the two runs. Last, with the exporter's sending queue on the
+// storage, it is killed (SIGKILL) in the middle of a third rollout and
+// started again: no occurrence is lost, and one sent twice has one span ID.
 func TestCollector(t *testing.T) {
 	j := startJaeger(t, offsetCollector, "memory")
 	dir := t.TempDir()
@@ -111,7 +113,14 @@ func TestCollector(t *testing.T) {
 		t.Fatal(err)
 	}
 	metricsPort := freePort(t)
-	writeConfig := func(run int) string {
+	// durable: the exporter's sending queue on the storage too, and no
+	// batch processor (whose batches live in memory only), so that what the
+	// receiver hands on survives a kill.
+	writeConfig := func(run int, durable bool) string {
+		procs, queue := "[batch]", ""
+		if durable {
+			procs, queue = "[]", "\n    sending_queue:\n      storage: file_storage"
+		}
 		cfg := fmt.Sprintf(`extensions:
   file_storage:
     directory: %s
@@ -129,7 +138,7 @@ exporters:
   otlphttp:
     endpoint: %s
     tls:
-      insecure: true
+      insecure: true%s
 service:
   extensions: [file_storage]
   telemetry:
@@ -143,14 +152,14 @@ service:
   pipelines:
     traces:
       receivers: [kspan]
-      processors: [batch]
+      processors: %s
       exporters: [otlphttp]
-`, storage, env.kubeconfig, j.httpURL(), metricsPort)
+`, storage, env.kubeconfig, j.httpURL(), queue, metricsPort, procs)
 		return writeFile(t, filepath.Join(dir, fmt.Sprintf("config-%d.yaml", run)), cfg)
 	}
 
 	standalone := startKspan(t)
-	col := startCollector(t, writeConfig(1))
+	col := startCollector(t, writeConfig(1, false))
 	ns := namespace(t, "e2e-collector")
 	ctx := context.Background()
 	if _, err := env.client.AppsV1().Deployments(ns).Create(ctx, newDeployment(ns, "web", 3), metav1.CreateOptions{}); err != nil {
@@ -198,7 +207,7 @@ service:
 	col.stop(t)
 	updateDeployment(t, ns, "web", func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "nginx:1.26" })
 	waitDeployment(t, ns, "web")
-	startCollector(t, writeConfig(2))
+	col = startCollector(t, writeConfig(2, false))
 	_, evs = waitSpans(t, standalone, ns)
 	var both []span.Span
 	waitFor(t, 60*time.Second, "Jaeger to hold every Event occurrence of the namespace once, from the two runs", func() (bool, string) {
@@ -212,6 +221,62 @@ service:
 		t.Errorf("across the restart, Jaeger's spans differ from standalone kspan's: %s", d)
 	}
 	t.Logf("the Collector: %d spans of %s in two runs, each Event occurrence once, in Jaeger", len(both), ns)
+
+	// A kill -9 in the middle of a third rollout, with the sending queue on
+	// the storage: nothing is lost. The checkpoint is saved every second, so
+	// what was delivered in the last second before the kill may be sent
+	// again, under the same trace and span IDs.
+	col.stop(t)
+	col = startCollector(t, writeConfig(3, true))
+	updateDeployment(t, ns, "web", func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "nginx:1.27" })
+	waitFor(t, 60*time.Second, "Jaeger to hold a span of the third rollout", func() (bool, string) {
+		n := len(j.traces(t, inNamespace(standalone.spans(t), ns)))
+		return n > len(both), fmt.Sprintf("%d spans, %d before the rollout", n, len(both))
+	})
+	if err := col.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = col.cmd.Wait()
+	startCollector(t, writeConfig(4, true))
+	waitDeployment(t, ns, "web")
+	_, evs = waitSpans(t, standalone, ns)
+	var all []span.Span
+	waitFor(t, 60*time.Second, "Jaeger to hold every Event occurrence of the namespace after the kill", func() (bool, string) {
+		all = j.traces(t, inNamespace(standalone.spans(t), ns))
+		return noneLost(all, evs)
+	})
+	t.Logf("the Collector killed mid-rollout: %d spans of %s in Jaeger, %d of them sent again", len(all), ns, len(all)-len(distinctSpans(all)))
+}
+
+// noneLost says whether spans hold every Event of evs up to its count and
+// whether every copy of an occurrence (UID and count) is the same span:
+// after a kill an occurrence may be sent twice, never under two IDs.
+func noneLost(spans []span.Span, evs []*record.Event) (bool, string) {
+	ids := map[string]span.ID{}
+	for _, s := range distinctSpans(spans) {
+		if uid := s.Attr(span.KeyEventUID); uid != "" {
+			k := fmt.Sprintf("%s/%d", uid, attrInt(s, span.KeyEventCount))
+			if id, ok := ids[k]; ok && id != s.SpanID {
+				return false, fmt.Sprintf("occurrence %s exported as two spans, %s and %s", k, id, s.SpanID)
+			}
+			ids[k] = s.SpanID
+		}
+	}
+	return onceEach(distinctSpans(spans), evs)
+}
+
+// distinctSpans keeps one of each span ID (a span sent twice is stored
+// twice by Jaeger).
+func distinctSpans(spans []span.Span) []span.Span {
+	seen := map[span.ID]bool{}
+	var out []span.Span
+	for _, s := range spans {
+		if !seen[s.SpanID] {
+			seen[s.SpanID] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // onceEach says whether spans hold every Event of evs up to its count (as

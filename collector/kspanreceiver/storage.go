@@ -15,7 +15,8 @@ const storageKey = "kspan-checkpoint"
 // storageStore keeps kspan's checkpoint (what was exported) in a Collector
 // storage extension's client, as one value in kspan's checkpoint encoding,
 // rewritten every interval and at shutdown: a Collector killed without
-// warning may export up to one interval's Events again, never lose them.
+// warning may export up to one interval's Events again (what the pipeline
+// after the receiver loses is its queues' business: docs/collector.md).
 type storageStore struct {
 	client storage.Client
 	name   string

@@ -92,6 +92,12 @@ func (t *tailer) missing(events []corev1.Event) []string {
 			}
 		}
 	}
+	return uncovered(events, have)
+}
+
+// uncovered lists the Events whose latest count (at most kspan's
+// -max-repeats, 10) is above the count have holds for their UID.
+func uncovered(events []corev1.Event, have map[string]int64) []string {
 	var out []string
 	for _, e := range events {
 		c := e.Count

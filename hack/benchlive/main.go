@@ -30,6 +30,8 @@ type options struct {
 	timeout               time.Duration
 	kspanFlags            string
 	clockTicks            float64
+	otelcolK8sEvents      string
+	otelcolKspan          string
 }
 
 func main() {
@@ -44,6 +46,8 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "give up after this long")
 	flag.StringVar(&o.kspanFlags, "kspan-flags", "", "more kspan flags, space-separated")
 	flag.Float64Var(&o.clockTicks, "clock-ticks", 100, "the kernel's USER_HZ (/proc/PID/stat units)")
+	flag.StringVar(&o.otelcolK8sEvents, "otelcol-k8sevents", "", "a Collector with the contrib k8s_events receiver, to compare kspan's receiver with")
+	flag.StringVar(&o.otelcolKspan, "otelcol-kspan", "", "the Collector distribution with kspan's receiver (make collector)")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
@@ -116,8 +120,21 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		return err
 	}
 	defer ks.kill()
+	cols, err := startCollectors(o, dir, kubeconfig)
+	if err != nil {
+		return err
+	}
+	defer stopCollectors(cols)
 	for _, p := range []*proc{base, ks} {
 		if err := poll(ctx, p.path+" to watch", func() (bool, error) { return p.logContains("watching events"), p.exited() }); err != nil {
+			return err
+		}
+	}
+	for _, c := range cols {
+		if err := poll(ctx, c.name+" to watch", func() (bool, error) { return c.p.logContains(c.ready), c.p.exited() }); err != nil {
+			return err
+		}
+		if c.cpu0, _, err = usage(c.p.cmd.Process.Pid, o.clockTicks); err != nil {
 			return err
 		}
 	}
@@ -161,9 +178,24 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		logf("%d Events still without a span", len(tail.missing(events)))
 	}
 	missing := len(tail.missing(events))
+	var rows []collectorRow
+	for _, c := range cols {
+		if err := poll(ctx, c.name+" to deliver every Event", func() (bool, error) { return c.delivered(events) }); err != nil {
+			logf("%v", err)
+		}
+		cpu, rss, err := usage(c.p.cmd.Process.Pid, o.clockTicks)
+		if err != nil {
+			return err
+		}
+		have, items := c.sink.covered()
+		rows = append(rows, collectorRow{name: c.name, cpu: cpu - c.cpu0, rss: rss, items: items, undeliver: len(uncovered(events, have))})
+	}
 	kcpu, krss, err := usage(ks.cmd.Process.Pid, o.clockTicks)
 	if err != nil {
 		return err
+	}
+	if len(rows) > 0 {
+		rows = append(rows, collectorRow{name: "standalone kspan", cpu: kcpu - kcpu0, rss: krss, items: int64(len(tail.all)), undeliver: missing})
 	}
 	bcpu, brss, err := usage(base.cmd.Process.Pid, o.clockTicks)
 	if err != nil {
@@ -201,6 +233,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 			quantile(lags, 0.5).Round(10*time.Millisecond), quantile(lags, 0.99).Round(10*time.Millisecond), "", len(lags))
 	}
 	fmt.Fprintf(w, "%-44s %14d %14s %8s %s %s\n", "Events without a span", missing, "", "", "0", verdict(missing == 0))
+	reportCollectors(w, rows, len(events))
 	return nil
 }
 

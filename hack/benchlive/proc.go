@@ -23,12 +23,18 @@ type proc struct {
 }
 
 func startProc(log, path string, args ...string) (*proc, error) {
+	return startProcEnv(nil, log, path, args...)
+}
+
+// startProcEnv starts a process with env added to this one's.
+func startProcEnv(env []string, log, path string, args ...string) (*proc, error) {
 	f, err := os.Create(log)
 	if err != nil {
 		return nil, err
 	}
 	p := &proc{path: filepath.Base(path), log: log, done: make(chan error, 1)}
 	p.cmd = exec.Command(path, args...)
+	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = &p.out, f
 	if err := p.cmd.Start(); err != nil {
 		f.Close()
