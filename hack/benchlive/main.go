@@ -215,8 +215,8 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	}
 
 	n := float64(len(events))
-	fmt.Fprintf(w, "== live: %d Deployments × %d replicas, %d Events held by the apiserver (%d received by the baseline), %d cores %s, rolled out in %.0fs\n",
-		o.deployments, o.replicas, len(events), received, runtime.NumCPU(), time.Now().UTC().Format("2006-01-02"), rolled.Seconds())
+	fmt.Fprintf(w, "== live: %d Deployments × %d replicas, %d Events held by the apiserver (%d received by the baseline), %d cores (%s) %s, rolled out in %.0fs\n",
+		o.deployments, o.replicas, len(events), received, runtime.NumCPU(), cpuModel(), time.Now().UTC().Format("2006-01-02"), rolled.Seconds())
 	fmt.Fprintf(w, "%-44s %14s %14s %8s %s\n", "figure", "kspan", "baseline", "ratio", "target")
 	fmt.Fprintf(w, "%-44s %14.2f %14.2f %8.2f\n", "CPU seconds, whole run", kcpu, bcpu, kcpu/bcpu)
 	fmt.Fprintf(w, "%-44s %14.2f %14.2f\n", "of which start-up, before the burst", kcpu0, bcpu0)
@@ -239,6 +239,20 @@ func run(ctx context.Context, o options, w io.Writer) error {
 
 func report(w io.Writer, name string, k, b, r float64, target string, ok bool) {
 	fmt.Fprintf(w, "%-44s %14.2f %14.2f %8.2f %s %s\n", name, k, b, r, target, verdict(ok))
+}
+
+// cpuModel is the machine's processor as /proc/cpuinfo names it.
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown processor"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown processor"
 }
 
 func verdict(ok bool) string {
