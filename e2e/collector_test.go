@@ -360,8 +360,11 @@ func sameSpans(want, got []span.Span, slack time.Duration) string {
 }
 
 // TestCollectorLeaderElection runs two Collectors whose kspan receivers
-// hold one Lease (leader_election): one watches and exports, the other
-// stands by, so Jaeger gets every Event occurrence of a rollout once.
+// hold one Lease (leader_election) and share one checkpoint
+// (checkpoint_configmap): one watches and exports, the other stands by, so
+// Jaeger gets every Event occurrence of a rollout once. Then the leader is
+// stopped and the other takes over: it exports the next rollout and, from
+// the shared checkpoint, nothing of the first again.
 func TestCollectorLeaderElection(t *testing.T) {
 	j := startJaeger(t, offsetCollectorHA, "memory")
 	dir := t.TempDir()
@@ -373,6 +376,7 @@ func TestCollectorLeaderElection(t *testing.T) {
     hold: 2s
     linger: 3s
     cluster_name: e2e
+    checkpoint_configmap: %s/kspan-receiver-checkpoint
     leader_election:
       namespace: %s
       name: kspan-receiver
@@ -392,7 +396,7 @@ service:
     traces:
       receivers: [kspan]
       exporters: [otlphttp]
-`, env.kubeconfig, ns, j.httpURL())
+`, env.kubeconfig, ns, ns, j.httpURL())
 		return writeFile(t, filepath.Join(dir, fmt.Sprintf("config-%d.yaml", i)), cfg)
 	}
 	standalone := startKspan(t)
@@ -423,6 +427,29 @@ service:
 	waitFor(t, 60*time.Second, "Jaeger to hold every Event occurrence of the namespace once", func() (bool, string) {
 		return onceEach(j.traces(t, inNamespace(standalone.spans(t), ns)), evs)
 	})
+	leading, standing := a, b
+	if l, _ := os.ReadFile(b.log); bytes.Contains(l, []byte("watching events")) {
+		leading, standing = b, a
+	}
+	// The leader stops (its receiver exports what it holds, saves the
+	// checkpoint, releases the Lease); the other takes over, reads the
+	// checkpoint and relists.
+	leading.stop(t)
+	waitFor(t, 60*time.Second, "the other Collector to take over", func() (bool, string) {
+		l, _ := os.ReadFile(standing.log)
+		return bytes.Contains(l, []byte("watching events")), string(tail(l, 5))
+	})
+	updateDeployment(t, ns, "web", func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "nginx:1.26" })
+	waitDeployment(t, ns, "web")
+	_, evs = waitSpans(t, standalone, ns)
+	waitFor(t, 60*time.Second, "Jaeger to hold every Event occurrence of the two rollouts once, from the two leaders", func() (bool, string) {
+		return onceEach(j.traces(t, inNamespace(standalone.spans(t), ns)), evs)
+	})
+	if cm, err := env.client.CoreV1().ConfigMaps(ns).Get(context.Background(), "kspan-receiver-checkpoint", metav1.GetOptions{}); err != nil {
+		t.Errorf("the shared checkpoint: %v", err)
+	} else if len(cm.BinaryData) == 0 {
+		t.Errorf("the shared checkpoint holds nothing")
+	}
 	for _, p := range []*collectorProc{a, b} {
 		l, _ := os.ReadFile(p.log)
 		if n := bytes.Count(l, []byte("watching events")); n > 1 {

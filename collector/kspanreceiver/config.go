@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -61,6 +62,11 @@ type Config struct {
 	// Storage names a storage extension (file_storage) that keeps what was
 	// exported, so that a restart exports each Event once; nil: none.
 	Storage *component.ID `mapstructure:"storage"`
+	// CheckpointConfigMap (NAMESPACE/NAME) keeps what was exported in a
+	// ConfigMap instead, as kspan's -checkpoint configmap:NAMESPACE/NAME:
+	// one checkpoint that every Collector electing a leader shares, so
+	// that a new leader does not export again what the last one did.
+	CheckpointConfigMap string `mapstructure:"checkpoint_configmap"`
 
 	// LeaderElection, when set, makes the Collectors that run this
 	// receiver elect one (a Lease, as kspan's -leader-elect): it watches
@@ -111,6 +117,14 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("service_name_from %q: want fixed or component", c.ServiceNameFrom))
 	}
+	if c.CheckpointConfigMap != "" {
+		if _, _, err := c.configMap(); err != nil {
+			errs = append(errs, err)
+		}
+		if c.Storage != nil {
+			errs = append(errs, errors.New("storage and checkpoint_configmap: set one"))
+		}
+	}
 	if l := c.LeaderElection; l != nil {
 		lc := l.lease()
 		if lc.LeaseDuration <= lc.RenewDeadline {
@@ -129,6 +143,15 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// configMap splits checkpoint_configmap into its namespace and name.
+func (c *Config) configMap() (ns, name string, err error) {
+	ns, name, ok := strings.Cut(c.CheckpointConfigMap, "/")
+	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+		return "", "", fmt.Errorf("checkpoint_configmap %q: want NAMESPACE/NAME", c.CheckpointConfigMap)
+	}
+	return ns, name, nil
 }
 
 // engine is the engine's configuration.

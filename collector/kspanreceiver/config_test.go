@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/collector/component"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -23,12 +25,30 @@ func TestConfigValidate(t *testing.T) {
 			c.LeaderElection = &LeaderElection{LeaseDuration: 5 * time.Second, RenewDeadline: 10 * time.Second}
 		}, "lease_duration"},
 		{func(c *Config) { c.LeaderElection = &LeaderElection{RetryPeriod: 9 * time.Second} }, "retry_period"},
+		{func(c *Config) { c.CheckpointConfigMap = "kspan" }, "NAMESPACE/NAME"},
+		{func(c *Config) { c.CheckpointConfigMap = "kspan/a/b" }, "NAMESPACE/NAME"},
+		{func(c *Config) { c.CheckpointConfigMap = "/cp" }, "NAMESPACE/NAME"},
+		{func(c *Config) {
+			id := component.MustNewID("file_storage")
+			c.CheckpointConfigMap, c.Storage = "kspan/cp", &id
+		}, "set one"},
 	} {
 		cfg := createDefaultConfig().(*Config)
 		c.change(cfg)
 		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.says) {
 			t.Errorf("Validate = %v, want an error saying %q", err, c.says)
 		}
+	}
+}
+
+func TestConfigMapCheckpoint(t *testing.T) {
+	c := createDefaultConfig().(*Config)
+	c.CheckpointConfigMap = "observability/kspan-receiver-checkpoint"
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if ns, name, _ := c.configMap(); ns != "observability" || name != "kspan-receiver-checkpoint" {
+		t.Errorf("configMap() = %s, %s", ns, name)
 	}
 }
 

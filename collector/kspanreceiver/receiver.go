@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -38,8 +39,8 @@ type kspanReceiver struct {
 
 	cancel context.CancelFunc
 	done   chan struct{}
-	cp     *checkpoint.Checkpoint
-	stop   func() // stops the checkpoint's saver
+	store  checkpoint.Store // nil: no checkpoint
+	cp     atomic.Pointer[checkpoint.Checkpoint]
 	state  leader.State
 }
 
@@ -57,25 +58,11 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Traces) (*ksp
 }
 
 // Start starts watching the cluster, or with leader_election campaigning
-// for the Lease and watching while it leads. The checkpoint (a storage
-// extension's) is opened first. A cluster that cannot be reached is
-// reported to the host as a fatal error.
+// for the Lease and watching while it leads. The checkpoint's store (a
+// storage extension's client, or the ConfigMap) is found first; the
+// checkpoint is read from it each time the receiver starts to watch. A
+// cluster that cannot be reached is reported to the host as a fatal error.
 func (r *kspanReceiver) Start(ctx context.Context, host component.Host) error {
-	if r.cfg.Storage != nil {
-		cp, err := r.openCheckpoint(ctx, host, *r.cfg.Storage)
-		if err != nil {
-			return err
-		}
-		r.cp = cp
-	}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	r.cancel, r.done = cancel, make(chan struct{})
-	var saver sync.WaitGroup
-	if r.cp != nil {
-		saveCtx, stopSaving := context.WithCancel(runCtx)
-		saver.Go(func() { r.cp.Run(saveCtx) })
-		r.stop = func() { stopSaving(); saver.Wait() }
-	}
 	opt := live.Options{
 		Client:     live.ClientOptions{Kubeconfig: r.cfg.Kubeconfig, Context: r.cfg.Context},
 		Engine:     r.engine,
@@ -83,14 +70,31 @@ func (r *kspanReceiver) Start(ctx context.Context, host component.Host) error {
 		Log:        r.log,
 		WatchBatch: live.DefaultWatchBatch,
 	}
-	if r.cp != nil {
-		opt.Checkpoint = r.cp
+	switch {
+	case r.cfg.Storage != nil:
+		store, err := r.storageStore(ctx, host, *r.cfg.Storage)
+		if err != nil {
+			return err
+		}
+		r.store = store
+	case r.cfg.CheckpointConfigMap != "":
+		client, err := live.Clientset(opt.Client)
+		if err != nil {
+			return err
+		}
+		ns, name, err := r.cfg.configMap()
+		if err != nil {
+			return err
+		}
+		r.store = &checkpoint.ConfigMap{Client: client, Namespace: ns, Name: name}
 	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	r.cancel, r.done = cancel, make(chan struct{})
 	go func() {
 		defer close(r.done)
 		var err error
 		if r.cfg.LeaderElection == nil {
-			err = live.Run(runCtx, opt)
+			err = r.watch(runCtx, opt)
 		} else {
 			err = r.lead(runCtx, opt)
 		}
@@ -100,6 +104,30 @@ func (r *kspanReceiver) Start(ctx context.Context, host component.Host) error {
 		}
 	}()
 	return nil
+}
+
+// watch reads the checkpoint, runs the live work until ctx ends (its last
+// traces exported), then saves the checkpoint.
+func (r *kspanReceiver) watch(ctx context.Context, opt live.Options) error {
+	if r.store == nil {
+		return live.Run(ctx, opt)
+	}
+	cp, err := checkpoint.Open(ctx, r.store, checkpoint.Options{Log: r.log})
+	if err != nil {
+		return err
+	}
+	opt.Checkpoint = cp
+	r.cp.Store(cp)
+	saveCtx, stopSaving := context.WithCancel(ctx)
+	var saver sync.WaitGroup
+	saver.Go(func() { cp.Run(saveCtx) })
+	err = live.Run(ctx, opt) // nothing is delivered after it returns
+	r.cp.Store(nil)
+	stopSaving()
+	saver.Wait()
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return errors.Join(err, cp.Close(closeCtx))
 }
 
 // lead campaigns for the Lease and runs the live work while it leads: a
@@ -127,11 +155,12 @@ func (r *kspanReceiver) leadOnce(ctx context.Context, client kubernetes.Interfac
 		// A lost lease aborts the run: the next leader exports what it held.
 		runCtx, stop := live.LeadContext(ctx, leader.ErrLost)
 		defer stop()
-		return live.Run(runCtx, opt)
+		return r.watch(runCtx, opt)
 	})
 }
 
-func (r *kspanReceiver) openCheckpoint(ctx context.Context, host component.Host, id component.ID) (*checkpoint.Checkpoint, error) {
+// storageStore is the checkpoint's store in a storage extension.
+func (r *kspanReceiver) storageStore(ctx context.Context, host component.Host, id component.ID) (checkpoint.Store, error) {
 	ext, ok := host.GetExtensions()[id]
 	if !ok {
 		return nil, fmt.Errorf("storage %s: no such extension", id)
@@ -144,7 +173,7 @@ func (r *kspanReceiver) openCheckpoint(ctx context.Context, host component.Host,
 	if err != nil {
 		return nil, fmt.Errorf("storage %s: %w", id, err)
 	}
-	return checkpoint.Open(ctx, &storageStore{client: client, name: id.String()}, checkpoint.Options{Log: r.log})
+	return &storageStore{client: client, name: id.String()}, nil
 }
 
 // Shutdown exports what the engine holds (every open trace), saves the
@@ -156,14 +185,13 @@ func (r *kspanReceiver) Shutdown(ctx context.Context) error {
 	r.cancel()
 	select {
 	case <-r.done:
+		if s, ok := r.store.(*storageStore); ok {
+			return s.client.Close(ctx)
+		}
+		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("kspan receiver: %w before the open traces were exported", ctx.Err())
 	}
-	if r.cp == nil {
-		return nil
-	}
-	r.stop()
-	return r.cp.Close(ctx)
 }
 
 // consumerSink hands the engine's batches to the next consumer as ptrace,
@@ -185,8 +213,8 @@ func (s *consumerSink) Export(ctx context.Context, spans []span.Span) error {
 	if err != nil {
 		return err
 	}
-	if s.r.cp != nil {
-		s.r.cp.Delivered(spans, time.Now())
+	if cp := s.r.cp.Load(); cp != nil {
+		cp.Delivered(spans, time.Now())
 	}
 	return nil
 }
