@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -103,10 +104,11 @@ func (p *collectorProc) stop(t *testing.T) {
 // stopped and started again on its storage while the Deployment rolls out
 // anew: every Event occurrence of the namespace reached Jaeger exactly once
 // across the two runs. Last, with the exporter's sending queue on the
-// storage, it is killed (SIGKILL) in the middle of a third rollout and
-// started again: no occurrence is lost, and one sent twice has one span ID.
+// storage, it is killed (SIGKILL) while a third rollout's spans wait in the
+// queue (Jaeger stopped) and started again: no occurrence is lost, and one
+// sent twice has one span ID.
 func TestCollector(t *testing.T) {
-	j := startJaeger(t, offsetCollector, "memory")
+	j := startJaeger(t, offsetCollector, "badger")
 	dir := t.TempDir()
 	storage := filepath.Join(dir, "storage")
 	if err := os.MkdirAll(storage, 0o755); err != nil {
@@ -119,7 +121,7 @@ func TestCollector(t *testing.T) {
 	writeConfig := func(run int, durable bool) string {
 		procs, queue := "[batch]", ""
 		if durable {
-			procs, queue = "[]", "\n    sending_queue:\n      storage: file_storage"
+			procs, queue = "[]", "\n    sending_queue:\n      storage: file_storage\n      block_on_overflow: true\n      batch: {}"
 		}
 		cfg := fmt.Sprintf(`extensions:
   file_storage:
@@ -222,30 +224,90 @@ service:
 	}
 	t.Logf("the Collector: %d spans of %s in two runs, each Event occurrence once, in Jaeger", len(both), ns)
 
-	// A kill -9 in the middle of a third rollout, with the sending queue on
-	// the storage: nothing is lost. The checkpoint is saved every second, so
-	// what was delivered in the last second before the kill may be sent
-	// again, under the same trace and span IDs.
+	// A kill -9 with spans in the exporter's sending queue, on the storage:
+	// nothing is lost. Jaeger is down during a third rollout (its spans
+	// kept on disk), so the spans the receiver hands on wait in the
+	// queue; once the
+	// receiver's checkpoint has recorded them (the receiver's storage file
+	// is written after they were accepted), the Collector is killed and
+	// Jaeger resumed. Only the queue has those spans: the next run's
+	// checkpoint says they were exported. What was delivered in the last
+	// second before the kill may be sent again, under the same IDs.
 	col.stop(t)
 	col = startCollector(t, writeConfig(3, true))
+	j.down(t)
 	updateDeployment(t, ns, "web", func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "nginx:1.27" })
-	waitFor(t, 60*time.Second, "Jaeger to hold a span of the third rollout", func() (bool, string) {
-		n := len(j.traces(t, inNamespace(standalone.spans(t), ns)))
-		return n > len(both), fmt.Sprintf("%d spans, %d before the rollout", n, len(both))
+	waitDeployment(t, ns, "web")
+	_, evs = waitSpans(t, standalone, ns)
+	var accepted float64
+	waitFor(t, 60*time.Second, "the receiver to hand on the third rollout's spans", func() (bool, string) {
+		// Run 3 relisted what runs 1 and 2 exported and skipped it: what
+		// it accepted is the third rollout's.
+		accepted = metricSum(t, metricsPort, "otelcol_receiver_accepted_spans", `receiver="kspan"`)
+		return accepted > 0, fmt.Sprintf("%v spans accepted", accepted)
+	})
+	handed := time.Now()
+	waitFor(t, 30*time.Second, "the receiver's checkpoint to be saved after that", func() (bool, string) {
+		fi, err := receiverStorageFile(storage)
+		if err != nil {
+			return false, err.Error()
+		}
+		return fi.ModTime().After(handed), fmt.Sprintf("%s written %v", fi.Name(), fi.ModTime())
 	})
 	if err := col.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	_ = col.cmd.Wait()
+	j.up(t)
 	startCollector(t, writeConfig(4, true))
-	waitDeployment(t, ns, "web")
-	_, evs = waitSpans(t, standalone, ns)
 	var all []span.Span
 	waitFor(t, 60*time.Second, "Jaeger to hold every Event occurrence of the namespace after the kill", func() (bool, string) {
 		all = j.traces(t, inNamespace(standalone.spans(t), ns))
 		return noneLost(all, evs)
 	})
-	t.Logf("the Collector killed mid-rollout: %d spans of %s in Jaeger, %d of them sent again", len(all), ns, len(all)-len(distinctSpans(all)))
+	t.Logf("the Collector killed with %v spans queued: %d spans of %s in Jaeger, %d of them sent again", accepted, len(all), ns, len(all)-len(distinctSpans(all)))
+}
+
+// metricSum adds up the samples of a metric that carry label on the
+// Collector's Prometheus endpoint.
+func metricSum(t *testing.T, port int, name, label string) float64 {
+	t.Helper()
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(resp.Body)
+	var sum float64
+	for _, line := range strings.Split(b.String(), "\n") {
+		if strings.HasPrefix(line, name+"{") && strings.Contains(line, label) {
+			f := strings.Fields(line)
+			v, err := strconv.ParseFloat(f[len(f)-1], 64)
+			if err != nil {
+				t.Fatalf("metric line %q: %v", line, err)
+			}
+			sum += v
+		}
+	}
+	return sum
+}
+
+// receiverStorageFile is the file file_storage keeps the kspan receiver's
+// client in (one file per component).
+func receiverStorageFile(dir string) (os.FileInfo, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+		if strings.HasPrefix(e.Name(), "receiver_kspan") {
+			return e.Info()
+		}
+	}
+	return nil, fmt.Errorf("no receiver_kspan file in %s: %v", dir, names)
 }
 
 // noneLost says whether spans hold every Event of evs up to its count and

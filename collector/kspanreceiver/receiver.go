@@ -190,6 +190,11 @@ func (r *kspanReceiver) Shutdown(ctx context.Context) error {
 		}
 		return nil
 	case <-ctx.Done():
+		if s, ok := r.store.(*storageStore); ok {
+			// The run still ends (it was cancelled) and saves: close the
+			// client after it.
+			go func() { <-r.done; _ = s.client.Close(context.Background()) }()
+		}
 		return fmt.Errorf("kspan receiver: %w before the open traces were exported", ctx.Err())
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
@@ -164,6 +165,52 @@ func TestLifecycleWithoutCluster(t *testing.T) {
 		t.Errorf("Shutdown: %v", err)
 	}
 }
+
+// memStorage is a storage extension whose client is a memClient.
+type memStorage struct {
+	component.StartFunc
+	component.ShutdownFunc
+	client *memClient
+}
+
+func (s *memStorage) GetClient(context.Context, component.Kind, component.ID, string) (storage.Client, error) {
+	return s.client, nil
+}
+
+// With storage, the receiver reads the checkpoint from the extension's
+// client when it starts to watch, and closes the client at shutdown.
+func TestLifecycleWithStorage(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Kubeconfig = filepath.Join(t.TempDir(), "none")
+	id := component.MustNewID("file_storage")
+	cfg.Storage = &id
+	st := &memStorage{client: &memClient{m: map[string][]byte{}}}
+	r, err := NewFactory().CreateTraces(context.Background(), receivertest.NewNopSettings(typeStr), cfg, new(consumertest.TracesSink))
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := &statusHost{Host: extHost{componenttest.NewNopHost(), map[component.ID]component.Component{id: st}}, events: make(chan error, 1)}
+	if err := r.Start(context.Background(), host); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-host.events; err == nil {
+		t.Error("no fatal error for a cluster it cannot reach")
+	}
+	if err := r.Shutdown(context.Background()); err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if st.client.gets == 0 || st.client.closes != 1 {
+		t.Errorf("the storage client: %d reads, closed %d times; want the checkpoint read and the client closed once", st.client.gets, st.client.closes)
+	}
+}
+
+// extHost is a host with extensions.
+type extHost struct {
+	component.Host
+	exts map[component.ID]component.Component
+}
+
+func (h extHost) GetExtensions() map[component.ID]component.Component { return h.exts }
 
 // statusHost receives the receiver's status reports.
 type statusHost struct {

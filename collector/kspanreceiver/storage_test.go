@@ -13,9 +13,12 @@ import (
 
 // memClient is a storage.Client in memory, as file_storage keeps one on
 // disk.
-type memClient struct{ m map[string][]byte }
+type memClient struct {
+	m            map[string][]byte
+	gets, closes int
+}
 
-func (c *memClient) Get(_ context.Context, k string) ([]byte, error) { return c.m[k], nil }
+func (c *memClient) Get(_ context.Context, k string) ([]byte, error) { c.gets++; return c.m[k], nil }
 func (c *memClient) Set(_ context.Context, k string, v []byte) error {
 	c.m[k] = append([]byte(nil), v...)
 	return nil
@@ -24,7 +27,7 @@ func (c *memClient) Delete(_ context.Context, k string) error { delete(c.m, k); 
 func (c *memClient) Batch(context.Context, ...*storage.Operation) error {
 	panic("not used")
 }
-func (c *memClient) Close(context.Context) error { return nil }
+func (c *memClient) Close(context.Context) error { c.closes++; return nil }
 
 // What one run delivered, the next run (a restart) knows as exported.
 func TestCheckpointInStorage(t *testing.T) {

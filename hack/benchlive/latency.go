@@ -92,16 +92,18 @@ func (t *tailer) missing(events []corev1.Event) []string {
 			}
 		}
 	}
-	return uncovered(events, have)
+	return uncovered(events, have, true)
 }
 
 // uncovered lists the Events whose latest count (at most kspan's
-// -max-repeats, 10) is above the count have holds for their UID.
-func uncovered(events []corev1.Event, have map[string]int64) []string {
+// -max-repeats, 10) is above the count have holds for their UID. With
+// series false an Event's count is core/v1's count field alone (what the
+// k8s_events receiver reports), not its series' count.
+func uncovered(events []corev1.Event, have map[string]int64, series bool) []string {
 	var out []string
 	for _, e := range events {
 		c := e.Count
-		if e.Series != nil {
+		if series && e.Series != nil {
 			c = e.Series.Count
 		}
 		if have[string(e.UID)] < int64(min(max(c, 1), 10)) {

@@ -57,8 +57,18 @@ func TestSinkCoverage(t *testing.T) {
 	ev := func(uid string, count int32) corev1.Event {
 		return corev1.Event{ObjectMeta: metav1.ObjectMeta{UID: types.UID(uid)}, Count: count}
 	}
-	got := uncovered([]corev1.Event{ev("a", 1), ev("b", 4), ev("c", 0), ev("b", 3)}, have)
+	got := uncovered([]corev1.Event{ev("a", 1), ev("b", 4), ev("c", 0), ev("b", 3)}, have, true)
 	if len(got) != 2 || got[0] != "b" || got[1] != "c" {
 		t.Fatalf("uncovered %v, want [b c]", got)
+	}
+	// A series' count counts for kspan, not for k8s_events (which reports
+	// core/v1's count field).
+	series := ev("a", 1)
+	series.Series = &corev1.EventSeries{Count: 2}
+	if got := uncovered([]corev1.Event{series}, have, true); len(got) != 1 {
+		t.Errorf("uncovered with series %v, want [a]", got)
+	}
+	if got := uncovered([]corev1.Event{series}, have, false); len(got) != 0 {
+		t.Errorf("uncovered without series %v, want none", got)
 	}
 }
