@@ -55,7 +55,7 @@ func (n *names) set(k NameKey, e *Entry) {
 // del forgets k if e holds it.
 func (n *names) del(k NameKey, e *Entry) {
 	h := n.hash(k)
-	if n.byHash[h] == e {
+	if n.byHash[h] == e && e.is(k) {
 		delete(n.byHash, h)
 		if len(n.clash) > 0 {
 			// A clashing name takes the slot back.
