@@ -55,7 +55,7 @@ $(BIN)/builder: Makefile
 	GOFLAGS= GOBIN=$(BIN) go install go.opentelemetry.io/collector/cmd/builder@$(BUILDER_VERSION)
 
 collector: $(BIN)/builder
-	cd collector/otelcol-kspan && GOFLAGS=-tags=grpcnotrace $(BIN)/builder --config builder-config.yaml
+	BUILDER=$(BIN)/builder hack/collector.sh
 
 # bench-live's baseline Collector: the contrib k8s_events receiver, at the
 # one release of it the module proxy serves (hack/benchlive/otelcol-k8sevents).

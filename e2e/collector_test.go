@@ -17,6 +17,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kspan-project/kspan/internal/otlp"
 	"github.com/kspan-project/kspan/internal/record"
 	"github.com/kspan-project/kspan/internal/span"
 	"github.com/kspan-project/kspan/internal/tracecheck"
@@ -118,10 +119,13 @@ func TestCollector(t *testing.T) {
 	// durable: the exporter's sending queue on the storage too, and no
 	// batch processor (whose batches live in memory only), so that what the
 	// receiver hands on survives a kill.
+	// Runs that are not durable also write their spans to a file with the
+	// contrib file exporter (OTLP/JSON lines).
+	spansFile := func(run int) string { return filepath.Join(dir, fmt.Sprintf("spans-%d.jsonl", run)) }
 	writeConfig := func(run int, durable bool) string {
-		procs, queue := "[batch]", ""
+		procs, queue, exporters := "[batch]", "", "[otlphttp, file]"
 		if durable {
-			procs, queue = "[]", "\n    sending_queue:\n      storage: file_storage\n      block_on_overflow: true\n      batch: {}"
+			procs, queue, exporters = "[]", "\n    sending_queue:\n      storage: file_storage\n      block_on_overflow: true\n      batch: {}", "[otlphttp]"
 		}
 		cfg := fmt.Sprintf(`extensions:
   file_storage:
@@ -141,6 +145,8 @@ exporters:
     endpoint: %s
     tls:
       insecure: true%s
+  file:
+    path: %s
 service:
   extensions: [file_storage]
   telemetry:
@@ -155,8 +161,8 @@ service:
     traces:
       receivers: [kspan]
       processors: %s
-      exporters: [otlphttp]
-`, storage, env.kubeconfig, j.httpURL(), queue, metricsPort, procs)
+      exporters: %s
+`, storage, env.kubeconfig, j.httpURL(), queue, spansFile(run), metricsPort, procs, exporters)
 		return writeFile(t, filepath.Join(dir, fmt.Sprintf("config-%d.yaml", run)), cfg)
 	}
 
@@ -193,6 +199,11 @@ service:
 		return d == "", d
 	})
 	newTraceSet(t, got).check(evs)
+	// The file exporter wrote the same spans.
+	waitFor(t, 30*time.Second, "the file exporter to hold standalone kspan's spans of the namespace", func() (bool, string) {
+		d := sameSpans(want, inNamespace(readSpansFile(t, spansFile(1)), ns), liveSlack)
+		return d == "", d
+	})
 	// The receiver's telemetry: the Collector's own accepted-spans counter.
 	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort))
 	if err != nil {
@@ -266,6 +277,28 @@ service:
 		return noneLost(all, evs)
 	})
 	t.Logf("the Collector killed with %v spans queued: %d spans of %s in Jaeger, %d of them sent again", accepted, len(all), ns, len(all)-len(distinctSpans(all)))
+}
+
+// readSpansFile reads OTLP/JSON lines (the file exporter's format), as far
+// as they are whole.
+func readSpansFile(t *testing.T, path string) []span.Span {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var out []span.Span
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		_, spans, err := otlp.ParseJSON(line)
+		if err != nil {
+			continue // a line still being written
+		}
+		out = append(out, spans...)
+	}
+	return out
 }
 
 // metricSum adds up the samples of a metric that carry label on the

@@ -12,15 +12,13 @@ import (
 
 // collector is one OpenTelemetry Collector under measurement: the contrib
 // k8s_events receiver writing logs, or kspan's receiver writing traces,
-// each through a batch processor and the OTLP gRPC exporter to its own
-// sink. (The issue asked for the file exporter: the proxy this project
-// builds from serves none at the release kspan's receiver is built for, so
-// both export OTLP to the harness, which also tells when each has
-// delivered every Event.)
+// each through a batch processor and the contrib file exporter (OTLP/JSON
+// lines), which the harness reads to tell when each has delivered every
+// Event.
 type collector struct {
 	name   string
 	p      *proc
-	sink   *sink
+	sink   *fileSink
 	ready  string // the log line that says it is watching
 	series bool   // whether it reports an Event series' count
 	cpu0   float64
@@ -37,29 +35,22 @@ func startCollectors(o options, dir, kubeconfig string) ([]*collector, error) {
 	}
 	stream := strings.Contains(" "+o.kspanFlags+" ", " -stream ")
 	specs := []struct {
-		name, bin, receiver, exporter, pipeline, ready string
-		series                                         bool
+		name, bin, receiver, pipeline, ready string
+		series                               bool
 	}{
-		// The OTLP gRPC exporter is otlp at v0.111, otlp_grpc at v0.165.
-		{"k8s_events receiver", o.otelcolK8sEvents, "k8s_events:\n    auth_type: kubeConfig\n", "otlp", "logs", "Everything is ready", false},
-		{"kspan receiver", o.otelcolKspan, fmt.Sprintf("kspan:\n    kubeconfig: %s\n    hold: %s\n    stream: %t\n", kubeconfig, o.hold, stream), "otlp_grpc", "traces", "watching events", true},
+		{"k8s_events receiver", o.otelcolK8sEvents, "k8s_events:\n    auth_type: kubeConfig\n", "logs", "Everything is ready", false},
+		{"kspan receiver", o.otelcolKspan, fmt.Sprintf("kspan:\n    kubeconfig: %s\n    hold: %s\n    stream: %t\n", kubeconfig, o.hold, stream), "traces", "watching events", true},
 	}
 	var out []*collector
 	for i, sp := range specs {
-		s, err := startSink()
-		if err != nil {
-			stopCollectors(out)
-			return nil, err
-		}
+		s := newFileSink(filepath.Join(dir, fmt.Sprintf("otelcol-%d.jsonl", i)))
 		recv := strings.SplitN(sp.receiver, ":", 2)[0]
 		cfg := fmt.Sprintf(`receivers:
   %sprocessors:
   batch:
 exporters:
-  %s:
-    endpoint: %s
-    tls:
-      insecure: true
+  file:
+    path: %s
 service:
   telemetry:
     metrics:
@@ -68,17 +59,15 @@ service:
     %s:
       receivers: [%s]
       processors: [batch]
-      exporters: [%s]
-`, sp.receiver, sp.exporter, s.addr, sp.pipeline, recv, sp.exporter)
+      exporters: [file]
+`, sp.receiver, s.path, sp.pipeline, recv)
 		path := filepath.Join(dir, fmt.Sprintf("otelcol-%d.yaml", i))
 		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-			s.stop()
 			stopCollectors(out)
 			return nil, err
 		}
 		p, err := startProcEnv([]string{"KUBECONFIG=" + kubeconfig}, filepath.Join(dir, fmt.Sprintf("otelcol-%d.log", i)), sp.bin, "--config", path)
 		if err != nil {
-			s.stop()
 			stopCollectors(out)
 			return nil, err
 		}
@@ -90,7 +79,6 @@ service:
 func stopCollectors(cs []*collector) {
 	for _, c := range cs {
 		c.p.kill()
-		c.sink.stop()
 	}
 }
 
