@@ -8,8 +8,8 @@
 //
 // Given -otelcol-kspan and -otelcol-k8sevents, it also runs two
 // OpenTelemetry Collectors on the same burst, kspan's receiver and the
-// contrib k8s_events receiver (./otelcol-k8sevents), each writing to a
-// file with the contrib file exporter, which it reads, and prints their CPU per Event and peak RSS
-// beside standalone kspan's, with the receiver's target (1.5 times
-// k8s_events).
+// contrib k8s_events receiver (./otelcol-k8sevents), each writing to a file
+// with the contrib file exporter, which it reads, and prints their CPU per
+// Event and peak RSS beside standalone kspan's, with the receiver's target
+// (1.5 times k8s_events).
 package main
