@@ -237,33 +237,36 @@ service:
 
 	// A kill -9 with spans in the exporter's sending queue, on the storage:
 	// nothing is lost. Jaeger is down during a third rollout (its spans
-	// kept on disk), so the spans the receiver hands on wait in the
-	// queue; once the
-	// receiver's checkpoint has recorded them (the receiver's storage file
-	// is written after they were accepted), the Collector is killed and
-	// Jaeger resumed. Only the queue has those spans: the next run's
+	// kept on disk), so the spans the receiver hands on wait in the queue;
+	// once the receiver's checkpoint has recorded them (its storage file is
+	// written after they were accepted), the Collector is killed and Jaeger
+	// started again. Only the queue has those spans: the next run's
 	// checkpoint says they were exported. What was delivered in the last
 	// second before the kill may be sent again, under the same IDs.
 	col.stop(t)
 	col = startCollector(t, writeConfig(3, true))
 	j.down(t)
+	t0 := time.Now()
 	updateDeployment(t, ns, "web", func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "nginx:1.27" })
 	waitDeployment(t, ns, "web")
 	_, evs = waitSpans(t, standalone, ns)
+	// The checkpoint is saved only when something was delivered since the
+	// last save: a save after the last moment nothing was accepted yet (t0)
+	// follows the first acceptance, and holds it.
 	var accepted float64
-	waitFor(t, 60*time.Second, "the receiver to hand on the third rollout's spans", func() (bool, string) {
+	waitFor(t, 60*time.Second, "the receiver to hand on the third rollout's spans and its checkpoint to be saved after", func() (bool, string) {
+		now := time.Now()
 		// Run 3 relisted what runs 1 and 2 exported and skipped it: what
-		// it accepted is the third rollout's.
-		accepted = metricSum(t, metricsPort, "otelcol_receiver_accepted_spans", `receiver="kspan"`)
-		return accepted > 0, fmt.Sprintf("%v spans accepted", accepted)
-	})
-	handed := time.Now()
-	waitFor(t, 30*time.Second, "the receiver's checkpoint to be saved after that", func() (bool, string) {
+		// it accepts is the third rollout's.
+		if accepted = metricSum(t, metricsPort, "otelcol_receiver_accepted_spans", `receiver="kspan"`); accepted == 0 {
+			t0 = now
+			return false, "no span accepted"
+		}
 		fi, err := receiverStorageFile(storage)
 		if err != nil {
 			return false, err.Error()
 		}
-		return fi.ModTime().After(handed), fmt.Sprintf("%s written %v", fi.Name(), fi.ModTime())
+		return fi.ModTime().After(t0), fmt.Sprintf("%v spans accepted; %s written %v, last seen none accepted %v", accepted, fi.Name(), fi.ModTime(), t0)
 	})
 	if err := col.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
