@@ -351,7 +351,8 @@ func receiverStorageFile(dir string) (os.FileInfo, error) {
 // after a kill an occurrence may be sent twice, never under two IDs.
 func noneLost(spans []span.Span, evs []*record.Event) (bool, string) {
 	ids := map[string]span.ID{}
-	for _, s := range distinctSpans(spans) {
+	spans = distinctSpans(spans)
+	for _, s := range spans {
 		if uid := s.Attr(span.KeyEventUID); uid != "" {
 			k := fmt.Sprintf("%s/%d", uid, attrInt(s, span.KeyEventCount))
 			if id, ok := ids[k]; ok && id != s.SpanID {
@@ -360,7 +361,7 @@ func noneLost(spans []span.Span, evs []*record.Event) (bool, string) {
 			ids[k] = s.SpanID
 		}
 	}
-	return onceEach(distinctSpans(spans), evs)
+	return onceEach(spans, evs)
 }
 
 // distinctSpans keeps one of each span ID (a span sent twice is stored

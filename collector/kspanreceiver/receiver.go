@@ -72,7 +72,7 @@ func (r *kspanReceiver) Start(ctx context.Context, host component.Host) error {
 	}
 	switch {
 	case r.cfg.Storage != nil:
-		store, err := r.storageStore(ctx, host, *r.cfg.Storage)
+		store, err := r.openStorage(ctx, host, *r.cfg.Storage)
 		if err != nil {
 			return err
 		}
@@ -159,8 +159,8 @@ func (r *kspanReceiver) leadOnce(ctx context.Context, client kubernetes.Interfac
 	})
 }
 
-// storageStore is the checkpoint's store in a storage extension.
-func (r *kspanReceiver) storageStore(ctx context.Context, host component.Host, id component.ID) (checkpoint.Store, error) {
+// openStorage is the checkpoint's store in a storage extension.
+func (r *kspanReceiver) openStorage(ctx context.Context, host component.Host, id component.ID) (checkpoint.Store, error) {
 	ext, ok := host.GetExtensions()[id]
 	if !ok {
 		return nil, fmt.Errorf("storage %s: no such extension", id)

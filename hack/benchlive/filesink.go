@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -25,7 +24,6 @@ type fileSink struct {
 	off   int64
 	have  map[string]int64
 	items int64 // log records and spans read
-	bad   int   // lines that did not parse
 }
 
 func newFileSink(path string) *fileSink {
@@ -77,7 +75,6 @@ func (s *fileSink) read() {
 		}
 		s.off += int64(len(line))
 		if err := s.take(line); err != nil {
-			s.bad++
 			logf("%s at byte %d: %v", s.path, s.off, err)
 		}
 	}
@@ -136,5 +133,3 @@ func (s *fileSink) covered() (map[string]int64, int64) {
 	}
 	return out, s.items
 }
-
-func (s *fileSink) String() string { return fmt.Sprintf("%s (%d lines unreadable)", s.path, s.bad) }
